@@ -1,0 +1,56 @@
+// Reads docker-compose.yml and returns each service's deploy.resources.limits (cpus, memory)
+// plus their sum, so tests, the native topology and the contest replica share one source of truth.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+export interface ServiceLimits { cpus: number; memory_mb: number }
+export interface ComposeLimits {
+  services: Record<string, ServiceLimits>;
+  total: ServiceLimits;
+}
+
+const BYTES_PER_MB = 1024 * 1024;
+
+/** Parses compose memory strings ("100M", "0.5G", "350MB", "64m", "1gb", "512k", plain bytes) into MB. */
+export function parseMemoryMb(value: string | number): number {
+  if (typeof value === 'number') return value / BYTES_PER_MB; // compose: bare number = bytes
+  const match = /^\s*([0-9]*\.?[0-9]+)\s*([bkmg]?)b?\s*$/i.exec(value);
+  if (!match) throw new Error(`unparseable memory limit: ${JSON.stringify(value)}`);
+  const amount = Number(match[1]);
+  const unit = match[2].toLowerCase();
+  const factor_mb = unit === 'g' ? 1024 : unit === 'm' ? 1 : unit === 'k' ? 1 / 1024 : 1 / BYTES_PER_MB;
+  return amount * factor_mb;
+}
+
+/** Parses compose cpus ("0.45", 0.45) into a number of CPUs. */
+export function parseCpus(value: string | number): number {
+  const cpus = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isFinite(cpus) || cpus <= 0) throw new Error(`unparseable cpus limit: ${JSON.stringify(value)}`);
+  return cpus;
+}
+
+type Doc = { services?: Record<string, { deploy?: { resources?: { limits?: { cpus?: string | number; memory?: string | number } } } }> };
+
+/** Limits per service from a compose document text. Services without limits are reported as 0 (and tests flag them). */
+export function composeLimitsFromText(text: string): ComposeLimits {
+  const doc = parse(text) as Doc;
+  const services: Record<string, ServiceLimits> = {};
+  let cpus = 0;
+  let memory_mb = 0;
+  for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+    const limits = svc?.deploy?.resources?.limits;
+    const entry: ServiceLimits = {
+      cpus: limits?.cpus === undefined ? 0 : parseCpus(limits.cpus),
+      memory_mb: limits?.memory === undefined ? 0 : parseMemoryMb(limits.memory),
+    };
+    services[name] = entry;
+    cpus += entry.cpus;
+    memory_mb += entry.memory_mb;
+  }
+  // Round away float noise (0.1 + 0.2) so "<= 1.5" comparisons are exact.
+  return { services, total: { cpus: Math.round(cpus * 1e6) / 1e6, memory_mb: Math.round(memory_mb * 1e6) / 1e6 } };
+}
+
+export function readComposeLimits(path = 'docker-compose.yml'): ComposeLimits {
+  return composeLimitsFromText(readFileSync(path, 'utf8'));
+}
