@@ -29,11 +29,58 @@ export function parseCpus(value: string | number): number {
   return cpus;
 }
 
-type Doc = { services?: Record<string, { deploy?: { resources?: { limits?: { cpus?: string | number; memory?: string | number } } } }> };
+/** The parts of a compose service this project reads (everything else stays `unknown`). */
+export interface ComposeService {
+  image?: string;
+  build?: unknown;
+  init?: boolean;
+  hostname?: string;
+  command?: string[] | string;
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: Array<string | { target?: number; published?: number | string }>;
+  volumes?: Array<string | { type?: string; source?: string; target?: string }>;
+  networks?: string[] | Record<string, unknown>;
+  network_mode?: string;
+  privileged?: boolean;
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string[] | string };
+  deploy?: { replicas?: number; resources?: { limits?: { cpus?: string | number; memory?: string | number } } };
+  [key: string]: unknown;
+}
+export interface ComposeDocument {
+  services?: Record<string, ComposeService>;
+  networks?: Record<string, { external?: boolean; driver?: string } | null>;
+  volumes?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** Parses compose YAML with merge keys (`<<: *anchor`) resolved, as docker compose does. */
+export function parseCompose(text: string): ComposeDocument {
+  return (parse(text, { merge: true }) ?? {}) as ComposeDocument;
+}
+
+export function readComposeDocument(path = 'docker-compose.yml'): ComposeDocument {
+  return parseCompose(readFileSync(path, 'utf8'));
+}
+
+/** A service's environment as a plain map (compose allows both a map and a list of "K=V"). */
+export function serviceEnvironment(service: ComposeService): Record<string, string> {
+  const env: Record<string, string> = {};
+  const raw = service.environment;
+  if (Array.isArray(raw)) {
+    for (const item of raw) {
+      const eq = item.indexOf('=');
+      if (eq > 0) env[item.slice(0, eq)] = item.slice(eq + 1);
+    }
+  } else if (raw) {
+    for (const [key, value] of Object.entries(raw)) env[key] = value === null ? '' : String(value);
+  }
+  return env;
+}
 
 /** Limits per service from a compose document text. Services without limits are reported as 0 (and tests flag them). */
 export function composeLimitsFromText(text: string): ComposeLimits {
-  const doc = parse(text) as Doc;
+  const doc = parseCompose(text);
   const services: Record<string, ServiceLimits> = {};
   let cpus = 0;
   let memory_mb = 0;

