@@ -1,0 +1,182 @@
+// POST /payments and GET /payments/{id} of the processor simulator, over real HTTP.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { request } from 'undici';
+import { startSimulator, type SimulatorHandle } from '../native-bench/processor-sim/server.js';
+import { SimAdmin } from '../native-bench/processor-sim/client.js';
+
+let sim: SimulatorHandle;
+let admin: SimAdmin;
+
+before(async () => {
+  sim = await startSimulator({ port: 0, fee: 0.07 });
+  admin = new SimAdmin(sim.url);
+});
+after(async () => {
+  await sim.close();
+});
+
+async function post(body: unknown): Promise<{ status: number; text: string }> {
+  const res = await request(sim.url + '/payments', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+async function get_payment(id: string): Promise<{ status: number; text: string }> {
+  const res = await request(sim.url + '/payments/' + id);
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+test('new id -> 200 with the processor message, then visible by id', async () => {
+  const id = randomUUID();
+  const requestedAt = '2025-07-01T12:00:00.123Z';
+  const res = await post({ correlationId: id, amount: 19.9, requestedAt });
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.text), { message: 'payment processed successfully' });
+  const found = await get_payment(id);
+  assert.equal(found.status, 200);
+  assert.deepEqual(JSON.parse(found.text), { correlationId: id, amount: 19.9, requestedAt });
+});
+
+test('duplicate id -> 422 and nothing more is stored', async () => {
+  await admin.purge();
+  const id = randomUUID();
+  const requestedAt = '2025-07-01T12:00:01.000Z';
+  assert.equal((await post({ correlationId: id, amount: 10, requestedAt })).status, 200);
+  assert.equal((await post({ correlationId: id, amount: 99, requestedAt: '2025-07-01T13:00:00.000Z' })).status, 422);
+  const summary = await admin.summary();
+  assert.equal(summary.totalRequests, 1);
+  assert.equal(summary.totalAmount, 10);
+  assert.equal(JSON.parse((await get_payment(id)).text).requestedAt, requestedAt);
+});
+
+test('malformed bodies -> 400 and nothing stored', async () => {
+  await admin.purge();
+  const id = randomUUID();
+  const at = '2025-07-01T12:00:00.000Z';
+  const bad: unknown[] = [
+    '{not json',
+    '',
+    '[]',
+    { amount: 1, requestedAt: at },
+    { correlationId: id, requestedAt: at },
+    { correlationId: id, amount: 1 },
+    { correlationId: 'not-a-uuid', amount: 1, requestedAt: at },
+    { correlationId: id, amount: '1.00', requestedAt: at },
+    { correlationId: id, amount: 1, requestedAt: 'yesterday' },
+    { correlationId: id, amount: 1, requestedAt: 12345 },
+  ];
+  for (const body of bad) {
+    const res = await post(body);
+    assert.equal(res.status, 400, 'body ' + JSON.stringify(body));
+  }
+  assert.equal((await admin.summary()).totalRequests, 0);
+});
+
+test('amount is rounded to 2 decimals (half away from zero) and summed exactly', async () => {
+  await admin.purge();
+  const cases: Array<[number, number]> = [
+    [19.905, 19.91],
+    [1.005, 1.01],
+    [20.05, 20.05],
+    [0.1, 0.1],
+    [7.004, 7.0],
+  ];
+  for (const [sent] of cases) {
+    assert.equal((await post({ correlationId: randomUUID(), amount: sent, requestedAt: '2025-07-01T12:00:00.000Z' })).status, 200);
+  }
+  const ids: string[] = [];
+  for (const [sent, stored] of cases) {
+    const id = randomUUID();
+    ids.push(id);
+    await post({ correlationId: id, amount: sent, requestedAt: '2025-07-02T12:00:00.000Z' });
+    assert.equal(JSON.parse((await get_payment(id)).text).amount, stored, 'amount ' + sent);
+  }
+  const summary = await admin.summary('2025-07-02T00:00:00.000Z', '2025-07-02T23:59:59.999Z');
+  assert.equal(summary.totalRequests, cases.length);
+  assert.equal(summary.totalAmount, 48.07); // 19.91 + 1.01 + 20.05 + 0.10 + 7.00
+});
+
+test('requestedAt is stored exactly as sent (text and millisecond)', async () => {
+  const id = randomUUID();
+  const requestedAt = '2025-07-15T23:59:59.999Z';
+  await post({ correlationId: id, amount: 5, requestedAt });
+  assert.equal(JSON.parse((await get_payment(id)).text).requestedAt, requestedAt);
+  const hit = await admin.summary(requestedAt, requestedAt);
+  assert.equal(hit.totalRequests, 1);
+  const miss = await admin.summary('2025-07-16T00:00:00.000Z', '2025-07-16T00:00:00.000Z');
+  assert.equal(miss.totalRequests, 0);
+});
+
+test('GET /payments/{id}: unknown -> 404, upper-case id finds the same payment', async () => {
+  assert.equal((await get_payment(randomUUID())).status, 404);
+  const id = randomUUID();
+  await post({ correlationId: id, amount: 1, requestedAt: '2025-07-01T00:00:00.000Z' });
+  assert.equal((await get_payment(id.toUpperCase())).status, 200);
+});
+
+test('failure flag -> 500 with empty body, nothing stored; the same id is accepted afterwards', async () => {
+  await admin.purge();
+  assert.deepEqual(await admin.setFailure(true), { config: 'failure', was: false, is: true });
+  const id = randomUUID();
+  const body = { correlationId: id, amount: 3, requestedAt: '2025-07-01T00:00:00.000Z' };
+  try {
+    const res = await post(body);
+    assert.equal(res.status, 500);
+    assert.equal(res.text, '');
+    assert.equal((await get_payment(id)).status, 404);
+    assert.equal((await admin.summary()).totalRequests, 0);
+  } finally {
+    assert.deepEqual(await admin.setFailure(false), { config: 'failure', was: true, is: false });
+  }
+  assert.equal((await post(body)).status, 200);
+});
+
+test('delay: the answer does not come before the delay, and failure applies after it', async () => {
+  assert.deepEqual(await admin.setDelay(300), { config: 'delay', was: 0, is: 300 });
+  try {
+    let started = performance.now();
+    assert.equal((await post({ correlationId: randomUUID(), amount: 1, requestedAt: '2025-07-01T00:00:00.000Z' })).status, 200);
+    assert.ok(performance.now() - started >= 295, 'answered before the 300 ms delay');
+    await admin.setFailure(true);
+    started = performance.now();
+    assert.equal((await post({ correlationId: randomUUID(), amount: 1, requestedAt: '2025-07-01T00:00:00.000Z' })).status, 500);
+    assert.ok(performance.now() - started >= 295, 'the failure came before the delay');
+  } finally {
+    await admin.setFailure(false);
+    await admin.setDelay(0);
+  }
+});
+
+test('a client that gives up during the delay does not cancel the store', async () => {
+  await admin.setDelay(300);
+  const id = randomUUID();
+  try {
+    const aborted = request(sim.url + '/payments', {
+      method: 'POST',
+      body: JSON.stringify({ correlationId: id, amount: 2, requestedAt: '2025-07-01T00:00:00.000Z' }),
+      signal: AbortSignal.timeout(50),
+    });
+    await assert.rejects(aborted);
+    assert.equal((await get_payment(id)).status, 404, 'stored before the delay ran out');
+    // Bounded wait for the delayed store to land.
+    let status = 404;
+    for (let i = 0; i < 50 && status === 404; i += 1) {
+      await new Promise((r) => setTimeout(r, 20));
+      status = (await get_payment(id)).status;
+    }
+    assert.equal(status, 200);
+  } finally {
+    await admin.setDelay(0);
+  }
+});
+
+test('unknown route -> 404', async () => {
+  const res = await request(sim.url + '/nope');
+  await res.body.text();
+  assert.equal(res.statusCode, 404);
+});
