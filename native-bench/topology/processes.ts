@@ -1,0 +1,77 @@
+// Child processes of the native topology: spawn (optionally inside a cgroup, optionally as another
+// user), keep the last output lines for error messages, stop with a signal then SIGKILL.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Cgroup } from '../lib/cgroup.js';
+
+const TAIL_LINES = 60;
+
+export interface Component {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly cgroup?: Cgroup;
+  exited(): boolean;
+  tail(): string;
+  /** Wait for the process to exit by itself (SIGKILL after timeout_ms); resolves to its exit code. */
+  wait(timeout_ms: number): Promise<number | null>;
+  stop(signal?: NodeJS.Signals, grace_ms?: number): Promise<void>;
+}
+
+export interface SpawnOptions {
+  env: NodeJS.ProcessEnv;
+  cgroup?: Cgroup;
+  run_as_user?: string; // drop to this user (needed for Postgres when we are root)
+  log?: (line: string) => void;
+}
+
+/** uid of a system user, or undefined if it does not exist. */
+export function userId(user: string): { uid: number; gid: number } | undefined {
+  const uid = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', user], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+export function spawnComponent(name: string, command: string, args: string[], opts: SpawnOptions): Component {
+  let cmd = command;
+  let argv = args;
+  if (opts.run_as_user) {
+    // setpriv execs in place (no extra process to forward signals through, unlike su/runuser).
+    argv = [`--reuid=${opts.run_as_user}`, `--regid=${opts.run_as_user}`, '--init-groups', '--', cmd, ...argv];
+    cmd = 'setpriv';
+  }
+  if (opts.cgroup) ({ command: cmd, args: argv } = opts.cgroup.wrap(cmd, argv));
+  const proc = spawn(cmd, argv, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > TAIL_LINES) lines.shift();
+    opts.log?.(`[${name}] ${line}`);
+  };
+  createInterface({ input: proc.stdout! }).on('line', keep);
+  createInterface({ input: proc.stderr! }).on('line', keep);
+  let has_exited = false;
+  const exit_promise = new Promise<void>((resolve) => {
+    proc.once('exit', () => { has_exited = true; resolve(); });
+    proc.once('error', (err) => { keep(`spawn error: ${err.message}`); has_exited = true; resolve(); });
+  });
+  return {
+    name, proc, pid: proc.pid ?? -1, cgroup: opts.cgroup,
+    exited: () => has_exited,
+    tail: () => lines.join('\n'),
+    async wait(timeout_ms) {
+      const timer = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* already gone */ } }, timeout_ms);
+      await exit_promise;
+      clearTimeout(timer);
+      return proc.exitCode;
+    },
+    async stop(signal = 'SIGTERM', grace_ms = 10_000) {
+      if (has_exited) return;
+      try { proc.kill(signal); } catch { /* already gone */ }
+      const timer = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* already gone */ } }, grace_ms);
+      await exit_promise;
+      clearTimeout(timer);
+    },
+  };
+}
