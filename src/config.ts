@@ -1,0 +1,158 @@
+// The environment, parsed and validated once. Every limit of the service lives here, with its
+// unit in its name. An invalid value stops start-up with a message naming the variable.
+
+export interface Config {
+  readonly port: number;
+  readonly listen_socket: string; // unix socket path; when set, used instead of port
+  readonly database_url: string; // '' = not set (the cluster launcher then embeds Postgres)
+  readonly processor_url_default: string;
+  readonly processor_url_fallback: string;
+  readonly instances: number;
+  readonly purge_enabled: boolean;
+  readonly log_level: LogLevel;
+  readonly worker_threads: number;
+  readonly ring_slots: number;
+  readonly body_max_bytes: number;
+  readonly max_inflight_per_worker: number;
+  readonly pool_connections: number;
+  readonly request_timeout_ms: number;
+  readonly connect_timeout_ms: number;
+  readonly fee_default: number;
+  readonly fee_fallback: number;
+  readonly safe_latency_ms: number;
+  readonly hold_budget_ms: number;
+  readonly backlog_max_per_worker: number;
+  readonly retry_backoff_min_ms: number;
+  readonly retry_backoff_max_ms: number;
+  readonly batch_max_rows: number;
+  readonly health_interval_ms: number;
+  readonly pg_connect_attempts: number;
+  readonly pg_connect_interval_ms: number;
+  readonly shutdown_timeout_ms: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+}
+
+type Env = Record<string, string | undefined>;
+
+interface IntSpec { min: number; max: number; fallback: number }
+
+function int(env: Env, name: string, spec: IntSpec): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return spec.fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (value < spec.min || value > spec.max) {
+    throw new ConfigError(`${name} must be between ${spec.min} and ${spec.max}, got ${value}`);
+  }
+  return value;
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value >= 1) {
+    throw new ConfigError(`${name} must be a fraction in [0, 1), got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function url(env: Env, name: string): string {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '') return '';
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got ${JSON.stringify(raw)}`);
+  }
+  if (name === 'DATABASE_URL') {
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+      throw new ConfigError(`${name} must be a postgres:// URL`);
+    }
+    return raw;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  return parsed.origin; // the processors' API lives at the root
+}
+
+function level(env: Env): LogLevel {
+  const raw = (env.LOG_LEVEL ?? 'info').trim().toLowerCase();
+  if (raw === 'debug' || raw === 'info' || raw === 'warn' || raw === 'error') return raw;
+  throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, got ${JSON.stringify(env.LOG_LEVEL)}`);
+}
+
+export function parseConfig(env: Env = process.env): Config {
+  const ring_slots = int(env, 'RING_SLOTS', { min: 2, max: 1 << 22, fallback: 1 << 16 });
+  if ((ring_slots & (ring_slots - 1)) !== 0) throw new ConfigError(`RING_SLOTS must be a power of two, got ${ring_slots}`);
+  const max_inflight_per_worker = int(env, 'MAX_INFLIGHT_PER_WORKER', { min: 1, max: 4096, fallback: 400 });
+  const retry_backoff_min_ms = int(env, 'RETRY_BACKOFF_MIN_MS', { min: 1, max: 60_000, fallback: 50 });
+  const retry_backoff_max_ms = int(env, 'RETRY_BACKOFF_MAX_MS', { min: 1, max: 600_000, fallback: 2_000 });
+  if (retry_backoff_max_ms < retry_backoff_min_ms) {
+    throw new ConfigError('RETRY_BACKOFF_MAX_MS must be >= RETRY_BACKOFF_MIN_MS');
+  }
+  const config: Config = {
+    port: int(env, 'PORT', { min: 1, max: 65535, fallback: 9999 }),
+    listen_socket: (env.LISTEN_SOCKET ?? '').trim(),
+    database_url: url(env, 'DATABASE_URL'),
+    processor_url_default: url(env, 'PAYMENT_PROCESSOR_URL_DEFAULT'),
+    processor_url_fallback: url(env, 'PAYMENT_PROCESSOR_URL_FALLBACK'),
+    instances: int(env, 'INSTANCES', { min: 1, max: 64, fallback: 2 }),
+    purge_enabled: bool(env, 'PURGE_ENABLED', false),
+    log_level: level(env),
+    worker_threads: int(env, 'WORKER_THREADS', { min: 1, max: 64, fallback: 1 }),
+    ring_slots,
+    body_max_bytes: int(env, 'BODY_MAX_BYTES', { min: 64, max: 1 << 20, fallback: 1024 }),
+    max_inflight_per_worker,
+    pool_connections: int(env, 'POOL_CONNECTIONS', { min: 1, max: 4096, fallback: max_inflight_per_worker }),
+    request_timeout_ms: int(env, 'REQUEST_TIMEOUT_MS', { min: 50, max: 120_000, fallback: 6_000 }),
+    connect_timeout_ms: int(env, 'CONNECT_TIMEOUT_MS', { min: 50, max: 60_000, fallback: 1_000 }),
+    fee_default: ratio(env, 'FEE_DEFAULT', 0.07),
+    fee_fallback: ratio(env, 'FEE_FALLBACK', 0.1),
+    safe_latency_ms: int(env, 'SAFE_LATENCY_MS', { min: 1, max: 60_000, fallback: 1_500 }),
+    hold_budget_ms: int(env, 'HOLD_BUDGET_MS', { min: 0, max: 3_600_000, fallback: 90_000 }),
+    backlog_max_per_worker: int(env, 'BACKLOG_MAX_PER_WORKER', { min: 1, max: 10_000_000, fallback: 200_000 }),
+    retry_backoff_min_ms,
+    retry_backoff_max_ms,
+    batch_max_rows: int(env, 'BATCH_MAX_ROWS', { min: 1, max: 1_000_000, fallback: 5_000 }),
+    health_interval_ms: int(env, 'HEALTH_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
+    pg_connect_attempts: int(env, 'PG_CONNECT_ATTEMPTS', { min: 1, max: 10_000, fallback: 120 }),
+    pg_connect_interval_ms: int(env, 'PG_CONNECT_INTERVAL_MS', { min: 10, max: 60_000, fallback: 500 }),
+    shutdown_timeout_ms: int(env, 'SHUTDOWN_TIMEOUT_MS', { min: 100, max: 600_000, fallback: 15_000 }),
+  };
+  return Object.freeze(config);
+}
+
+// What an instance needs beyond parseConfig: the URLs the launcher may leave empty.
+export function requireInstanceConfig(config: Config): void {
+  const missing = [
+    ['DATABASE_URL', config.database_url],
+    ['PAYMENT_PROCESSOR_URL_DEFAULT', config.processor_url_default],
+    ['PAYMENT_PROCESSOR_URL_FALLBACK', config.processor_url_fallback],
+  ].filter(([, v]) => v === '').map(([k]) => k);
+  if (missing.length > 0) {
+    throw new ConfigError(`an instance needs ${missing.join(', ')} (npm start sets them for the local stack)`);
+  }
+}
+
+// One line of the effective configuration for the start-up banner (no credentials).
+export function describeConfig(config: Config): Record<string, unknown> {
+  const redacted = config.database_url.replace(/\/\/([^:@/]+)(:[^@/]*)?@/, '//$1:***@');
+  return { ...config, database_url: redacted };
+}

@@ -1,0 +1,213 @@
+// Counters, gauges and histograms in one SharedArrayBuffer: every thread of an instance writes
+// with Atomics, /metrics reads them without stopping anyone. Fixed layout, no allocation to count.
+
+export const PROCESSORS = ['default', 'fallback'] as const;
+export type ProcessorName = (typeof PROCESSORS)[number];
+export const P_DEFAULT = 0;
+export const P_FALLBACK = 1;
+
+export const REJECT_REASONS = ['invalid', 'too_large', 'unsupported_media_type', 'ring_full', 'shutting_down', 'not_found'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+// What an attempt at a processor came to.
+export const OUTCOMES = [
+  'ok', // 200: stored now
+  'recovered', // 422 after an unknown outcome: stored by the earlier attempt
+  'duplicate', // 422 on a first attempt: someone else stored this id; not ours to count
+  'failed', // 500: not stored
+  'rate_limited', // 429: not stored
+  'unknown', // timeout or connection lost after sending: maybe stored
+  'not_sent', // could not connect: not stored
+  'unexpected', // any other status
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const DECISIONS = ['default', 'fallback', 'hold'] as const;
+
+// Histogram bucket upper bounds, in their metric's unit (ms or rows).
+export const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 2000, 5000, 10000];
+export const ROW_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
+
+interface HistogramDef { name: string; help: string; unit_buckets: number[]; labels: string }
+
+export const HISTOGRAMS: HistogramDef[] = [
+  { name: 'rinha_processor_latency_ms', help: 'Processor round trip per attempt', unit_buckets: MS_BUCKETS, labels: 'processor="default"' },
+  { name: 'rinha_processor_latency_ms', help: 'Processor round trip per attempt', unit_buckets: MS_BUCKETS, labels: 'processor="fallback"' },
+  { name: 'rinha_writer_flush_ms', help: 'COPY batch round trip', unit_buckets: MS_BUCKETS, labels: '' },
+  { name: 'rinha_writer_batch_rows', help: 'Rows per COPY batch', unit_buckets: ROW_BUCKETS, labels: '' },
+  { name: 'rinha_visibility_lag_ms', help: 'Processor confirmation to committed row', unit_buckets: MS_BUCKETS, labels: '' },
+  { name: 'rinha_queue_wait_ms', help: 'Accepted to first send', unit_buckets: [...MS_BUCKETS, 30000, 60000, 120000], labels: '' },
+];
+export const H_LATENCY_DEFAULT = 0;
+export const H_LATENCY_FALLBACK = 1;
+export const H_FLUSH_MS = 2;
+export const H_BATCH_ROWS = 3;
+export const H_VISIBILITY_MS = 4;
+export const H_QUEUE_WAIT_MS = 5;
+
+// Counter word indices.
+let next = 0;
+const alloc = (n: number): number => {
+  const at = next;
+  next += n;
+  return at;
+};
+export const C_ACCEPTED = alloc(1);
+export const C_REJECTED = alloc(REJECT_REASONS.length);
+export const C_OUTCOME = alloc(PROCESSORS.length * OUTCOMES.length);
+export const C_DECISION = alloc(DECISIONS.length);
+export const C_RETRIES = alloc(1);
+export const C_PURGED = alloc(1);
+export const C_STALE_DROPPED = alloc(1);
+export const C_WRITER_ROWS = alloc(1);
+export const C_WRITER_BATCHES = alloc(1);
+export const C_WRITER_ERRORS = alloc(1);
+export const C_HEALTH_POLLS = alloc(PROCESSORS.length);
+// Gauges (incremented and decremented by their owners).
+export const G_INFLIGHT = alloc(PROCESSORS.length);
+export const G_BACKLOG = alloc(1);
+export const G_HELD = alloc(1);
+export const G_WRITER_PENDING = alloc(1);
+export const G_WORKERS_ALIVE = alloc(1);
+export const G_IS_LEADER = alloc(1);
+export const G_DB_READY = alloc(1);
+const HIST_BASE = alloc(0);
+const histSlots = HISTOGRAMS.map((h) => h.unit_buckets.length + 2); // buckets + +Inf + count
+const HIST_OFFSETS: number[] = [];
+for (const n of histSlots) HIST_OFFSETS.push(alloc(n));
+const WORDS = next - 0;
+void HIST_BASE;
+
+export class Counters {
+  readonly sab: SharedArrayBuffer;
+  readonly words: Uint32Array;
+  readonly sums: Float64Array; // histogram sums; see observe() for why Float64 is safe here
+
+  static create(): Counters {
+    return new Counters(new SharedArrayBuffer(WORDS * 4 + HISTOGRAMS.length * 8 + 8));
+  }
+
+  static attach(sab: SharedArrayBuffer): Counters {
+    return new Counters(sab);
+  }
+
+  private constructor(sab: SharedArrayBuffer) {
+    this.sab = sab;
+    this.words = new Uint32Array(sab, 0, WORDS);
+    const sums_at = Math.ceil((WORDS * 4) / 8) * 8;
+    this.sums = new Float64Array(sab, sums_at, HISTOGRAMS.length);
+  }
+
+  add(index: number, n = 1): void {
+    Atomics.add(this.words, index, n);
+  }
+
+  sub(index: number, n = 1): void {
+    Atomics.sub(this.words, index, n);
+  }
+
+  set(index: number, value: number): void {
+    Atomics.store(this.words, index, value);
+  }
+
+  get(index: number): number {
+    return Atomics.load(this.words, index);
+  }
+
+  reject(reason: RejectReason): void {
+    Atomics.add(this.words, C_REJECTED + REJECT_REASONS.indexOf(reason), 1);
+  }
+
+  outcome(processor: number, outcome: Outcome): void {
+    Atomics.add(this.words, C_OUTCOME + processor * OUTCOMES.length + OUTCOMES.indexOf(outcome), 1);
+  }
+
+  observe(histogram: number, value: number): void {
+    const def = HISTOGRAMS[histogram];
+    const base = HIST_OFFSETS[histogram];
+    const bounds = def.unit_buckets;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    Atomics.add(this.words, base + i, 1);
+    Atomics.add(this.words, base + bounds.length + 1, 1);
+    // Sums are approximate under contention (two threads may add at once); counts and buckets,
+    // which carry the information, are exact.
+    this.sums[histogram] += value;
+  }
+
+  histogram(histogram: number): { buckets: number[]; count: number; sum: number } {
+    const def = HISTOGRAMS[histogram];
+    const base = HIST_OFFSETS[histogram];
+    const buckets: number[] = [];
+    for (let i = 0; i <= def.unit_buckets.length; i++) buckets.push(Atomics.load(this.words, base + i));
+    return { buckets, count: Atomics.load(this.words, base + def.unit_buckets.length + 1), sum: this.sums[histogram] };
+  }
+}
+
+// Prometheus text exposition of one instance's counters.
+export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slots: number }): string {
+  const out: string[] = [];
+  const counter = (name: string, help: string, type = 'counter'): void => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  };
+  counter('rinha_payments_accepted_total', 'Payments accepted (202)');
+  out.push(`rinha_payments_accepted_total ${c.get(C_ACCEPTED)}`);
+  counter('rinha_payments_rejected_total', 'Requests refused, by reason');
+  REJECT_REASONS.forEach((r, i) => out.push(`rinha_payments_rejected_total{reason="${r}"} ${c.get(C_REJECTED + i)}`));
+  counter('rinha_processor_attempts_total', 'Attempts at a processor, by outcome');
+  PROCESSORS.forEach((p, pi) =>
+    OUTCOMES.forEach((o, oi) =>
+      out.push(`rinha_processor_attempts_total{processor="${p}",outcome="${o}"} ${c.get(C_OUTCOME + pi * OUTCOMES.length + oi)}`)));
+  counter('rinha_router_decisions_total', 'Router decisions: payments sent per processor, payments held');
+  DECISIONS.forEach((d, i) => out.push(`rinha_router_decisions_total{decision="${d}"} ${c.get(C_DECISION + i)}`));
+  counter('rinha_retries_total', 'Attempts after the first');
+  out.push(`rinha_retries_total ${c.get(C_RETRIES)}`);
+  counter('rinha_purges_total', 'Purges applied');
+  out.push(`rinha_purges_total ${c.get(C_PURGED)}`);
+  counter('rinha_stale_dropped_total', 'Confirmations dropped because a purge came after the send');
+  out.push(`rinha_stale_dropped_total ${c.get(C_STALE_DROPPED)}`);
+  counter('rinha_writer_rows_total', 'Rows committed by the COPY writer');
+  out.push(`rinha_writer_rows_total ${c.get(C_WRITER_ROWS)}`);
+  counter('rinha_writer_batches_total', 'COPY batches committed');
+  out.push(`rinha_writer_batches_total ${c.get(C_WRITER_BATCHES)}`);
+  counter('rinha_writer_errors_total', 'COPY batches that failed and were retried');
+  out.push(`rinha_writer_errors_total ${c.get(C_WRITER_ERRORS)}`);
+  counter('rinha_health_polls_total', 'Health polls made by this instance as leader');
+  PROCESSORS.forEach((p, i) => out.push(`rinha_health_polls_total{processor="${p}"} ${c.get(C_HEALTH_POLLS + i)}`));
+  counter('rinha_inflight', 'Requests in flight per processor', 'gauge');
+  PROCESSORS.forEach((p, i) => out.push(`rinha_inflight{processor="${p}"} ${c.get(G_INFLIGHT + i)}`));
+  counter('rinha_ring_depth', 'Records waiting in the ring', 'gauge');
+  out.push(`rinha_ring_depth ${extra.ring_depth}`);
+  counter('rinha_ring_slots', 'Ring capacity', 'gauge');
+  out.push(`rinha_ring_slots ${extra.ring_slots}`);
+  counter('rinha_backlog', 'Payments taken from the ring and not yet confirmed or in flight', 'gauge');
+  out.push(`rinha_backlog ${c.get(G_BACKLOG)}`);
+  counter('rinha_held', 'Payments of the backlog held by the router', 'gauge');
+  out.push(`rinha_held ${c.get(G_HELD)}`);
+  counter('rinha_writer_pending', 'Confirmed payments waiting for COPY', 'gauge');
+  out.push(`rinha_writer_pending ${c.get(G_WRITER_PENDING)}`);
+  counter('rinha_workers_alive', 'Worker threads running', 'gauge');
+  out.push(`rinha_workers_alive ${c.get(G_WORKERS_ALIVE)}`);
+  counter('rinha_health_leader', '1 when this instance polls processor health for the cluster', 'gauge');
+  out.push(`rinha_health_leader ${c.get(G_IS_LEADER)}`);
+  counter('rinha_db_ready', '1 when Postgres answers', 'gauge');
+  out.push(`rinha_db_ready ${c.get(G_DB_READY)}`);
+  const seen = new Set<string>();
+  HISTOGRAMS.forEach((def, h) => {
+    if (!seen.has(def.name)) {
+      seen.add(def.name);
+      counter(def.name, def.help, 'histogram');
+    }
+    const { buckets, count, sum } = c.histogram(h);
+    const sep = def.labels ? `${def.labels},` : '';
+    let cumulative = 0;
+    def.unit_buckets.forEach((le, i) => {
+      cumulative += buckets[i];
+      out.push(`${def.name}_bucket{${sep}le="${le}"} ${cumulative}`);
+    });
+    out.push(`${def.name}_bucket{${sep}le="+Inf"} ${count}`);
+    const labels = def.labels ? `{${def.labels}}` : '';
+    out.push(`${def.name}_sum${labels} ${Math.round(sum * 1000) / 1000}`, `${def.name}_count${labels} ${count}`);
+  });
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,214 @@
+// Input validation for the public API: pure functions from request text to a value or a
+// client error. Strict on purpose: anything that is not exactly a payment is refused, so a
+// refused request changes nothing.
+import { parseUuidInto } from '../queue/record.js';
+
+export const AMOUNT_MAX_CENTS = 100_000_000_000; // 1 billion per payment: far above any real one
+
+export type Payment = { ok: true; correlation_id: string; amount_cents: number };
+export type ClientError = { ok: false; status: 400 | 413 | 415; error: string };
+
+const fail = (error: string, status: 400 | 413 | 415 = 400): ClientError => ({ ok: false, status, error });
+
+// Content-Type must be JSON when given; a missing one is tolerated (curl -d without -H).
+export function checkContentType(header: string): ClientError | null {
+  if (header === '') return null;
+  const media = header.split(';', 1)[0].trim().toLowerCase();
+  if (media === 'application/json') return null;
+  return fail('content-type must be application/json', 415);
+}
+
+type Scalar = { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'other' };
+
+// A strict parser for one flat JSON object (the whole body). Returns its members, or an error
+// string. Duplicate keys are an error (JSON.parse would silently keep the last one).
+export function parseFlatObject(text: string): Map<string, Scalar> | string {
+  let i = 0;
+  const n = text.length;
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
+  };
+  const str = (): string | null => {
+    if (text.charCodeAt(i) !== 34) return null;
+    i++;
+    let out = '';
+    let start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        out += text.slice(start, i);
+        i++;
+        return out;
+      }
+      if (c < 32) return null; // raw control characters are not JSON
+      if (c === 92) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        if (e === undefined) return null;
+        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e in simple) {
+          out += simple[e];
+          i += 2;
+        } else if (e === 'u') {
+          const hex = text.slice(i + 2, i + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) return null;
+          out += String.fromCharCode(parseInt(hex, 16));
+          i += 6;
+        } else {
+          return null;
+        }
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    return null;
+  };
+  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const value = (): Scalar | null => {
+    const c = text[i];
+    if (c === '"') {
+      const s = str();
+      return s === null ? null : { kind: 'string', value: s };
+    }
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(text);
+      if (m === null) return null;
+      i += m[0].length;
+      return { kind: 'number', value: Number(m[0]) };
+    }
+    for (const word of ['true', 'false', 'null']) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return { kind: 'other' };
+      }
+    }
+    if (c === '{' || c === '[') {
+      // Nested values are valid JSON but never part of a payment: skip them to report the field.
+      const end = skipNested();
+      return end ? { kind: 'other' } : null;
+    }
+    return null;
+  };
+  const skipNested = (): boolean => {
+    let depth = 0;
+    while (i < n) {
+      const c = text[i];
+      if (c === '"') {
+        if (str() === null) return false;
+        continue;
+      }
+      if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') {
+        depth--;
+        if (depth === 0) {
+          i++;
+          return true;
+        }
+      }
+      i++;
+    }
+    return false;
+  };
+
+  const members = new Map<string, Scalar>();
+  ws();
+  if (text[i] !== '{') return 'body must be a JSON object';
+  i++;
+  ws();
+  if (text[i] === '}') {
+    i++;
+  } else {
+    for (;;) {
+      ws();
+      const key = str();
+      if (key === null) return 'body is not valid JSON';
+      ws();
+      if (text[i] !== ':') return 'body is not valid JSON';
+      i++;
+      ws();
+      const v = value();
+      if (v === null) return 'body is not valid JSON';
+      if (members.has(key)) return `duplicate key ${JSON.stringify(key)}`;
+      members.set(key, v);
+      ws();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === '}') {
+        i++;
+        break;
+      }
+      return 'body is not valid JSON';
+    }
+  }
+  ws();
+  if (i !== n) return 'body is not valid JSON';
+  return members;
+}
+
+const ID_SCRATCH = new Uint8Array(16);
+
+// amount (a JSON number of currency units) → integer cents, or an error.
+export function amountToCents(amount: number): number | string {
+  if (!Number.isFinite(amount)) return 'amount must be a finite number';
+  if (amount <= 0) return 'amount must be greater than zero';
+  const cents = Math.round(amount * 100);
+  if (Math.abs(amount * 100 - cents) > 1e-6 * Math.max(1, Math.abs(cents))) {
+    return 'amount must have at most 2 decimal places';
+  }
+  if (cents > AMOUNT_MAX_CENTS) return `amount must be at most ${AMOUNT_MAX_CENTS / 100}`;
+  if (cents < 1) return 'amount must be at least 0.01';
+  return cents;
+}
+
+export function parsePayment(body: string): Payment | ClientError {
+  if (body.length === 0) return fail('body is empty; expected {"correlationId": "<uuid>", "amount": <number>}');
+  const members = parseFlatObject(body);
+  if (typeof members === 'string') return fail(members);
+  for (const key of members.keys()) {
+    if (key !== 'correlationId' && key !== 'amount') return fail(`unknown field ${JSON.stringify(key.slice(0, 40))}`);
+  }
+  const id = members.get('correlationId');
+  if (id === undefined) return fail('correlationId is required');
+  if (id.kind !== 'string' || !parseUuidInto(id.value, ID_SCRATCH, 0)) return fail('correlationId must be a UUID string');
+  const amount = members.get('amount');
+  if (amount === undefined) return fail('amount is required');
+  if (amount.kind !== 'number') return fail('amount must be a JSON number');
+  const cents = amountToCents(amount.value);
+  if (typeof cents === 'string') return fail(cents);
+  return { ok: true, correlation_id: id.value.toLowerCase(), amount_cents: cents };
+}
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+// An ISO-8601 timestamp → epoch ms; null when absent; an error string when unparsable.
+export function parseInstant(raw: string | undefined): number | null | string {
+  if (raw === undefined || raw === '') return null;
+  if (!ISO_UTC.test(raw)) return 'must be an ISO-8601 timestamp like 2025-07-15T12:34:56.000Z';
+  const ms = Date.parse(raw);
+  if (!Number.isFinite(ms)) return 'is not a valid date';
+  return ms;
+}
+
+export type SummaryRange = { ok: true; from_ms: number | null; to_ms: number | null };
+
+export function parseSummaryQuery(query: string): SummaryRange | ClientError {
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (key !== 'from' && key !== 'to') return fail(`unknown query parameter ${JSON.stringify(key.slice(0, 40))}`);
+  }
+  if (params.getAll('from').length > 1 || params.getAll('to').length > 1) return fail('from and to may be given once each');
+  const from = parseInstant(params.get('from') ?? undefined);
+  if (typeof from === 'string') return fail(`from ${from}`);
+  const to = parseInstant(params.get('to') ?? undefined);
+  if (typeof to === 'string') return fail(`to ${to}`);
+  if (from !== null && to !== null && from > to) return fail('from must not be after to');
+  return { ok: true, from_ms: from, to_ms: to };
+}

@@ -1,0 +1,99 @@
+// The fixed-size payment record carried by the ring: the codec between a slot's bytes and a
+// PaymentRecord. Imports nothing of the app.
+
+export const RECORD_BYTES = 48;
+
+// Byte offsets inside one record.
+const OFF_PINNED = 0; // u8: 0 none, 1 default, 2 fallback
+const OFF_ATTEMPTS = 2; // u16
+const OFF_AMOUNT_CENTS = 8; // f64 (an integer; f64 keeps every cent exact up to 2^53)
+const OFF_ACCEPTED_AT_MS = 16; // f64 epoch ms
+const OFF_REQUESTED_AT_MS = 24; // f64 epoch ms, 0 = never sent
+const OFF_ID = 32; // 16 bytes: the UUID
+
+export const PINNED_NONE = 0;
+export const PINNED_DEFAULT = 1;
+export const PINNED_FALLBACK = 2;
+
+export interface PaymentRecord {
+  id: Uint8Array; // 16 bytes
+  amount_cents: number;
+  accepted_at_ms: number;
+  requested_at_ms: number;
+  attempts: number;
+  pinned: number;
+}
+
+const HEX = '0123456789abcdef';
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE[HEX.charCodeAt(i)] = i;
+  HEX_VALUE[HEX.toUpperCase().charCodeAt(i)] = i;
+}
+
+// Writes the 16 bytes of a canonical 8-4-4-4-12 UUID into out[offset..]; false if malformed.
+export function parseUuidInto(text: string, out: Uint8Array, offset: number): boolean {
+  if (text.length !== 36) return false;
+  let byte = 0;
+  for (let i = 0; i < 36; ) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (text.charCodeAt(i) !== 45) return false; // '-'
+      i++;
+      continue;
+    }
+    const hi = text.charCodeAt(i);
+    const lo = text.charCodeAt(i + 1);
+    const h = hi < 128 ? HEX_VALUE[hi] : -1;
+    const l = lo < 128 ? HEX_VALUE[lo] : -1;
+    if (h < 0 || l < 0) return false;
+    out[offset + byte++] = (h << 4) | l;
+    i += 2;
+  }
+  return byte === 16;
+}
+
+export function formatUuid(bytes: Uint8Array, offset = 0): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+    const b = bytes[offset + i];
+    s += HEX[b >> 4] + HEX[b & 15];
+  }
+  return s;
+}
+
+export function writeRecord(view: DataView, bytes: Uint8Array, base: number, r: PaymentRecord): void {
+  view.setUint8(base + OFF_PINNED, r.pinned);
+  view.setUint16(base + OFF_ATTEMPTS, r.attempts, true);
+  view.setFloat64(base + OFF_AMOUNT_CENTS, r.amount_cents, true);
+  view.setFloat64(base + OFF_ACCEPTED_AT_MS, r.accepted_at_ms, true);
+  view.setFloat64(base + OFF_REQUESTED_AT_MS, r.requested_at_ms, true);
+  bytes.set(r.id, base + OFF_ID);
+}
+
+// The hot-path variant of writeRecord for the front thread: the id is parsed straight into the
+// slot, so accepting a payment allocates nothing for it. False (slot untouched meaningfully) if
+// the id is not a UUID.
+export function writeNewRecord(
+  view: DataView, bytes: Uint8Array, base: number,
+  id_text: string, amount_cents: number, accepted_at_ms: number,
+): boolean {
+  if (!parseUuidInto(id_text, bytes, base + OFF_ID)) return false;
+  view.setUint8(base + OFF_PINNED, PINNED_NONE);
+  view.setUint16(base + OFF_ATTEMPTS, 0, true);
+  view.setFloat64(base + OFF_AMOUNT_CENTS, amount_cents, true);
+  view.setFloat64(base + OFF_ACCEPTED_AT_MS, accepted_at_ms, true);
+  view.setFloat64(base + OFF_REQUESTED_AT_MS, 0, true);
+  return true;
+}
+
+export function readRecord(view: DataView, bytes: Uint8Array, base: number): PaymentRecord {
+  return {
+    id: bytes.slice(base + OFF_ID, base + OFF_ID + 16),
+    amount_cents: view.getFloat64(base + OFF_AMOUNT_CENTS, true),
+    accepted_at_ms: view.getFloat64(base + OFF_ACCEPTED_AT_MS, true),
+    requested_at_ms: view.getFloat64(base + OFF_REQUESTED_AT_MS, true),
+    attempts: view.getUint16(base + OFF_ATTEMPTS, true),
+    pinned: view.getUint8(base + OFF_PINNED),
+  };
+}

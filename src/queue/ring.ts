@@ -1,0 +1,156 @@
+// A bounded, lock-free multi-producer multi-consumer queue of fixed-size payment records in a
+// SharedArrayBuffer (Dmitry Vyukov's bounded MPMC queue: one sequence number per slot).
+// The front thread produces; worker threads consume; purge drains it from any thread.
+// Full = push returns false (the caller answers 503); memory never grows.
+import { RECORD_BYTES, type PaymentRecord, readRecord, writeRecord } from './record.js';
+
+// Header words (Int32), each on its own 64-byte line so producers and consumers don't share one.
+const H_ENQUEUE = 0;
+const H_DEQUEUE = 16;
+const H_SIGNAL = 32; // bumped when a sleeping consumer must wake
+const H_SLEEPERS = 48; // consumers parked (or about to park) on H_SIGNAL
+const HEADER_BYTES = 256;
+const SLOT_SEQ_BYTES = 8;
+const SLOT_BYTES = SLOT_SEQ_BYTES + RECORD_BYTES;
+
+export class Ring {
+  readonly sab: SharedArrayBuffer;
+  readonly slots: number;
+  private readonly mask: number;
+  private readonly header: Int32Array;
+  private readonly seq: Int32Array; // seq of slot i at index i * (SLOT_BYTES / 4)
+  private readonly view: DataView;
+  private readonly bytes: Uint8Array;
+
+  static byteLength(slots: number): number {
+    return HEADER_BYTES + slots * SLOT_BYTES;
+  }
+
+  static create(slots: number): Ring {
+    if (!Number.isInteger(slots) || slots < 2 || (slots & (slots - 1)) !== 0 || slots > 1 << 24) {
+      throw new RangeError(`ring slots must be a power of two in [2, 2^24], got ${slots}`);
+    }
+    const ring = new Ring(new SharedArrayBuffer(Ring.byteLength(slots)));
+    for (let i = 0; i < slots; i++) Atomics.store(ring.seq, i * (SLOT_BYTES / 4), i);
+    return ring;
+  }
+
+  // For another thread: the same queue over the same memory.
+  static attach(sab: SharedArrayBuffer): Ring {
+    return new Ring(sab);
+  }
+
+  private constructor(sab: SharedArrayBuffer) {
+    const slots = (sab.byteLength - HEADER_BYTES) / SLOT_BYTES;
+    if (!Number.isInteger(slots) || (slots & (slots - 1)) !== 0) throw new RangeError('not a ring buffer');
+    this.sab = sab;
+    this.slots = slots;
+    this.mask = slots - 1;
+    this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.seq = new Int32Array(sab, HEADER_BYTES);
+    this.view = new DataView(sab, HEADER_BYTES);
+    this.bytes = new Uint8Array(sab, HEADER_BYTES);
+  }
+
+  // Claims a slot and lets `fill` write the record at byte offset `base` of (view, bytes).
+  // Returns false when the ring is full. `fill` must not throw.
+  pushWith(fill: (view: DataView, bytes: Uint8Array, base: number) => void): boolean {
+    const h = this.header;
+    let pos = Atomics.load(h, H_ENQUEUE);
+    for (;;) {
+      const index = (pos & this.mask) * (SLOT_BYTES / 4);
+      const dif = (Atomics.load(this.seq, index) - pos) | 0;
+      if (dif === 0) {
+        const seen = Atomics.compareExchange(h, H_ENQUEUE, pos, (pos + 1) | 0);
+        if (seen === pos) {
+          fill(this.view, this.bytes, index * 4 + SLOT_SEQ_BYTES);
+          Atomics.store(this.seq, index, (pos + 1) | 0);
+          if (Atomics.load(h, H_SLEEPERS) > 0) {
+            Atomics.add(h, H_SIGNAL, 1);
+            Atomics.notify(h, H_SIGNAL);
+          }
+          return true;
+        }
+        pos = seen;
+      } else if (dif < 0) {
+        return false; // full: the slot still holds an unconsumed record of the previous lap
+      } else {
+        pos = Atomics.load(h, H_ENQUEUE);
+      }
+    }
+  }
+
+  push(record: PaymentRecord): boolean {
+    return this.pushWith((view, bytes, base) => writeRecord(view, bytes, base, record));
+  }
+
+  // Pops one record, or null when empty.
+  pop(): PaymentRecord | null {
+    const h = this.header;
+    let pos = Atomics.load(h, H_DEQUEUE);
+    for (;;) {
+      const index = (pos & this.mask) * (SLOT_BYTES / 4);
+      const dif = (Atomics.load(this.seq, index) - ((pos + 1) | 0)) | 0;
+      if (dif === 0) {
+        const seen = Atomics.compareExchange(h, H_DEQUEUE, pos, (pos + 1) | 0);
+        if (seen === pos) {
+          const record = readRecord(this.view, this.bytes, index * 4 + SLOT_SEQ_BYTES);
+          Atomics.store(this.seq, index, (pos + this.slots) | 0);
+          return record;
+        }
+        pos = seen;
+      } else if (dif < 0) {
+        return null; // empty: the producer has not published this slot yet
+      } else {
+        pos = Atomics.load(h, H_DEQUEUE);
+      }
+    }
+  }
+
+  // Records waiting (a snapshot: exact when nobody is pushing or popping).
+  size(): number {
+    const n = (Atomics.load(this.header, H_ENQUEUE) - Atomics.load(this.header, H_DEQUEUE)) | 0;
+    return n < 0 ? 0 : n > this.slots ? this.slots : n;
+  }
+
+  isEmpty(): boolean {
+    const pos = Atomics.load(this.header, H_DEQUEUE);
+    const index = (pos & this.mask) * (SLOT_BYTES / 4);
+    return ((Atomics.load(this.seq, index) - ((pos + 1) | 0)) | 0) < 0;
+  }
+
+  // Resolves when a record may be available or after timeout_ms. Never blocks the thread, so a
+  // worker keeps serving its sockets while it waits (Atomics.waitAsync, not Atomics.wait).
+  async waitForRecords(timeout_ms: number): Promise<void> {
+    const h = this.header;
+    Atomics.add(h, H_SLEEPERS, 1);
+    try {
+      // Read the signal before checking emptiness: a push after the check bumps it.
+      const signal = Atomics.load(h, H_SIGNAL);
+      if (!this.isEmpty()) return;
+      const waiting = Atomics.waitAsync(h, H_SIGNAL, signal, timeout_ms);
+      if (waiting.async) await waiting.value;
+    } finally {
+      Atomics.sub(h, H_SLEEPERS, 1);
+    }
+  }
+
+  // The blocking variant, for threads with nothing else to do (benchmarks, stress tests).
+  waitForRecordsSync(timeout_ms: number): void {
+    const h = this.header;
+    Atomics.add(h, H_SLEEPERS, 1);
+    try {
+      const signal = Atomics.load(h, H_SIGNAL);
+      if (!this.isEmpty()) return;
+      Atomics.wait(h, H_SIGNAL, signal, timeout_ms);
+    } finally {
+      Atomics.sub(h, H_SLEEPERS, 1);
+    }
+  }
+
+  // Wakes every parked consumer (shutdown, purge).
+  wakeAll(): void {
+    Atomics.add(this.header, H_SIGNAL, 1);
+    Atomics.notify(this.header, H_SIGNAL);
+  }
+}
