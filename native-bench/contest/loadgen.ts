@@ -1,0 +1,55 @@
+// Main-thread side of the load generator: starts the worker, forwards its per-second ticks,
+// and returns every request it made (start offset, duration, status) when the ramp is over.
+import { Worker } from 'node:worker_threads';
+
+export interface LoadConfig {
+  target_url: string;
+  duration_s: number;
+  users: number;
+  amount: number;
+  timeout_ms: number;
+  start_epoch_ms: number;   // performance.timeOrigin + performance.now() at which t = 0
+}
+
+export interface LoadTick {
+  type: 'tick';
+  t: number;            // seconds since start (end of the second)
+  vus: number;          // VUs running now
+  target_vus: number;   // VUs the ramp asks for now
+  started: number;      // POSTs started in this second
+  ok: number;           // accepted POSTs finished in this second
+  fail: number;
+  p99_ms: number;       // nearest-rank p99 of this second's accepted POSTs (progress only)
+  total: number;
+  ok_durations_ms: Float64Array;  // durations of this second's accepted POSTs
+}
+
+export interface LoadDone {
+  type: 'done';
+  count: number;
+  start_ms: Float64Array;   // request start, ms since t = 0
+  dur_ms: Float64Array;     // request duration, ms
+  status: Int16Array;       // HTTP status, 0 = timeout / error
+}
+
+export function nowEpochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function isAccepted(status: number): boolean {
+  return status === 200 || status === 201 || status === 202 || status === 204;
+}
+
+export function runLoad(cfg: LoadConfig, onTick: (tick: LoadTick) => void): { done: Promise<LoadDone>; stop(): Promise<void> } {
+  const worker = new Worker(new URL('./loadgen-worker.js', import.meta.url), { workerData: cfg });
+  const done = new Promise<LoadDone>((resolve, reject) => {
+    worker.on('message', (msg: LoadTick | LoadDone | { type: 'error'; message: string }) => {
+      if (msg.type === 'tick') onTick(msg);
+      else if (msg.type === 'done') { resolve(msg); void worker.terminate(); }
+      else reject(new Error(`loadgen worker: ${msg.message}`));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`loadgen worker exited (${code}) before finishing`)));
+  });
+  return { done, stop: async () => { await worker.terminate(); } };
+}

@@ -1,0 +1,91 @@
+// `npm run bench:contest`: replay the contest's final test natively and score it as the contest does.
+// Starts the processor simulators, the service (per --topology), runs the load, then the same load
+// against the do-nothing baseline under the same limits, and writes bench-results/<UTC>-<label>/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import os from 'node:os';
+import { parseOptions, type ContestOptions } from './options.js';
+import { startProcessors, startService, startBaselineServer, planLimits, type Processors, type Service } from './topology.js';
+import { contestRun, type RunResult } from './run.js';
+import { buildResultJson, renderReport } from './report.js';
+import { renderTimelineSvg } from './svg.js';
+
+function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    hostname: os.hostname(), platform: os.platform(), kernel: os.release(), arch: os.arch(),
+    cpu_model: cpus[0]?.model ?? 'unknown', cpu_count: cpus.length, memory_total_mb: Math.round(os.totalmem() / 1048576),
+    node: process.version, loadavg_at_start: os.loadavg(),
+  };
+}
+
+function outDir(o: ContestOptions): string {
+  if (o.out) return resolve(o.out);
+  const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return resolve('bench-results', `${stamp}-${o.label.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+}
+
+async function measure(o: ContestOptions, procs: Processors, service: Service, label: string, duration_s: number, startedByBench: boolean): Promise<RunResult> {
+  return contestRun({
+    label, participant: o.participant, target_url: service.url, duration_s, users: o.users, amount: o.amount, timeout_ms: o.timeout_ms,
+    schedule: o.schedule.map((ph) => ({ ...ph, at_s: (ph.at_s * duration_s) / o.duration_s })),
+    audit: o.audit, teardown_window_s: o.teardown_window_s,
+    processors: procs, cgroups: service.cgroups, process_roots: () => service.roots(),
+    progress: (line) => process.stderr.write(line + '\n'),
+    // A service the bench just started gets polled faster (same 75 s budget as the official 15 × 5 s).
+    ready_tries: startedByBench ? 150 : 15, ready_gap_ms: startedByBench ? 500 : 5000,
+  });
+}
+
+async function main(): Promise<number> {
+  let o: ContestOptions;
+  try { o = parseOptions(process.argv.slice(2)); } catch (err) { process.stderr.write(`${(err as Error).message}\n`); return 2; }
+  const dir = outDir(o);
+  const plan = planLimits(o);
+  const machine = machineInfo();
+  process.stderr.write(`contest: ${o.preview ? 'preview' : 'final'} test, ${o.duration_s} s, ${o.users} VUs, topology ${o.topology}; ${plan.note}\n`);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const cleanup = async () => { while (cleanups.length) await cleanups.pop()!().catch(() => {}); };
+  const onSignal = () => { if (stopping) return; stopping = true; void cleanup().then(() => process.exit(130)); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const procs = await startProcessors(o);
+    cleanups.push(procs.stop);
+    const service = await startService(o, procs, plan);
+    cleanups.push(service.stop);
+    const result = await measure(o, procs, service, 'service', o.duration_s, o.topology !== 'none');
+    await cleanups.pop()!();  // stop the service before the baseline so they never compete
+
+    let baseline: RunResult | undefined;
+    let baselineNote = 'skipped (--no-baseline)';
+    if (o.baseline) {
+      // Baseline runs under the same limits as the service; with topology none we do not know them.
+      const basePlan = o.topology === 'none' ? { ...plan, applied: false, note: 'unlimited (topology none: the target\'s limits are unknown)' } : plan;
+      const b = await startBaselineServer(basePlan);
+      cleanups.push(b.stop);
+      baseline = await measure(o, procs, b, 'baseline', o.baseline_duration_s, true);
+      await cleanups.pop()!();
+      baselineNote = b.description;
+    }
+
+    const json = buildResultJson({ options: o, plan, machine, service: { description: service.description, result }, baseline, baselineNote });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'result.json'), JSON.stringify(json, null, 2) + '\n');
+    writeFileSync(join(dir, 'report.md'), renderReport(json));
+    writeFileSync(join(dir, 'timeline.svg'), renderTimelineSvg(result, o.schedule));
+    process.stderr.write(`\nscore ${json.official.total_liquido} (p99 ${json.official.p99.valor}, inconsistencies ${json.official.multa.composicao.num_inconsistencias}, lag ${json.official.lag.lag})\n`);
+    process.stdout.write(JSON.stringify({ event: 'done', out: dir, score: json.official.total_liquido }) + '\n');
+    return 0;
+  } catch (err) {
+    process.stderr.write(`contest: ${(err as Error).stack ?? err}\n`);
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+process.exitCode = await main();

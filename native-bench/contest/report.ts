@@ -1,0 +1,120 @@
+// result.json (official keys + the bench's extras) and report.md (human summary).
+import type { ContestOptions } from './options.js';
+import type { LimitsPlan } from './topology.js';
+import type { RunResult } from './run.js';
+import { phaseLabel } from './schedule.js';
+
+export interface ResultInput {
+  options: ContestOptions;
+  plan: LimitsPlan;
+  machine: Record<string, unknown>;
+  service: { description: string; result: RunResult };
+  baseline?: RunResult;
+  baselineNote: string;
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+export const RSS_TARGET_MB = 100;
+export const P99_RATIO_TARGET = 1.1;
+
+export function buildResultJson(x: ResultInput) {
+  const r = x.service.result;
+  const b = x.baseline;
+  const o = x.options;
+  return {
+    // The official final-results.json keys first, exactly as the contest computes them.
+    ...r.official,
+    official: r.official,
+    bench: {
+      test: o.preview ? 'preview' : 'final',
+      duration_s: o.duration_s, users: o.users, amount: o.amount, fees: { default: o.fee_default, fallback: o.fee_fallback },
+      timeout_ms: o.timeout_ms, schedule_note: o.schedule_note, audit: o.audit, teardown_window_s: o.teardown_window_s,
+      topology: o.topology, target: r.target_url, service: x.service.description,
+      limits: { applied: x.plan.applied, cpus: x.plan.limits.cpus, memory_mb: x.plan.limits.memory_mb, source: x.plan.source, note: x.plan.note },
+      started_at: r.started_at,
+    },
+    p99_raw_ms: r.p99_raw_ms,
+    latency: {
+      posts_ok: r.latency.posts_ok, posts_all: r.latency.posts_all, all_requests: r.latency.all_expected, other_calls: r.latency.other_calls,
+    },
+    baseline: b ? {
+      note: x.baselineNote, duration_s: o.baseline_duration_s,
+      latency: { posts_ok: b.latency.posts_ok, all_requests: b.latency.all_expected },
+      counts: b.counts,
+      resources: b.resources,
+    } : { note: x.baselineNote },
+    ratios_to_baseline: b ? {
+      post_p99: ratio(r.latency.posts_ok.p99, b.latency.posts_ok.p99),
+      post_p50: ratio(r.latency.posts_ok.p50, b.latency.posts_ok.p50),
+      post_p999: ratio(r.latency.posts_ok.p999, b.latency.posts_ok.p999),
+      all_p99: ratio(r.latency.all_expected.p99, b.latency.all_expected.p99),
+      target_post_p99: P99_RATIO_TARGET,
+    } : null,
+    counts: r.counts,
+    lag_after_drain: r.lag_after_drain,
+    audits: r.audits,
+    phases: r.phases,
+    resources: { ...r.resources, rss_target_mb: RSS_TARGET_MB },
+    timeline: r.timeline,
+    machine: x.machine,
+  };
+}
+
+export type ResultJson = ReturnType<typeof buildResultJson>;
+
+const fmt = (n: number, d = 2) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+export function renderReport(j: ResultJson): string {
+  const L: string[] = [];
+  const b = j.bench;
+  L.push(`# Contest replica — ${b.test} test, topology \`${b.topology}\``, '');
+  L.push(`Started ${b.started_at}; ${b.duration_s} s, ${b.users} VUs, amount ${b.amount}, fees ${b.fees.default}/${b.fees.fallback}. ${b.schedule_note}.`, '');
+  L.push(`Service: ${b.service}.`, '');
+  L.push(`Limits: ${b.limits.applied ? `${b.limits.cpus} CPU / ${b.limits.memory_mb} MB (${b.limits.source})` : `NOT applied — ${b.limits.note}`}.`, '');
+  L.push('## Score', '', '| | |', '|---|---|');
+  L.push(`| **score (total_liquido)** | **${fmt(j.total_liquido)}** |`);
+  L.push(`| gross (total_bruto) | ${fmt(j.total_bruto)} |`);
+  L.push(`| fees (total_taxas) | ${fmt(j.total_taxas)} |`);
+  L.push(`| p99 (all successful requests, k6 formula) | ${j.p99.valor} → bonus ${j.p99.bonus} |`);
+  L.push(`| inconsistencies | ${j.multa.composicao.num_inconsistencias} → fine ${j.multa.porcentagem * 100}% |`);
+  L.push(`| accepted / failed POSTs | ${j.pagamentos_solicitados.qtd_sucesso} / ${j.pagamentos_solicitados.qtd_falha} |`);
+  L.push(`| processors hold (default / fallback) | ${j.pagamentos_realizados_default.num_pagamentos} / ${j.pagamentos_realizados_fallback.num_pagamentos} |`);
+  L.push(`| lag at teardown | ${j.lag.lag}${j.caixa_dois.detectado ? ' (NEGATIVE: double payments!)' : ''} |`);
+  L.push(`| lag after ${j.lag_after_drain.wait_ms} ms more | ${j.lag_after_drain.lag} |`, '');
+
+  L.push('## Latency (ms)', '', '| | count | p50 | p90 | p99 | p99.9 | max |', '|---|---|---|---|---|---|---|');
+  const row = (name: string, s: { count: number; p50: number; p90: number; p99: number; p999: number; max: number }) =>
+    L.push(`| ${name} | ${s.count} | ${s.p50} | ${s.p90} | ${s.p99} | ${s.p999} | ${s.max} |`);
+  row('POST /payments accepted', j.latency.posts_ok);
+  row('all successful requests', j.latency.all_requests);
+  for (const [k, v] of Object.entries(j.latency.other_calls)) row(k, v);
+  if ('latency' in j.baseline && j.baseline.latency) {
+    row('baseline POST accepted', j.baseline.latency.posts_ok);
+    row('baseline all successful', j.baseline.latency.all_requests);
+  }
+  L.push('');
+  if (j.ratios_to_baseline) {
+    const r = j.ratios_to_baseline;
+    L.push(`Service / baseline: POST p99 ×${r.post_p99} (target ≤ ×${r.target_post_p99}: ${r.post_p99 !== null && r.post_p99 <= r.target_post_p99 ? 'met' : 'NOT met'}), p50 ×${r.post_p50}, p99.9 ×${r.post_p999}. Baseline: ${j.baseline.note}.`, '');
+  } else L.push(`Baseline: ${j.baseline.note}.`, '');
+
+  L.push('## Processor phases', '', '| at (s) | applied (s) | default | fallback | ok |', '|---|---|---|---|---|');
+  for (const p of j.phases) L.push(`| ${p.at_s} | ${p.applied_at_s} | ${phaseLabel(p.default)} | ${phaseLabel(p.fallback)} | ${p.ok ? 'yes' : `no: ${p.error}`} |`);
+  L.push('');
+  L.push('## Audits', '', '| t (s) | window | backend d/f | processors d/f | Δ |', '|---|---|---|---|---|');
+  for (const a of j.audits) L.push(`| ${a.t_s} | ${a.from.slice(11, 23)}–${a.to.slice(11, 23)} | ${a.backend.default}/${a.backend.fallback}${a.backend.ok ? '' : ' (error)'} | ${a.processors.default}/${a.processors.fallback} | ${a.inconsistencies} |`);
+  L.push('');
+
+  L.push('## Resources', '');
+  for (const c of j.resources.cgroups) {
+    L.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB`);
+  }
+  if (j.resources.cgroups.length === 0) L.push('- no cgroup (service not started under limits by the bench)');
+  L.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);
+  for (const p of j.resources.processes.slice(0, 20)) L.push(`  - ${p.vm_hwm_mb} MB — pid ${p.pid} \`${p.command}\``);
+  if (j.resources.processes.length === 0) L.push('  - (no processes watched)');
+  L.push('');
+  L.push('## Machine', '', '```', JSON.stringify(j.machine, null, 2), '```', '');
+  L.push('Files: `result.json` (all numbers, per-second timeline), `timeline.svg`.', '');
+  return L.join('\n');
+}
