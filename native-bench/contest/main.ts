@@ -33,7 +33,7 @@ async function measure(o: ContestOptions, procs: Processors, service: Service, l
     processors: procs, cgroups: service.cgroups, process_roots: () => service.roots(),
     progress: (line) => process.stderr.write(line + '\n'),
     // A service the bench just started gets polled faster (same 75 s budget as the official 15 × 5 s).
-    ready_tries: startedByBench ? 150 : 15, ready_gap_ms: startedByBench ? 500 : 5000,
+    ready_tries: startedByBench ? 150 : 15, ready_gap_ms: startedByBench ? 500 : 5000, drain_ms: o.drain_ms,
   });
 }
 

@@ -31,6 +31,7 @@ export interface ContestOptions {
   label: string;
   participant: string;
   compose_file: string;
+  drain_ms: number;
 }
 
 export const USAGE = `usage: node dist/native-bench/contest/main.js [options]
@@ -53,6 +54,7 @@ export const USAGE = `usage: node dist/native-bench/contest/main.js [options]
   --compose-file <path>     where the limits come from (default docker-compose.yml)
   --out <dir>               output directory (default bench-results/<UTC>-<label>)
   --label <name>            label in the output directory name and report
+  --drain-ms <ms>           wait after teardown before the extra 'lag after drain' check (default 5000)
 `;
 
 function num(name: string, v: string | undefined, min: number, max: number): number {
@@ -77,7 +79,7 @@ export function parseOptions(argv: string[]): ContestOptions {
   if (seen.has('--help')) throw new Error(USAGE);
   const known = ['--duration', '--users', '--amount', '--fee-default', '--fee-fallback', '--schedule', '--topology', '--target', '--processors',
     '--default-port', '--fallback-port', '--default-admin-url', '--fallback-admin-url', '--processor-token', '--baseline-duration', '--out', '--label',
-    '--compose-file', '--participant', '--timeout-ms'];
+    '--compose-file', '--participant', '--timeout-ms', '--drain-ms'];
   for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option ${k}\n${USAGE}`);
 
   const preview = seen.has('--preview');
@@ -102,7 +104,7 @@ export function parseOptions(argv: string[]): ContestOptions {
     schedule = scaleSchedule(base, base_s, duration_s);
     schedule_note = duration_s === base_s
       ? `${preview ? 'preview' : 'final'} test schedule as published`
-      : `${preview ? 'preview' : 'final'} test schedule scaled from ${base_s} s to ${duration_s} s (a phase every ${(duration_s * (schedule[1]?.at_s ?? base_s) / duration_s).toFixed(2)} s); the VU ramp is scaled too`;
+      : `${preview ? 'preview' : 'final'} test schedule scaled from ${base_s} s to ${duration_s} s (a phase every ${((schedule[2]?.at_s ?? 0) - (schedule[1]?.at_s ?? 0)).toFixed(2)} s, first at ${schedule[0]?.at_s} s); the VU ramp is scaled too`;
   }
   const baseline_duration_s = values.has('--baseline-duration') ? num('--baseline-duration', values.get('--baseline-duration'), 2, 3600) : duration_s;
   return {
@@ -128,5 +130,6 @@ export function parseOptions(argv: string[]): ContestOptions {
     label: values.get('--label') ?? topology,
     participant: values.get('--participant') ?? 'rinha-node',
     compose_file: values.get('--compose-file') ?? 'docker-compose.yml',
+    drain_ms: values.has('--drain-ms') ? num('--drain-ms', values.get('--drain-ms'), 0, 600_000) : 5000,
   };
 }

@@ -33,6 +33,7 @@ export interface RunParams {
   progress: (line: string) => void;
   ready_tries?: number;
   ready_gap_ms?: number;
+  drain_ms?: number;             // extra wait before the 'lag after drain' check
 }
 
 export interface AuditRecord {
@@ -66,7 +67,7 @@ export interface RunResult {
 
 const iso = (epoch_ms: number) => new Date(epoch_ms).toISOString();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-const DRAIN_WAIT_MS = 5000;
+const DEFAULT_DRAIN_MS = 5000;
 
 export async function contestRun(p: RunParams): Promise<RunResult> {
   const http = new HttpCaller();
@@ -172,7 +173,8 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
     const resources = sampler.stop();
 
     // Extra: how far behind the service still was, after a short drain.
-    await sleep(DRAIN_WAIT_MS);
+    const drain_ms = p.drain_ms ?? DEFAULT_DRAIN_MS;
+    await sleep(drain_ms);
     const late_to = Date.now();
     const [dLate, fLate] = await Promise.all([
       def.summary(iso(late_to - p.teardown_window_s * 1000), iso(late_to), null),
@@ -214,7 +216,7 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
         other_calls: Object.fromEntries(Object.entries(other).map(([k, v]) => [k, latencyStats(v)])),
       },
       counts: { posts: done.count, accepted, failed: done.count - accepted, timeouts_or_errors: by_status['0'] ?? 0, by_status },
-      lag_after_drain: { wait_ms: DRAIN_WAIT_MS, processors_total: dLate.totalRequests + fLate.totalRequests, lag: accepted - (dLate.totalRequests + fLate.totalRequests) },
+      lag_after_drain: { wait_ms: drain_ms, processors_total: dLate.totalRequests + fLate.totalRequests, lag: accepted - (dLate.totalRequests + fLate.totalRequests) },
       audits, phases,
       timeline: buildTimeline(p.duration_s, done, ticks, confirmed, audits),
       resources,

@@ -1,0 +1,90 @@
+// A short real contest run (topology none) against the do-nothing baseline server, with real
+// processor simulators started by the bench: checks result.json's keys and that the counts add up.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
+const children: ChildProcess[] = [];
+let outDir = '';
+let targetUrl = '';
+
+function startChild(args: string[]): ChildProcess {
+  const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(c);
+  return c;
+}
+
+function firstJsonLine(c: ChildProcess, event: string, timeout_ms: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} line within ${timeout_ms} ms`)), timeout_ms);
+    createInterface({ input: c.stdout! }).on('line', (line) => {
+      try {
+        const msg = JSON.parse(line);
+        if (msg.event === event) { clearTimeout(timer); resolve(msg); }
+      } catch { /* log line */ }
+    });
+    c.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code} before ${event}`)); });
+  });
+}
+
+before(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'bench-contest-'));
+  const baseline = startChild([join(dist, 'native-bench', 'baseline', 'server.js'), '--port', '0']);
+  targetUrl = String((await firstJsonLine(baseline, 'listening', 10_000)).url);
+});
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+test('contest run against the baseline server writes a consistent result', { timeout: 50_000 }, async () => {
+  const bench = startChild([join(dist, 'native-bench', 'contest', 'main.js'),
+    '--topology', 'none', '--target', targetUrl, '--default-port', '0', '--fallback-port', '0',
+    '--duration', '8', '--users', '20', '--baseline-duration', '3', '--drain-ms', '500', '--out', outDir]);
+  let stderr = '';
+  bench.stderr!.on('data', (d) => { stderr += d; });
+  const done = await firstJsonLine(bench, 'done', 45_000).catch((err) => { throw new Error(`${err.message}\n${stderr.slice(-3000)}`); });
+  assert.equal(done.out, outDir);
+  await new Promise((r) => (bench.exitCode !== null ? r(null) : bench.once('exit', r)));
+  assert.equal(bench.exitCode, 0, stderr.slice(-2000));
+
+  const j = JSON.parse(readFileSync(join(outDir, 'result.json'), 'utf8'));
+  for (const k of ['timestamp', 'participante', 'total_liquido', 'total_bruto', 'total_taxas', 'p99', 'multa', 'caixa_dois', 'lag',
+    'pagamentos_solicitados', 'pagamentos_realizados_default', 'pagamentos_realizados_fallback',
+    'latency', 'ratios_to_baseline', 'timeline', 'audits', 'phases', 'resources', 'machine', 'bench', 'counts']) {
+    assert.ok(k in j, `result.json lacks ${k}`);
+  }
+  // The baseline answers 202 to everything and pays nothing.
+  assert.ok(j.counts.posts > 20, `only ${j.counts.posts} POSTs`);
+  assert.equal(j.pagamentos_solicitados.qtd_sucesso, j.counts.accepted);
+  assert.equal(j.counts.accepted + j.counts.failed, j.counts.posts);
+  assert.equal(j.counts.by_status['202'], j.counts.accepted);
+  assert.equal(j.latency.posts_ok.count, j.counts.accepted);
+  assert.equal(j.lag.num_pagamentos_total, 0);
+  assert.equal(j.lag.lag, j.counts.accepted);
+  assert.equal(j.total_bruto, 0);
+  assert.equal(j.total_liquido, 0);
+  // Timeline covers every second and its POSTs add up.
+  assert.equal(j.timeline.length, 8);
+  assert.equal(j.timeline.reduce((s: number, p: { posts: number }) => s + p.posts, 0), j.counts.posts);
+  // Schedule scaled to 8 s: all 10 phases applied; audits every 10 s → one at t≈0, consistent (0 vs 0).
+  assert.equal(j.phases.length, 10);
+  assert.ok(j.phases.every((p: { ok: boolean }) => p.ok));
+  assert.ok(j.audits.length >= 1);
+  assert.equal(j.multa.composicao.num_inconsistencias, 0);
+  assert.ok(j.baseline.latency.posts_ok.count > 0);
+  assert.equal(typeof j.ratios_to_baseline.post_p99, 'number');
+
+  const svg = readFileSync(join(outDir, 'timeline.svg'), 'utf8');
+  assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(svg, /<\/svg>\s*$/);
+  assert.ok(existsSync(join(outDir, 'report.md')));
+  assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Score/);
+});
