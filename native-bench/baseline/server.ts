@@ -28,6 +28,7 @@ export function startBaseline(opts: { port: number; host?: string }): Promise<Ba
   app.get('/payments-summary', (res) => {
     res.cork(() => { res.writeHeader('Content-Type', 'application/json').end(ZERO_SUMMARY); });
   });
+  app.get('/health', (res) => { res.cork(() => { res.writeStatus('200 OK').end('ok'); }); });
   app.post('/purge-payments', (res) => {
     res.onAborted(() => {});
     res.cork(() => { res.writeStatus('200 OK').end(); });

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { parseOptions, type ContestOptions } from './options.js';
-import { startProcessors, startService, startBaselineServer, planLimits, type Processors, type Service } from './topology.js';
+import { startProcessors, startService, startBaselineServer, startComposeBaseline, planLimits, type Processors, type Service } from './topology.js';
 import { contestRun, type RunResult } from './run.js';
 import { buildResultJson, renderReport } from './report.js';
 import { renderTimelineSvg } from './svg.js';
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
     if (o.baseline) {
       // Baseline runs under the same limits as the service; with topology none we do not know them.
       const basePlan = o.topology === 'none' ? { ...plan, applied: false, note: 'unlimited (topology none: the target\'s limits are unknown)' } : plan;
-      const b = await startBaselineServer(basePlan);
+      const b = o.topology === 'compose' ? await startComposeBaseline(o, procs) : await startBaselineServer(basePlan);
       cleanups.push(b.stop);
       baseline = await measure(o, procs, b, 'baseline', o.baseline_duration_s, true);
       await cleanups.pop()!();

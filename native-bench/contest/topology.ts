@@ -96,17 +96,41 @@ export async function startService(o: ContestOptions, procs: Processors, plan: L
       stop: s.stop,
     };
   }
-  // compose: the native replica of docker-compose.yml, written by another module.
-  const modPath = '../topology/native.js';
-  let mod: { startComposeTopology?: (x: { processorDefaultUrl: string; processorFallbackUrl: string; port: number }) => Promise<{ url: string; cgroups: Cgroup[]; stop(): Promise<void> }> };
-  try { mod = await import(modPath); } catch (err) {
-    throw new Error(`topology compose: native-bench/topology/native.ts is not available yet (${(err as Error).message})`);
-  }
-  if (typeof mod.startComposeTopology !== 'function') throw new Error('topology compose: native.js does not export startComposeTopology');
-  const t = await mod.startComposeTopology({ processorDefaultUrl: procs.default_url, processorFallbackUrl: procs.fallback_url, port: Number(new URL(o.target).port || 9999) });
+  const t = await startCompose(o, procs);
   return {
     url: t.url.replace(/\/$/, ''), cgroups: t.cgroups, roots: () => t.cgroups.flatMap((c) => c.pids()),
-    description: `native compose replica (${t.cgroups.map((c) => `${c.name}: ${c.limits.cpus} CPU/${c.limits.memory_mb} MB`).join(', ')})`,
+    description: `native compose replica (${t.cgroups.map((c) => `${c.name}: ${c.limits.cpus} CPU/${c.limits.memory_mb} MB`).join(', ')}${o.limits ? '' : ', limits off'})`,
+    stop: t.stop,
+  };
+}
+
+type ComposeStarter = (x: {
+  processorDefaultUrl: string; processorFallbackUrl: string; port: number; limits?: boolean; postgres?: boolean;
+  instanceCommand?: { command: string; args: string[] }; log?: (line: string) => void;
+}) => Promise<{ url: string; cgroups: Cgroup[]; stop(): Promise<void> }>;
+
+/** The native replica of docker-compose.yml (native-bench/topology/native.ts), loaded lazily. */
+async function startCompose(o: ContestOptions, procs: Processors, instance?: { command: string; args: string[] }) {
+  const modPath = '../topology/native.js';  // not a literal import: the module is someone else's and may be missing
+  let mod: { startComposeTopology?: ComposeStarter };
+  try { mod = await import(modPath); } catch (err) {
+    throw new Error(`topology compose: native-bench/topology/native.ts is not available (${(err as Error).message})`);
+  }
+  if (typeof mod.startComposeTopology !== 'function') throw new Error('topology compose: native.js does not export startComposeTopology');
+  return mod.startComposeTopology({
+    processorDefaultUrl: procs.default_url, processorFallbackUrl: procs.fallback_url, port: Number(new URL(o.target).port || 9999),
+    limits: o.limits, log: (line) => process.stderr.write(`[compose] ${line}\n`),
+    ...(instance ? { instanceCommand: instance, postgres: false } : {}),
+  });
+}
+
+/** Compose topology baseline: the same haproxy + per-service cgroups, with the do-nothing server as both instances. */
+export async function startComposeBaseline(o: ContestOptions, procs: Processors): Promise<Service> {
+  const script = join(distRoot, 'native-bench', 'baseline', 'server.js');
+  const t = await startCompose(o, procs, { command: process.execPath, args: [script] });
+  return {
+    url: t.url.replace(/\/$/, ''), cgroups: t.cgroups, roots: () => t.cgroups.flatMap((c) => c.pids()),
+    description: 'baseline uWS server as both instances behind the native compose replica (same haproxy and cgroups, no Postgres)',
     stop: t.stop,
   };
 }
