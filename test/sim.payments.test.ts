@@ -180,3 +180,35 @@ test('unknown route -> 404', async () => {
   await res.body.text();
   assert.equal(res.statusCode, 404);
 });
+
+test('a body over 16 KiB -> 413, nothing stored', async () => {
+  const before_count = (await admin.stats()).stored;
+  const res = await post({ correlationId: randomUUID(), amount: 1, requestedAt: '2025-07-01T00:00:00.000Z', pad: 'x'.repeat(20_000) });
+  assert.equal(res.status, 413);
+  assert.equal((await admin.stats()).stored, before_count);
+});
+
+test('clients that vanish mid-body leave no limiter slot behind', async () => {
+  const { connect } = await import('node:net');
+  const port = Number(new URL(sim.url).port);
+  for (let i = 0; i < 5; i += 1) {
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('POST /payments HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"correl');
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 30);
+      });
+      socket.on('error', () => resolve());
+    });
+  }
+  let stats = await admin.stats();
+  for (let i = 0; i < 50 && stats.running > 0; i += 1) {
+    await new Promise((r) => setTimeout(r, 10));
+    stats = await admin.stats();
+  }
+  assert.equal(stats.running, 0);
+  assert.equal(stats.queued, 0);
+  assert.equal((await post({ correlationId: randomUUID(), amount: 1, requestedAt: '2025-07-01T00:00:00.000Z' })).status, 200);
+});

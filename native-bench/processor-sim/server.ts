@@ -99,11 +99,14 @@ class Simulator {
   }
 
   private post_payment(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const admitted = this.limiter.acquire(() => {
-      read_body(req, (error, body) => {
+    // The body is read on arrival, before the limiter: a client that vanishes while its request
+    // waits in the queue then changes nothing (no slot can leak on a half-sent body).
+    read_body(req, (error, body) => {
+      if (error === 'aborted') return; // client gone before sending its body: nothing to do
+      const admitted = this.limiter.acquire(() => {
         if (error) {
           this.limiter.release();
-          return send(res, error === 'too_large' ? 413 : 400, '{"error":"' + error + '"}', true);
+          return send(res, 413, '{"error":"body too large"}', true);
         }
         const payment = parse_payment(body);
         if (payment === null) {
@@ -113,14 +116,11 @@ class Simulator {
         if (this.delay_ms > 0) this.later(() => this.finish_payment(payment, res), this.delay_ms);
         else this.finish_payment(payment, res);
       });
-    });
-    if (!admitted) {
-      // Refused requests still have their body drained so the keep-alive socket stays usable.
-      drain_then(req, () => {
-        res.writeHead(429, { 'retry-after': retry_after_s, 'content-type': 'text/plain' });
+      if (!admitted) {
+        res.writeHead(429, { 'retry-after': retry_after_s, 'content-type': 'text/plain', ...(error ? { connection: 'close' } : {}) });
         res.end('Too many requests');
-      });
-    }
+      }
+    });
   }
 
   /** After the delay: failure flag, fault mode, then the store. The client may be gone by now. */
@@ -184,21 +184,18 @@ class Simulator {
   }
 
   private get_payment(raw_id: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.resume(); // a GET body is ignored; the lookup is synchronous, so the slot is never held
     const admitted = this.limiter.acquire(() => {
-      drain_then(req, () => {
-        this.limiter.release();
-        const id = decodeURIComponent_safe(raw_id);
-        if (id === null || !uuid_re.test(id)) return send(res, 400, '{"error":"invalid id"}');
-        const p = this.ledger.get(id.toLowerCase());
-        if (!p) return send(res, 404, '');
-        send(res, 200, payment_json(p));
-      });
+      this.limiter.release();
+      const id = decodeURIComponent_safe(raw_id);
+      if (id === null || !uuid_re.test(id)) return send(res, 400, '{"error":"invalid id"}');
+      const p = this.ledger.get(id.toLowerCase());
+      if (!p) return send(res, 404, '');
+      send(res, 200, payment_json(p));
     });
     if (!admitted) {
-      drain_then(req, () => {
-        res.writeHead(429, { 'retry-after': retry_after_s, 'content-type': 'text/plain' });
-        res.end('Too many requests');
-      });
+      res.writeHead(429, { 'retry-after': retry_after_s, 'content-type': 'text/plain' });
+      res.end('Too many requests');
     }
   }
 
@@ -338,11 +335,13 @@ function read_body(req: http.IncomingMessage, done: (error: BodyError | null, bo
     finished = true;
     done(null, chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
   });
-  req.on('error', () => {
+  const aborted = (): void => {
     if (finished) return;
     finished = true;
     done('aborted', '');
-  });
+  };
+  req.on('error', aborted);
+  req.on('close', aborted); // connection lost before 'end' (no error is emitted for that)
 }
 
 /** For requests whose body we ignore: consume it, then answer. */
