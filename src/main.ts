@@ -1,0 +1,154 @@
+// One instance: config → store → workers → front. SIGTERM/SIGINT: stop accepting, drain, flush,
+// exit 0.
+import pg from 'pg';
+import { Worker } from 'node:worker_threads';
+import { ConfigError, type Config, describeConfig, parseConfig, requireInstanceConfig } from './config.js';
+import { C_PURGED, Counters, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE } from './counters.js';
+import { assertNativeUws, startFront } from './http/front.js';
+import { createLogger, type Logger } from './log.js';
+import { Ring } from './queue/ring.js';
+import { Bus } from './store/bus.js';
+import { connectWithRetry, ensureSchema } from './store/db.js';
+import { querySummary, renderSummary } from './store/summary.js';
+import { startHealthPoller } from './pay/health.js';
+import { SharedState } from './pay/snapshot.js';
+import type { FromWorker, ToWorker, WorkerData } from './pay/worker.js';
+
+let stopping = false;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = parseConfig();
+    requireInstanceConfig(config);
+    assertNativeUws();
+  } catch (err) {
+    const msg = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(JSON.stringify({ level: 'error', msg: `cannot start: ${msg}` }) + '\n');
+    process.exit(2);
+  }
+  const log = createLogger(config.log_level, { pid: process.pid });
+  log.info('starting', { config: describeConfig(config) });
+
+  // Postgres first: wait for it (bounded), then the schema.
+  const setup = await connectWithRetry({
+    url: config.database_url, attempts: config.pg_connect_attempts, interval_ms: config.pg_connect_interval_ms, log, purpose: 'setup',
+  });
+  await ensureSchema(setup);
+  await setup.end();
+
+  const ring = Ring.create(config.ring_slots);
+  const counters = Counters.create();
+  const state = SharedState.create();
+  const db = new pg.Pool({ connectionString: config.database_url, max: 2, application_name: 'rinha-front' });
+  db.on('error', (err) => log.warn('db pool error', { err: String(err) }));
+
+  const workers: Worker[] = [];
+  const applyPurge = (): void => {
+    state.bumpEpoch();
+    let dropped = 0;
+    while (ring.pop() !== null) dropped++;
+    for (const w of workers) w.postMessage({ type: 'purge' } satisfies ToWorker);
+    counters.add(C_PURGED);
+    log.info('purge applied', { dropped_from_ring: dropped });
+  };
+
+  const bus = new Bus({
+    url: config.database_url,
+    log,
+    reconnect_interval_ms: config.pg_connect_interval_ms,
+    onHealth: (row) => state.writeHealth(row.processor, row),
+    onPurge: applyPurge,
+    onConnection: (up) => counters.set(G_DB_READY, up ? 1 : 0),
+  });
+  await bus.start();
+
+  for (let i = 0; i < config.worker_threads; i++) workers.push(spawnWorker(i, config, ring, counters, state, log));
+  await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
+    w.once('message', (m: FromWorker) => (m.type === 'ready' ? resolve() : reject(new Error('worker did not start'))));
+    w.once('error', reject);
+  })));
+
+  const poller = startHealthPoller({
+    origins: [config.processor_url_default, config.processor_url_fallback],
+    interval_ms: config.health_interval_ms,
+    timeout_ms: config.request_timeout_ms,
+    isLeader: async () => {
+      const leader = await bus.tryLead().catch(() => false);
+      counters.set(G_IS_LEADER, leader ? 1 : 0);
+      return leader;
+    },
+    publish: (row) => bus.publishHealth(row),
+    counters,
+    log,
+  });
+
+  const front = await startFront({
+    config,
+    ring,
+    counters,
+    summary: async (from, to) => renderSummary(await querySummary(db, from, to)),
+    purge: () => bus.purge(db),
+    readiness: () => {
+      const db_ready = counters.get(G_DB_READY) === 1;
+      const workers_alive = counters.get(G_WORKERS_ALIVE);
+      return { ready: db_ready && workers_alive === config.worker_threads, detail: { db: db_ready, workers: workers_alive } };
+    },
+    log,
+  });
+  log.info('listening', { address: front.address, workers: config.worker_threads, ring_slots: config.ring_slots });
+
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping: no new payments; draining', { signal });
+    front.stopAccepting();
+    poller.stop();
+    const drained = await Promise.race([
+      Promise.all(workers.map((w) => drainWorker(w))).then((left) => left.reduce((a, b) => a + b, 0)),
+      new Promise<number>((r) => setTimeout(() => r(-1), config.shutdown_timeout_ms)),
+    ]);
+    if (drained === -1) log.error('drain timed out; payments still queued are lost', { queued: ring.size() });
+    else log.info('drained', { left: drained });
+    front.close();
+    await Promise.all(workers.map((w) => w.terminate()));
+    await bus.close();
+    await db.end().catch(() => {});
+    process.exit(drained === -1 ? 1 : 0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function spawnWorker(index: number, config: Config, ring: Ring, counters: Counters, state: SharedState, log: Logger): Worker {
+  const data: WorkerData = { index, config, ring: ring.sab, counters: counters.sab, state: state.sab };
+  const worker = new Worker(new URL('./pay/worker.js', import.meta.url), { workerData: data });
+  worker.on('error', (err) => log.error('worker error', { index, err: String(err) }));
+  worker.on('exit', (code) => {
+    if (code !== 0 && !stopping) {
+      // A worker that dies takes its in-memory backlog with it: fail loudly, let the supervisor
+      // restart the instance rather than run on with fewer hands.
+      log.error('worker exited; stopping the instance', { index, code });
+      process.exit(70);
+    }
+  });
+  return worker;
+}
+
+function drainWorker(worker: Worker): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: FromWorker): void => {
+      if (m.type === 'drained') {
+        worker.off('message', onMessage);
+        resolve(m.left);
+      }
+    };
+    worker.on('message', onMessage);
+    worker.postMessage({ type: 'drain' } satisfies ToWorker);
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(JSON.stringify({ level: 'error', msg: 'fatal', err: String(err?.message ?? err) }) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,301 @@
+// The payment loop of one worker, free of threads and sockets so it can be driven in tests:
+// it takes payments, asks the router, sends through the given processor clients, classifies the
+// answer, and hands what a processor stored to the writer. It keeps DESIGN invariants 1-3:
+// - an attempt whose outcome is unknown pins the payment to that processor with the same
+//   requestedAt until the processor answers 200 or 422;
+// - only 200, or 422 after an unknown outcome, is recorded;
+// - the requestedAt recorded is the one sent.
+import {
+  C_DECISION, C_RETRIES, C_STALE_DROPPED, type Counters, G_BACKLOG, G_HELD, G_INFLIGHT,
+  H_LATENCY_DEFAULT, H_LATENCY_FALLBACK, H_QUEUE_WAIT_MS, type Outcome,
+} from '../counters.js';
+import { formatCents } from '../store/summary.js';
+import type { ConfirmedRow } from '../store/writer.js';
+import type { AttemptResult } from './client.js';
+import { type HealthView, type Observations, route, viewOf } from './router.js';
+
+export interface Job {
+  correlation_id: string;
+  amount_cents: number;
+  accepted_at_ms: number;
+  requested_at_ms: number; // of the last attempt; kept while pinned
+  attempts: number;
+  pinned: -1 | 0 | 1; // processor an unknown outcome ties it to
+  not_before_ms: number;
+  epoch: number;
+  held: boolean;
+}
+
+export interface DispatcherOptions {
+  max_inflight: number;
+  backlog_max: number;
+  fees: [number, number];
+  safe_latency_ms: number;
+  hold_budget_ms: number;
+  retry_backoff_min_ms: number;
+  retry_backoff_max_ms: number;
+  send: (processor: 0 | 1, body: string) => Promise<AttemptResult>;
+  health: (processor: 0 | 1) => HealthView;
+  epoch: () => number;
+  record: (row: ConfirmedRow) => void;
+  counters: Counters;
+  now?: () => number;
+  log?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+const newObservations = (): Observations => ({
+  last_success_at_ms: 0,
+  last_failure_at_ms: 0,
+  latest_latency_ms: 0,
+  latest_latency_at_ms: 0,
+  oldest_inflight_sent_at_ms: 0,
+  cooldown_until_ms: 0,
+});
+
+export class Dispatcher {
+  private readonly o: DispatcherOptions;
+  private readonly now: () => number;
+  private queue: Job[] = []; // unpinned, oldest first; head index avoids O(n) shifts
+  private head = 0;
+  private pinned: Job[] = []; // unknown outcomes waiting for their retry
+  private readonly inflight: [Map<Job, number>, Map<Job, number>] = [new Map(), new Map()];
+  private readonly obs: [Observations, Observations] = [newObservations(), newObservations()];
+  private published_backlog = 0;
+  private published_held = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(opts: DispatcherOptions) {
+    this.o = opts;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get waiting(): number {
+    return this.queue.length - this.head + this.pinned.length;
+  }
+
+  get inflightCount(): number {
+    return this.inflight[0].size + this.inflight[1].size;
+  }
+
+  hasRoom(): boolean {
+    return this.waiting < this.o.backlog_max;
+  }
+
+  isIdle(): boolean {
+    return this.waiting === 0 && this.inflightCount === 0;
+  }
+
+  // Resolves when nothing is waiting or in flight.
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  add(p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void {
+    this.queue.push({
+      correlation_id: p.correlation_id,
+      amount_cents: p.amount_cents,
+      accepted_at_ms: p.accepted_at_ms,
+      requested_at_ms: 0,
+      attempts: 0,
+      pinned: -1,
+      not_before_ms: 0,
+      epoch: this.o.epoch(),
+      held: false,
+    });
+  }
+
+  // Drops every payment not in flight (purge). In-flight ones are dropped when they return,
+  // by their epoch.
+  purge(): number {
+    const n = this.waiting;
+    this.queue = [];
+    this.head = 0;
+    this.pinned = [];
+    this.publish(false);
+    this.settle();
+    return n;
+  }
+
+  // Sends what can be sent now. Cheap to call often.
+  pump(): void {
+    const now = this.now();
+    const o = this.o;
+    let room = o.max_inflight - this.inflightCount;
+
+    // Unknown outcomes first: they go back to their processor only, after a backoff.
+    if (this.pinned.length > 0 && room > 0) {
+      const still: Job[] = [];
+      for (const job of this.pinned) {
+        if (room > 0 && job.not_before_ms <= now && this.obs[job.pinned as 0 | 1].cooldown_until_ms <= now) {
+          room--;
+          this.send(job, job.pinned as 0 | 1, now);
+        } else {
+          still.push(job);
+        }
+      }
+      this.pinned = still;
+    }
+
+    let held = false;
+    if (this.head < this.queue.length) {
+      const decision = route({
+        default: viewOf(o.health(0), this.observed(0), o.fees[0], now),
+        fallback: viewOf(o.health(1), this.observed(1), o.fees[1], now),
+        oldest_wait_ms: now - this.queue[this.head].accepted_at_ms,
+        safe_latency_ms: o.safe_latency_ms,
+        hold_budget_ms: o.hold_budget_ms,
+      });
+      if (decision === 'hold') {
+        held = true;
+        for (let i = this.head; i < this.queue.length; i++) {
+          const job = this.queue[i];
+          if (job.held) break; // everything after was held before too (FIFO)
+          job.held = true;
+          o.counters.add(C_DECISION + 2);
+        }
+      } else {
+        const p = decision === 'default' ? 0 : 1;
+        while (room > 0 && this.head < this.queue.length) {
+          const job = this.queue[this.head++];
+          room--;
+          o.counters.add(C_DECISION + p);
+          this.send(job, p, now);
+        }
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+      }
+    }
+    this.publish(held);
+  }
+
+  private observed(p: 0 | 1): Observations {
+    const obs = this.obs[p];
+    const first = this.inflight[p].values().next();
+    obs.oldest_inflight_sent_at_ms = first.done ? 0 : first.value;
+    return obs;
+  }
+
+  private publish(held: boolean): void {
+    const c = this.o.counters;
+    const backlog = this.waiting;
+    if (backlog !== this.published_backlog) {
+      c.add(G_BACKLOG, backlog - this.published_backlog >>> 0);
+      this.published_backlog = backlog;
+    }
+    const held_now = held ? this.queue.length - this.head : 0;
+    if (held_now !== this.published_held) {
+      c.add(G_HELD, held_now - this.published_held >>> 0);
+      this.published_held = held_now;
+    }
+  }
+
+  private send(job: Job, p: 0 | 1, now: number): void {
+    const o = this.o;
+    if (job.attempts === 0) o.counters.observe(H_QUEUE_WAIT_MS, now - job.accepted_at_ms);
+    else o.counters.add(C_RETRIES);
+    job.attempts++;
+    // A new requestedAt unless an earlier attempt here may have been stored with the old one.
+    if (job.pinned === -1) job.requested_at_ms = now;
+    const body =
+      `{"correlationId":"${job.correlation_id}","amount":${formatCents(job.amount_cents)},` +
+      `"requestedAt":"${new Date(job.requested_at_ms).toISOString()}"}`;
+    this.inflight[p].set(job, now);
+    o.counters.add(G_INFLIGHT + p);
+    o.send(p, body).then((result) => this.settleAttempt(job, p, now, result));
+  }
+
+  private settleAttempt(job: Job, p: 0 | 1, sent_at: number, result: AttemptResult): void {
+    const o = this.o;
+    const now = this.now();
+    this.inflight[p].delete(job);
+    o.counters.sub(G_INFLIGHT + p);
+    const obs = this.obs[p];
+    if (result.status !== 0) {
+      obs.latest_latency_ms = now - sent_at;
+      obs.latest_latency_at_ms = now;
+      o.counters.observe(p === 0 ? H_LATENCY_DEFAULT : H_LATENCY_FALLBACK, now - sent_at);
+    }
+
+    let outcome: Outcome;
+    switch (result.outcome) {
+      case 'ok':
+        obs.last_success_at_ms = now;
+        outcome = 'ok';
+        this.confirm(job, p, now);
+        break;
+      case 'already_stored':
+        obs.last_success_at_ms = now;
+        if (job.pinned === p) {
+          outcome = 'recovered'; // our earlier attempt was stored, with this requestedAt
+          this.confirm(job, p, now);
+        } else {
+          outcome = 'duplicate'; // stored by someone else's request: not ours to count
+        }
+        break;
+      case 'unknown':
+        outcome = 'unknown';
+        job.pinned = p;
+        this.retryLater(job, now);
+        break;
+      case 'rate_limited':
+        outcome = 'rate_limited';
+        obs.cooldown_until_ms = now + Math.min(result.retry_after_ms, 1000);
+        this.requeue(job, now);
+        break;
+      case 'failed':
+      case 'not_sent':
+      case 'unexpected':
+        outcome = result.outcome;
+        obs.last_failure_at_ms = now;
+        this.requeue(job, now);
+        if (result.outcome === 'unexpected') o.log?.('unexpected processor status', { processor: p, status: result.status });
+        break;
+    }
+    o.counters.outcome(p, outcome);
+    this.pump();
+    this.settle();
+  }
+
+  // Not stored by this attempt. Pinned payments stay pinned: an earlier attempt may still land.
+  private requeue(job: Job, now: number): void {
+    if (job.pinned !== -1) {
+      this.retryLater(job, now);
+      return;
+    }
+    // Back at the head: it is the oldest, and its requestedAt will be new.
+    if (this.head > 0) this.queue[--this.head] = job;
+    else this.queue.unshift(job);
+  }
+
+  private retryLater(job: Job, now: number): void {
+    const o = this.o;
+    const exp = Math.min(o.retry_backoff_max_ms, o.retry_backoff_min_ms * 2 ** Math.min(job.attempts - 1, 16));
+    job.not_before_ms = now + exp / 2 + Math.random() * (exp / 2);
+    this.pinned.push(job);
+  }
+
+  private confirm(job: Job, p: 0 | 1, now: number): void {
+    if (job.epoch !== this.o.epoch()) {
+      this.o.counters.add(C_STALE_DROPPED); // a purge came after it was taken
+      return;
+    }
+    this.o.record({
+      correlation_id: job.correlation_id,
+      amount_cents: job.amount_cents,
+      requested_at_ms: job.requested_at_ms,
+      processor: p,
+      confirmed_at_ms: now,
+    });
+  }
+
+  private settle(): void {
+    if (this.idleWaiters.length > 0 && this.isIdle()) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}

@@ -1,0 +1,58 @@
+// The health leader's poller: one GET /payments/service-health per processor per interval,
+// for the whole cluster (the processors answer one call per 5 s window and 429 the rest).
+import { request } from 'undici';
+import { C_HEALTH_POLLS, type Counters } from '../counters.js';
+import type { Logger } from '../log.js';
+import type { HealthRow } from '../store/bus.js';
+
+export interface HealthPollerOptions {
+  origins: [string, string];
+  interval_ms: number;
+  timeout_ms: number;
+  isLeader(): Promise<boolean>;
+  publish(row: HealthRow): Promise<void>;
+  counters: Counters;
+  log: Logger;
+}
+
+export async function pollOnce(origin: string, timeout_ms: number): Promise<{ failing: boolean; min_response_ms: number } | null> {
+  const res = await request(`${origin}/payments/service-health`, { method: 'GET', headersTimeout: timeout_ms, bodyTimeout: timeout_ms });
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    return null; // 429: someone else used this window
+  }
+  const body = (await res.body.json()) as { failing?: unknown; minResponseTime?: unknown };
+  if (typeof body.failing !== 'boolean' || typeof body.minResponseTime !== 'number') return null;
+  return { failing: body.failing, min_response_ms: body.minResponseTime };
+}
+
+export function startHealthPoller(o: HealthPollerOptions): { stop(): void } {
+  let stopped = false;
+  const timers: NodeJS.Timeout[] = [];
+  const tick = async (p: 0 | 1): Promise<void> => {
+    try {
+      if (!(await o.isLeader())) return;
+      o.counters.add(C_HEALTH_POLLS + p);
+      const reading = await pollOnce(o.origins[p], o.timeout_ms);
+      if (reading === null) return;
+      await o.publish({ processor: p, ...reading, checked_at_ms: Date.now() });
+    } catch (err) {
+      o.log.debug('health poll failed', { processor: p, err: String(err) });
+    }
+  };
+  const loop = (p: 0 | 1): void => {
+    if (stopped) return;
+    void tick(p).finally(() => {
+      // Slightly over the window so two polls never land in one 5 s window.
+      if (!stopped) timers[p] = setTimeout(() => loop(p), o.interval_ms + 50);
+    });
+  };
+  loop(0);
+  loop(1);
+  return {
+    stop() {
+      stopped = true;
+      timers.forEach((t) => clearTimeout(t));
+    },
+  };
+}

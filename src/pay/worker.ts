@@ -1,0 +1,132 @@
+// Worker thread entry: pops payments from the ring, pays them through the dispatcher, writes the
+// confirmed ones with the batch writer.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config.js';
+import { Counters, G_WORKERS_ALIVE } from '../counters.js';
+import { createLogger } from '../log.js';
+import { formatUuid } from '../queue/record.js';
+import { Ring } from '../queue/ring.js';
+import { BatchWriter } from '../store/writer.js';
+import { ProcessorClient } from './client.js';
+import { Dispatcher } from './dispatcher.js';
+import { SharedState } from './snapshot.js';
+
+export interface WorkerData {
+  index: number;
+  config: Config;
+  ring: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  state: SharedArrayBuffer;
+}
+
+export type ToWorker = { type: 'purge' } | { type: 'drain' };
+export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number } | { type: 'purged'; dropped: number };
+
+const PUMP_INTERVAL_MS = 10; // re-evaluates held and backed-off payments
+const RING_WAIT_MS = 250;
+
+async function run(): Promise<void> {
+  const data = workerData as WorkerData;
+  const { config } = data;
+  const port = parentPort!;
+  const log = createLogger(config.log_level, { thread: `worker-${data.index}` });
+  const ring = Ring.attach(data.ring);
+  const counters = Counters.attach(data.counters);
+  const state = SharedState.attach(data.state);
+
+  const clients = [config.processor_url_default, config.processor_url_fallback].map(
+    (origin) =>
+      new ProcessorClient({
+        origin,
+        connections: config.pool_connections,
+        request_timeout_ms: config.request_timeout_ms,
+        connect_timeout_ms: config.connect_timeout_ms,
+      }),
+  );
+  const writer = new BatchWriter({
+    url: config.database_url,
+    batch_max_rows: config.batch_max_rows,
+    retry_interval_ms: config.pg_connect_interval_ms,
+    counters,
+    log,
+  });
+  const dispatcher = new Dispatcher({
+    max_inflight: config.max_inflight_per_worker,
+    backlog_max: config.backlog_max_per_worker,
+    fees: [config.fee_default, config.fee_fallback],
+    safe_latency_ms: config.safe_latency_ms,
+    hold_budget_ms: config.hold_budget_ms,
+    retry_backoff_min_ms: config.retry_backoff_min_ms,
+    retry_backoff_max_ms: config.retry_backoff_max_ms,
+    send: (p, body) => clients[p].pay(body),
+    health: (p) => state.readHealth(p),
+    epoch: () => state.epoch(),
+    record: (row) => writer.add(row),
+    counters,
+    log: (msg, fields) => log.warn(msg, fields),
+  });
+
+  let draining = false;
+  let stopped = false;
+
+  // Moves records from the ring into the dispatcher while it has room.
+  const pull = (): number => {
+    let n = 0;
+    while (dispatcher.hasRoom()) {
+      const r = ring.pop();
+      if (r === null) break;
+      dispatcher.add({ correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms });
+      n++;
+    }
+    if (n > 0) dispatcher.pump();
+    return n;
+  };
+
+  const ringLoop = async (): Promise<void> => {
+    while (!stopped) {
+      pull();
+      if (!dispatcher.hasRoom()) await new Promise((r) => setTimeout(r, PUMP_INTERVAL_MS));
+      else await ring.waitForRecords(RING_WAIT_MS);
+    }
+  };
+
+  const timer = setInterval(() => dispatcher.pump(), PUMP_INTERVAL_MS);
+
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'purge') {
+      // The epoch was bumped by the main thread; in-flight confirmations of the old one drop.
+      const dropped = dispatcher.purge() + writer.discardPending();
+      // Records still in the ring are drained by the main thread.
+      port.postMessage({ type: 'purged', dropped } satisfies FromWorker);
+    } else if (msg.type === 'drain' && !draining) {
+      draining = true;
+      void (async () => {
+        // The front has stopped accepting: empty the ring, pay, write, then leave.
+        for (;;) {
+          pull();
+          await dispatcher.idle();
+          if (ring.isEmpty()) break;
+        }
+        await writer.idle();
+        stopped = true;
+        clearInterval(timer);
+        ring.wakeAll();
+        await Promise.all(clients.map((c) => c.close()));
+        await writer.close();
+        counters.sub(G_WORKERS_ALIVE);
+        port.postMessage({ type: 'drained', left: dispatcher.waiting } satisfies FromWorker);
+        port.close();
+      })();
+    }
+  });
+
+  counters.add(G_WORKERS_ALIVE);
+  port.postMessage({ type: 'ready' } satisfies FromWorker);
+  log.debug('worker ready');
+  await ringLoop();
+}
+
+run().catch((err) => {
+  process.stderr.write(JSON.stringify({ level: 'error', msg: 'worker crashed', err: String(err?.stack ?? err) }) + '\n');
+  process.exit(1);
+});

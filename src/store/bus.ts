@@ -1,0 +1,131 @@
+// The cluster's shared channel in Postgres: LISTEN/NOTIFY for processor health and purges, and
+// a session advisory lock that elects the one instance polling processor health. Reconnects
+// forever with a fixed interval; losing the connection releases leadership (the lock is the
+// session's).
+import pg from 'pg';
+import type { Logger } from '../log.js';
+
+export interface HealthRow {
+  processor: 0 | 1;
+  failing: boolean;
+  min_response_ms: number;
+  checked_at_ms: number;
+}
+
+export interface BusOptions {
+  url: string;
+  log: Logger;
+  reconnect_interval_ms: number;
+  onHealth(row: HealthRow): void;
+  onPurge(): void;
+  onConnection(up: boolean): void;
+}
+
+const LEADER_LOCK_KEY = 7_202_502;
+const CH_HEALTH = 'rinha_health';
+const CH_PURGE = 'rinha_purge';
+
+export class Bus {
+  private readonly o: BusOptions;
+  private client: pg.Client | null = null;
+  private leader = false;
+  private closed = false;
+
+  constructor(opts: BusOptions) {
+    this.o = opts;
+  }
+
+  get isLeader(): boolean {
+    return this.leader && this.client !== null;
+  }
+
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.o.url, application_name: 'rinha-bus' });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    client.on('notification', (n) => {
+      try {
+        if (n.channel === CH_HEALTH && n.payload) this.o.onHealth(JSON.parse(n.payload) as HealthRow);
+        else if (n.channel === CH_PURGE) this.o.onPurge();
+      } catch (err) {
+        this.o.log.warn('bad notification', { channel: n.channel, err: String(err) });
+      }
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CH_HEALTH}`);
+    await client.query(`LISTEN ${CH_PURGE}`);
+    const rows = await client.query<{ processor: number; failing: boolean; min_response_ms: number; checked_at_ms: string }>(
+      'SELECT processor, failing, min_response_ms, checked_at_ms FROM processor_health',
+    );
+    this.client = client;
+    this.o.onConnection(true);
+    for (const r of rows.rows) {
+      this.o.onHealth({ processor: r.processor as 0 | 1, failing: r.failing, min_response_ms: r.min_response_ms, checked_at_ms: Number(r.checked_at_ms) });
+    }
+  }
+
+  private lost(client: pg.Client, err: unknown): void {
+    if (this.client !== client && this.client !== null) return;
+    const was = this.client !== null;
+    this.client = null;
+    this.leader = false;
+    client.removeAllListeners('end');
+    client.end().catch(() => {});
+    if (this.closed) return;
+    if (was) {
+      this.o.log.warn('bus connection lost; reconnecting', { err: String(err) });
+      this.o.onConnection(false);
+    }
+    setTimeout(() => this.reconnect(), this.o.reconnect_interval_ms);
+  }
+
+  private reconnect(): void {
+    if (this.closed || this.client !== null) return;
+    this.connect().then(
+      () => this.o.log.info('bus reconnected'),
+      () => setTimeout(() => this.reconnect(), this.o.reconnect_interval_ms),
+    );
+  }
+
+  // Tries to become (or stay) the health leader.
+  async tryLead(): Promise<boolean> {
+    const client = this.client;
+    if (client === null) return false;
+    if (this.leader) return true;
+    const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK_KEY]);
+    this.leader = r.rows[0].ok === true;
+    return this.leader;
+  }
+
+  async publishHealth(row: HealthRow): Promise<void> {
+    const client = this.client;
+    if (client === null) return;
+    await client.query(
+      `WITH up AS (
+         INSERT INTO processor_health (processor, failing, min_response_ms, checked_at_ms) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (processor) DO UPDATE SET failing = $2, min_response_ms = $3, checked_at_ms = $4 RETURNING 1)
+       SELECT pg_notify('${CH_HEALTH}', $5) FROM up`,
+      [row.processor, row.failing, row.min_response_ms, row.checked_at_ms, JSON.stringify(row)],
+    );
+  }
+
+  // Truncates the table and tells every instance (this one included) to drop its queued work.
+  async purge(db: pg.Pool): Promise<void> {
+    await db.query(`BEGIN; TRUNCATE payments; SELECT pg_notify('${CH_PURGE}', ''); COMMIT`);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = null;
+    if (client) await client.end().catch(() => {});
+  }
+}

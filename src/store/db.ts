@@ -1,0 +1,67 @@
+// Postgres connections: wait for the server with bounded retries, create the schema once.
+import pg from 'pg';
+import type { Logger } from '../log.js';
+
+export interface ConnectOptions {
+  url: string;
+  attempts: number;
+  interval_ms: number;
+  log: Logger;
+  purpose: string;
+}
+
+// A connected client, or an error after `attempts` tries. Never crashes because the database is
+// still starting: that is the normal case when everything starts at once.
+export async function connectWithRetry(opts: ConnectOptions): Promise<pg.Client> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= opts.attempts; attempt++) {
+    const client = new pg.Client({ connectionString: opts.url, application_name: `rinha-${opts.purpose}` });
+    client.on('error', () => {}); // replaced by the owner; an idle-connection error must not crash us
+    try {
+      await client.connect();
+      if (attempt > 1) opts.log.info('postgres reachable', { purpose: opts.purpose, attempt });
+      return client;
+    } catch (err) {
+      last = err;
+      await client.end().catch(() => {});
+      if (attempt === 1 || attempt % 10 === 0) {
+        opts.log.warn('waiting for postgres', { purpose: opts.purpose, attempt, of: opts.attempts, err: String(err) });
+      }
+      await new Promise((r) => setTimeout(r, opts.interval_ms));
+    }
+  }
+  throw new Error(`postgres not reachable after ${opts.attempts} attempts (${opts.purpose}): ${String(last)}`);
+}
+
+const SCHEMA_LOCK_KEY = 7_202_501;
+
+// Money in integer cents, time in epoch ms: the row is exactly what the processor stored.
+// UNLOGGED: this is a contest cache of the processors' own records; a clean restart keeps it,
+// a Postgres crash empties it (see README, reliability).
+export async function ensureSchema(client: pg.Client): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]); // instances start together
+    await client.query(`
+      CREATE UNLOGGED TABLE IF NOT EXISTS payments (
+        correlation_id  uuid     PRIMARY KEY,
+        amount_cents    bigint   NOT NULL CHECK (amount_cents > 0),
+        requested_at_ms bigint   NOT NULL,
+        processor       smallint NOT NULL CHECK (processor IN (0, 1))
+      )`);
+    await client.query(
+      'CREATE INDEX IF NOT EXISTS payments_requested_at ON payments (requested_at_ms) INCLUDE (processor, amount_cents)',
+    );
+    await client.query(`
+      CREATE UNLOGGED TABLE IF NOT EXISTS processor_health (
+        processor       smallint PRIMARY KEY,
+        failing         boolean  NOT NULL,
+        min_response_ms integer  NOT NULL,
+        checked_at_ms   bigint   NOT NULL
+      )`);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,41 @@
+// The summary: one aggregate over the requested_at index, exact integer cents, the SPEC's shape.
+import type pg from 'pg';
+
+export interface ProcessorTotals { count: number; cents: number }
+export interface Totals { default: ProcessorTotals; fallback: ProcessorTotals }
+
+// Cents rendered as a JSON number with two decimals, from integers only (no float rounding).
+export function formatCents(cents: number): string {
+  if (!Number.isSafeInteger(cents) || cents < 0) throw new RangeError(`cents must be a non-negative safe integer, got ${cents}`);
+  const units = Math.floor(cents / 100);
+  const rest = cents % 100;
+  return `${units}.${rest < 10 ? '0' : ''}${rest}`;
+}
+
+export function renderSummary(t: Totals): string {
+  return (
+    `{"default":{"totalRequests":${t.default.count},"totalAmount":${formatCents(t.default.cents)}},` +
+    `"fallback":{"totalRequests":${t.fallback.count},"totalAmount":${formatCents(t.fallback.cents)}}}`
+  );
+}
+
+// Both bounds inclusive; a missing bound is unbounded.
+const MIN_MS = '-9223372036854775808';
+const MAX_MS = '9223372036854775807';
+
+export async function querySummary(db: pg.Pool | pg.Client, from_ms: number | null, to_ms: number | null): Promise<Totals> {
+  const result = await db.query<{ processor: number; n: string; cents: string }>({
+    name: 'summary',
+    text:
+      'SELECT processor, count(*) AS n, coalesce(sum(amount_cents), 0) AS cents FROM payments ' +
+      'WHERE requested_at_ms BETWEEN $1 AND $2 GROUP BY processor',
+    values: [from_ms === null ? MIN_MS : String(from_ms), to_ms === null ? MAX_MS : String(to_ms)],
+  });
+  const totals: Totals = { default: { count: 0, cents: 0 }, fallback: { count: 0, cents: 0 } };
+  for (const row of result.rows) {
+    const target = row.processor === 0 ? totals.default : totals.fallback;
+    target.count = Number(row.n);
+    target.cents = Number(row.cents);
+  }
+  return totals;
+}

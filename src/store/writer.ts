@@ -1,0 +1,154 @@
+// Group-commit writer: confirmed payments go to Postgres by COPY. While one COPY is in flight,
+// confirmations accumulate; when it returns the next COPY carries all of them, so visibility lag
+// is one round trip, not a timer. A COPY that meets a duplicate id fails whole, and that batch is
+// then inserted with ON CONFLICT DO NOTHING: an id is never counted twice. On any error the batch
+// stays at the head of the queue and is retried on a fresh connection: nothing is lost.
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { C_WRITER_BATCHES, C_WRITER_ERRORS, C_WRITER_ROWS, type Counters, G_WRITER_PENDING, H_BATCH_ROWS, H_FLUSH_MS, H_VISIBILITY_MS } from '../counters.js';
+import type { Logger } from '../log.js';
+
+export interface ConfirmedRow {
+  correlation_id: string;
+  amount_cents: number;
+  requested_at_ms: number;
+  processor: 0 | 1;
+  confirmed_at_ms: number;
+}
+
+export interface WriterOptions {
+  url: string;
+  batch_max_rows: number;
+  retry_interval_ms: number;
+  counters: Counters;
+  log: Logger;
+}
+
+const COPY_SQL = 'COPY payments (correlation_id, amount_cents, requested_at_ms, processor) FROM STDIN';
+const UPSERT_SQL =
+  'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor) ' +
+  'SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[]) ON CONFLICT (correlation_id) DO NOTHING';
+
+export class BatchWriter {
+  private readonly opts: WriterOptions;
+  private pending: ConfirmedRow[] = [];
+  private client: pg.Client | null = null;
+  private flushing = false;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(opts: WriterOptions) {
+    this.opts = opts;
+  }
+
+  get pendingRows(): number {
+    return this.pending.length;
+  }
+
+  add(row: ConfirmedRow): void {
+    this.pending.push(row);
+    this.opts.counters.add(G_WRITER_PENDING);
+    if (!this.flushing) void this.flushLoop();
+  }
+
+  // Drops rows not yet written (purge). A COPY already in flight completes.
+  discardPending(): number {
+    const n = this.pending.length;
+    this.pending = [];
+    this.opts.counters.sub(G_WRITER_PENDING, n);
+    return n;
+  }
+
+  // Resolves once everything added so far is committed.
+  idle(): Promise<void> {
+    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client?.end().catch(() => {});
+    this.client = null;
+  }
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client !== null) return this.client;
+    const client = new pg.Client({ connectionString: this.opts.url, application_name: 'rinha-writer' });
+    client.on('error', (err) => {
+      this.opts.log.warn('writer connection lost', { err: String(err) });
+      if (this.client === client) this.client = null;
+    });
+    await client.connect();
+    this.client = client;
+    return client;
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.slice(0, this.opts.batch_max_rows);
+        const started = performance.now();
+        try {
+          await this.write(batch);
+        } catch (err) {
+          this.opts.counters.add(C_WRITER_ERRORS);
+          this.opts.log.warn('writer batch failed; retrying', { rows: batch.length, err: String(err) });
+          const stale = this.client;
+          this.client = null;
+          await stale?.end().catch(() => {});
+          if (this.closed) return;
+          await new Promise((r) => setTimeout(r, this.opts.retry_interval_ms));
+          continue;
+        }
+        // A purge may have replaced `pending` meanwhile: only remove what is still ours.
+        if (this.pending[0] === batch[0]) this.pending.splice(0, batch.length);
+        const now_ms = Date.now();
+        const c = this.opts.counters;
+        c.sub(G_WRITER_PENDING, batch.length);
+        c.add(C_WRITER_ROWS, batch.length);
+        c.add(C_WRITER_BATCHES);
+        c.observe(H_BATCH_ROWS, batch.length);
+        c.observe(H_FLUSH_MS, performance.now() - started);
+        for (const row of batch) c.observe(H_VISIBILITY_MS, now_ms - row.confirmed_at_ms);
+      }
+    } finally {
+      this.flushing = false;
+      if (this.pending.length === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      } else if (!this.closed) {
+        void this.flushLoop();
+      }
+    }
+  }
+
+  private async write(batch: ConfirmedRow[]): Promise<void> {
+    const client = await this.connection();
+    try {
+      await copyRows(client, batch);
+    } catch (err) {
+      // 23505 unique_violation: some id is already stored (a duplicate confirmation, or a COPY
+      // that committed before its answer was lost). Insert the batch idempotently instead.
+      if ((err as { code?: string }).code !== '23505') throw err;
+      await client.query(UPSERT_SQL, [
+        batch.map((r) => r.correlation_id),
+        batch.map((r) => r.amount_cents),
+        batch.map((r) => r.requested_at_ms),
+        batch.map((r) => r.processor),
+      ]);
+    }
+  }
+}
+
+function copyRows(client: pg.Client, batch: ConfirmedRow[]): Promise<void> {
+  let text = '';
+  for (const r of batch) text += `${r.correlation_id}\t${r.amount_cents}\t${r.requested_at_ms}\t${r.processor}\n`;
+  return new Promise((resolve, reject) => {
+    const stream = client.query(copyFrom(COPY_SQL));
+    stream.on('error', reject);
+    stream.on('finish', () => resolve());
+    stream.end(text);
+  });
+}
