@@ -51,6 +51,10 @@ async function main(): Promise<number> {
   const onSignal = () => { if (stopping) return; stopping = true; void cleanup().then(() => process.exit(130)); };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // A closed pipe on our output (e.g. `| head`) must not kill us before the children are stopped.
+  process.stderr.on('error', () => {});
+  process.stdout.on('error', () => {});
 
   try {
     const procs = await startProcessors(o);
