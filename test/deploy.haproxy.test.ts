@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { request } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +15,10 @@ const repo_dir = fileURLToPath(new URL('../../', import.meta.url));
 const cfg_path = join(repo_dir, 'haproxy.cfg');
 const HAPROXY_BIN = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 const STARTUP_TIMEOUT_MS = 10_000;
+const HEALTH_ROUNDS_MS = 4_500;
 
 const temp_dir = mkdtempSync(join(tmpdir(), 'deploy-haproxy-'));
-const servers: Server[] = [];
+const children: ChildProcess[] = [];
 let haproxy: ChildProcess | undefined;
 
 after(async () => {
@@ -26,7 +27,11 @@ after(async () => {
     haproxy.kill('SIGTERM');
     await exited;
   }
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => {
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGTERM');
+    return exited;
+  }));
   rmSync(temp_dir, { recursive: true, force: true });
 });
 
@@ -48,13 +53,16 @@ test('haproxy -c accepts unix socket and 127.0.0.1 addresses (the native topolog
   assert.equal(result.status, 0, result.output);
 });
 
-function backend(name: string): Server {
-  const server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(req.url === '/health' ? 'ok' : name);
+/** A uWebSockets.js backend (like the real instance: it ignores haproxy's default HTTP/1.0 probe). */
+async function startEchoBackend(name: string, env: Record<string, string>): Promise<void> {
+  const child = spawn(process.execPath, [join(repo_dir, 'dist/native-bench/topology/echo-backend.js')], {
+    env: { ...process.env, ...env, BACKEND_NAME: name }, stdio: ['ignore', 'pipe', 'inherit'],
   });
-  servers.push(server);
-  return server;
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('"listening"')) resolve(); });
+    child.once('exit', (code) => reject(new Error(`echo backend ${name} exited (${code})`)));
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -65,13 +73,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
+function get(port: number, path: string): Promise<{ status: number; backend: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, backend: String(res.headers['x-backend'] ?? body) }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -79,21 +87,15 @@ function get(port: number, path: string): Promise<{ status: number; body: string
   });
 }
 
-test('haproxy balances over a TCP backend and a unix-socket backend', async () => {
-  const tcp_backend = backend('tcp');
-  await new Promise<void>((resolve) => tcp_backend.listen(0, '127.0.0.1', resolve));
+test('haproxy balances over a TCP backend and a unix-socket backend, and its health checks pass', async () => {
+  const tcp_port = await freePort();
+  await startEchoBackend('tcp', { PORT: String(tcp_port) });
   const socket_path = join(temp_dir, 'api2.sock');
-  const unix_backend = backend('unix');
-  await new Promise<void>((resolve) => unix_backend.listen(socket_path, resolve));
+  await startEchoBackend('unix', { LISTEN_SOCKET: socket_path });
   const lb_port = await freePort();
 
   haproxy = spawn(HAPROXY_BIN, ['-f', cfg_path, '-db'], {
-    env: {
-      ...process.env,
-      LB_BIND: `127.0.0.1:${lb_port}`,
-      API1_ADDR: `127.0.0.1:${(tcp_backend.address() as AddressInfo).port}`,
-      API2_ADDR: `unix@${socket_path}`,
-    },
+    env: { ...process.env, LB_BIND: `127.0.0.1:${lb_port}`, API1_ADDR: `127.0.0.1:${tcp_port}`, API2_ADDR: `unix@${socket_path}` },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -101,18 +103,21 @@ test('haproxy balances over a TCP backend and a unix-socket backend', async () =
 
   // Wait (bounded) until the LB answers.
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  let first: { status: number; body: string } | undefined;
-  while (Date.now() < deadline && !first) {
+  let first: { status: number; backend: string } | undefined;
+  while (Date.now() < deadline && first?.status !== 200) {
     first = await get(lb_port, '/payments-summary').catch(() => undefined);
-    if (!first) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (first?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  assert.ok(first, `haproxy did not answer: ${stderr}`);
+  assert.equal(first?.status, 200, `haproxy did not answer: ${stderr}`);
 
-  const seen = new Set<string>([first.body]);
+  // Past two health-check rounds (inter 2s, fall 2): a failing probe would have taken servers down.
+  await new Promise((resolve) => setTimeout(resolve, HEALTH_ROUNDS_MS));
+  const seen = new Set<string>();
   for (let i = 0; i < 10; i++) {
     const res = await get(lb_port, '/payments-summary');
-    assert.equal(res.status, 200);
-    seen.add(res.body);
+    assert.equal(res.status, 200, stderr);
+    seen.add(res.backend);
   }
   assert.deepEqual([...seen].sort(), ['tcp', 'unix']);
+  assert.doesNotMatch(stderr, /is DOWN, reason: Layer7/, 'health probe fails at layer 7');
 });
