@@ -6,6 +6,12 @@ import type { Cgroup } from '../lib/cgroup.js';
 
 const TAIL_LINES = 60;
 
+// Components still running; killed if the launcher exits without stopping them (crash, process.exit).
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of live) { try { proc.kill('SIGKILL'); } catch { /* already gone */ } }
+});
+
 export interface Component {
   readonly name: string;
   readonly proc: ChildProcess;
@@ -42,7 +48,11 @@ export function spawnComponent(name: string, command: string, args: string[], op
     cmd = 'setpriv';
   }
   if (opts.cgroup) ({ command: cmd, args: argv } = opts.cgroup.wrap(cmd, argv));
-  const proc = spawn(cmd, argv, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group: a terminal's Ctrl-C reaches only the launcher, which then stops components in
+  // order (LB, then instances drain into Postgres, then Postgres) instead of all at once.
+  const proc = spawn(cmd, argv, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   const lines: string[] = [];
   const keep = (line: string) => {
     lines.push(line);
