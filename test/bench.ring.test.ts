@@ -5,14 +5,22 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ring } from '../src/queue/ring.js';
 import { CONTROL_WORDS, C_ABORT, C_GO, decodeStressRecord, stressRecord } from '../native-bench/ring/stress-records.js';
 import { produce, type ConsumerResult, type ProducerResult, type StressWorkerData } from '../native-bench/ring/stress-worker.js';
 
 const STRESS_WORKER = new URL('../native-bench/ring/stress-worker.js', import.meta.url);
+const RING_MAIN = fileURLToPath(new URL('../native-bench/ring/main.js', import.meta.url));
 const workers = new Set<Worker>();
+const children = new Set<ChildProcess>();
 
 after(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all([...workers].map((w) => w.terminate()));
 });
 
@@ -132,3 +140,38 @@ for (const consumers of [2, 4]) {
     assert.equal(ring.pop(), null);
   });
 }
+
+test('the ring bench CLI runs every transport, mode and consumer count and writes JSON + Markdown', { timeout: 35_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ring-bench-'));
+  try {
+    const child = spawn(process.execPath, [RING_MAIN, '--records', '3000', '--paced-records', '200', '--rate', '2000', '--slots', '256', '--out', dir, '--timeout-ms', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    child.stdout!.on('data', (d) => (stdout += String(d)));
+    child.stderr!.resume();
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /\| ring-async \| burst \| 1 \|/);
+    const report = JSON.parse(readFileSync(join(dir, 'ring.json'), 'utf8')) as { rows: Array<{ transport: string; mode: string; consumers: number; records: number; timed_out: boolean; ops_per_s: number; latency_us: { count: number } }> };
+    assert.equal(report.rows.length, 3 * 2 * 2);
+    for (const row of report.rows) {
+      assert.equal(row.timed_out, false);
+      assert.equal(row.records, row.mode === 'burst' ? 3000 : 200);
+      assert.equal(row.latency_us.count, row.records);
+      assert.ok(row.ops_per_s > 0);
+    }
+    assert.match(readFileSync(join(dir, 'ring.md'), 'utf8'), /\| port \| paced \| 2 \|/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the ring bench CLI rejects a bad option with exit 2', async () => {
+  const child = spawn(process.execPath, [RING_MAIN, '--slots', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 2);
+  assert.match(stderr, /power of two/);
+});
