@@ -6,7 +6,6 @@
 // keeps whole milliseconds only).
 // CLI: node dist/native-bench/topology/lb-bench.js [--rates 600,2000] [--duration-s 15] [--connections 600]
 //        [--variants haproxy-tcp,haproxy-unix,nginx-tcp,nginx-unix,direct] [--lb-limits] [--base-port 18260]
-import { Agent, request as httpRequest } from 'node:http';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +14,12 @@ import { cgroupSupport, createCgroup, type Cgroup } from '../lib/cgroup.js';
 import { readComposeLimits } from './compose-file.js';
 import { freePort, httpStatus } from './native.js';
 import { spawnComponent, type Component } from './processes.js';
+import { steadyLoad as load } from './steady-load.js';
 
 
 const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 const START_TIMEOUT_MS = 15_000;
 const WARMUP_S = 3;
-const BODY = JSON.stringify({ correlationId: '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3', amount: 20.05 });
 
 type Variant = 'haproxy-tcp' | 'haproxy-unix' | 'nginx-tcp' | 'nginx-unix' | 'direct';
 interface Args { rates: number[]; duration_s: number; connections: number; variants: Variant[]; lb_limits: boolean; base_port: number }
@@ -142,51 +141,6 @@ function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank];
-}
-
-/**
- * Open-loop steady load: request k starts at k / rate seconds on connection k % connections (one
- * keep-alive socket per connection, like the contest's one connection per virtual user), so arrivals
- * are spread evenly instead of autocannon's once-per-second bursts. Latency = start to last byte.
- */
-async function load(url: string, rate: number, duration_s: number, connections: number, record: boolean): Promise<{ latencies: Float64Array; errors: number }> {
-  const agents = Array.from({ length: connections }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
-  const target = new URL(`${url}/payments`);
-  const total = Math.round(rate * duration_s);
-  const latencies = new Float64Array(total);
-  let done = 0;
-  let ok = 0;
-  let errors = 0;
-  let issued = 0;
-  const error_kinds = new Map<string, number>();
-  const t0 = performance.now();
-  await new Promise<void>((resolve) => {
-    const finish = () => { if (++done === total) resolve(); };
-    const issue = () => {
-      const started = performance.now();
-      const req = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent: agents[issued % connections],
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) }, timeout: 2000 }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) latencies[ok++] = performance.now() - started; else { errors++; error_kinds.set(String(res.statusCode), (error_kinds.get(String(res.statusCode)) ?? 0) + 1); }
-          finish();
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (err: NodeJS.ErrnoException) => { errors++; error_kinds.set(err.code ?? err.message, (error_kinds.get(err.code ?? err.message) ?? 0) + 1); finish(); });
-      req.end(BODY);
-      issued++;
-    };
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
-      while (issued < due) issue();
-      if (issued < total) setTimeout(tick, 1);
-    };
-    tick();
-  });
-  for (const agent of agents) agent.destroy();
-  if (error_kinds.size > 0) process.stderr.write(`lb-bench: errors ${JSON.stringify(Object.fromEntries(error_kinds))}\n`);
-  return { latencies: record ? latencies.slice(0, ok).sort() : new Float64Array(0), errors };
 }
 
 async function main(): Promise<void> {
