@@ -9,6 +9,7 @@ import { runLoad } from './load.js';
 import { parseHttpArgs, type HttpBenchOptions } from './options.js';
 import { totalCpuMs } from './proc-cpu.js';
 import { markdown, ratios, type StepRow } from './report.js';
+import { profileMarkdown } from './profile-summary.js';
 import { startServers, type Server } from './servers.js';
 import { utcStamp } from '../ring/stats.js';
 
@@ -21,7 +22,7 @@ async function measure(server: Server, rate: StepRow['rate'], o: HttpBenchOption
   return { ...step, server: server.name as StepRow['server'], cpu_ms, cpu_ms_per_1000_req: per_1000 };
 }
 
-export async function runHttpBench(o: HttpBenchOptions): Promise<{ dir: string; rows: StepRow[]; cpu_profiles: string[] }> {
+export async function runHttpBench(o: HttpBenchOptions): Promise<{ dir: string; rows: StepRow[]; cpu_profiles: string[]; profile_md: string }> {
   const dir = resolve(o.out || join('bench-results', `${utcStamp()}-http`));
   mkdirSync(dir, { recursive: true });
   const cpu_prof_dir = o.cpu_prof ? join(dir, 'cpu-prof') : null;
@@ -44,10 +45,15 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<{ dir: string; 
     await servers.stop();
   }
   const cpu_profiles = cpu_prof_dir ? readdirSync(cpu_prof_dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(cpu_prof_dir, f)) : [];
+  // One profile per thread (main = front, then each worker); the summary is self time per function.
+  let profile_md = '';
+  for (const p of cpu_profiles) {
+    try { profile_md += '\n' + profileMarkdown(p, 15); } catch (e) { profile_md += `\n${p}: unreadable (${(e as Error).message})\n`; }
+  }
   const meta = { node: process.version, cpus: availableParallelism(), argv: process.argv.slice(2), options: o, cpu_profiles };
   writeFileSync(join(dir, 'http.json'), JSON.stringify({ ...meta, rows, ratios: ratios(rows) }, null, 2) + '\n');
-  writeFileSync(join(dir, 'http.md'), `# HTTP bench\n\n\`node dist/native-bench/http/main.js ${meta.argv.join(' ')}\` — Node ${meta.node}, ${meta.cpus} CPUs, ${o.connections} connections, ${o.duration_s} s per step. Latency: 2xx responses, float ms.\n\n${markdown(rows)}`);
-  return { dir, rows, cpu_profiles };
+  writeFileSync(join(dir, 'http.md'), `# HTTP bench\n\n\`node dist/native-bench/http/main.js ${meta.argv.join(' ')}\` — Node ${meta.node}, ${meta.cpus} CPUs, ${o.connections} connections, ${o.duration_s} s per step. Latency: 2xx responses, float ms.\n\n${markdown(rows)}${profile_md ? `\n## CPU profiles (whole run, warm-up included)\n${profile_md}` : ''}`);
+  return { dir, rows, cpu_profiles, profile_md };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -61,8 +67,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const stop = () => { process.stderr.write('http bench: interrupted\n'); process.exit(130); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const { dir, rows, cpu_profiles } = await runHttpBench(options);
+  const { dir, rows, cpu_profiles, profile_md } = await runHttpBench(options);
   process.stdout.write(markdown(rows));
+  if (profile_md) process.stdout.write(profile_md + '\n');
   for (const p of cpu_profiles) process.stdout.write(`cpu profile: ${p} (open in Chrome DevTools > Performance, or speedscope)\n`);
   process.stdout.write(`written: ${dir}\n`);
 }

@@ -55,9 +55,9 @@ export function parseRingArgs(argv: string[]): RingBenchOptions {
 }
 
 export function markdownTable(rows: ScenarioResult[]): string {
-  const head = '| transport | mode | consumers | records | rate (target/s) | seconds | ops/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | full waits | ok |';
-  const sep = '|' + '---|'.repeat(14);
-  const lines = rows.map((r) => `| ${r.transport} | ${r.mode} | ${r.consumers} | ${r.records} | ${r.target_rate_per_s ?? '-'} | ${r.seconds} | ${r.ops_per_s} | ${r.latency_us.p50} | ${r.latency_us.p90} | ${r.latency_us.p99} | ${r.latency_us.p999} | ${r.latency_us.max} | ${r.producer_blocked} | ${r.timed_out ? 'TIMEOUT' : 'yes'} |`);
+  const head = '| transport | mode | consumers | records | rate (target/s) | seconds | ops/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | full waits | producer ns/record | ok |';
+  const sep = '|' + '---|'.repeat(15);
+  const lines = rows.map((r) => `| ${r.transport} | ${r.mode} | ${r.consumers} | ${r.records} | ${r.target_rate_per_s ?? '-'} | ${r.seconds} | ${r.ops_per_s} | ${r.latency_us.p50} | ${r.latency_us.p90} | ${r.latency_us.p99} | ${r.latency_us.p999} | ${r.latency_us.max} | ${r.producer_blocked} | ${r.producer_ns_per_record} | ${r.timed_out ? 'TIMEOUT' : 'yes'} |`);
   return [head, sep, ...lines].join('\n') + '\n';
 }
 

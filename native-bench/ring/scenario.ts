@@ -34,6 +34,7 @@ export interface ScenarioResult {
   ops_per_s: number;
   latency_us: LatencySummary_us;
   producer_blocked: number; // pushes/posts refused because the ring/window was full
+  producer_ns_per_record: number; // producer time in push/postMessage (+ full waits), pacing sleeps excluded
   consumed_per_consumer: number[];
   timed_out: boolean;
 }
@@ -68,9 +69,10 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     Atomics.notify(control, W_GO);
 
     const t0 = nowAbs_ms();
+    const busy = { ms: 0 };
     const blocked = ring !== null
-      ? produceRing(ring, spec, t0, deadline_ms)
-      : producePort(channels.map((ch) => ch.port1), control, spec, t0, deadline_ms);
+      ? produceRing(ring, spec, t0, deadline_ms, busy)
+      : producePort(channels.map((ch) => ch.port1), control, spec, t0, deadline_ms, busy);
     Atomics.store(control, W_DONE, 1);
     ring?.wakeAll();
 
@@ -85,6 +87,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
       ops_per_s: Math.round(consumed / seconds),
       latency_us: summarize_us(concat(done.map((r) => r.latencies_ms))),
       producer_blocked: blocked,
+      producer_ns_per_record: Math.round((busy.ms * 1e6) / spec.records),
       consumed_per_consumer: done.map((r) => r.consumed),
       timed_out: blocked < 0 || done.some((r) => r.timed_out) || consumed !== spec.records,
     };
@@ -123,7 +126,7 @@ function pace(spec: ScenarioSpec, t0: number, i: number, nap: Int32Array): void 
 }
 
 // Returns how often the ring was full, or -1 on timeout.
-function produceRing(ring: Ring, spec: ScenarioSpec, t0: number, deadline_ms: number): number {
+function produceRing(ring: Ring, spec: ScenarioSpec, t0: number, deadline_ms: number, busy: { ms: number }): number {
   const ids = idPool();
   const nap = new Int32Array(new SharedArrayBuffer(4));
   const record: PaymentRecord = { id: ids[0], amount_cents: AMOUNT_CENTS, accepted_at_ms: 0, requested_at_ms: 0, attempts: 0, pinned: 0 };
@@ -134,6 +137,7 @@ function produceRing(ring: Ring, spec: ScenarioSpec, t0: number, deadline_ms: nu
   let blocked = 0;
   for (let i = 0; i < spec.records; i++) {
     pace(spec, t0, i, nap);
+    const started = performance.now();
     record.id = ids[i & (ID_POOL_SIZE - 1)];
     for (let spins = 0; !ring.pushWith(fill); ) {
       blocked++;
@@ -142,12 +146,13 @@ function produceRing(ring: Ring, spec: ScenarioSpec, t0: number, deadline_ms: nu
       if (Date.now() > deadline_ms) return -1;
       Atomics.wait(nap, 0, 0, NAP_MS);
     }
+    busy.ms += performance.now() - started;
   }
   return blocked;
 }
 
 // Round-robin over the consumers' ports, at most `slots / consumers` unconsumed per consumer.
-function producePort(ports: import('node:worker_threads').MessagePort[], control: Int32Array, spec: ScenarioSpec, t0: number, deadline_ms: number): number {
+function producePort(ports: import('node:worker_threads').MessagePort[], control: Int32Array, spec: ScenarioSpec, t0: number, deadline_ms: number, busy: { ms: number }): number {
   const ids = idPool();
   const nap = new Int32Array(new SharedArrayBuffer(4));
   const window = Math.max(1, Math.floor(spec.slots / spec.consumers));
@@ -155,6 +160,7 @@ function producePort(ports: import('node:worker_threads').MessagePort[], control
   let blocked = 0;
   for (let i = 0; i < spec.records; i++) {
     pace(spec, t0, i, nap);
+    const started = performance.now();
     const c = i % spec.consumers;
     for (let spins = 0; sent[c] - Atomics.load(control, consumedWord(c)) >= window; ) {
       blocked++;
@@ -166,6 +172,7 @@ function producePort(ports: import('node:worker_threads').MessagePort[], control
     const msg: PortRecord = { id: ids[i & (ID_POOL_SIZE - 1)], amount_cents: AMOUNT_CENTS, accepted_at_ms: nowAbs_ms() };
     ports[c].postMessage(msg);
     sent[c]++;
+    busy.ms += performance.now() - started;
   }
   return blocked;
 }
