@@ -1,0 +1,133 @@
+// Helpers shared by the reliability tests on top of test/support/stack.ts: a stack started with
+// the log level stack.ts needs, quiescence from /metrics, the ledger (processors vs service),
+// a bounded payment sender, and an instance's resident memory.
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
+import { get, eventually, type Stack, startStack, summary } from './stack.js';
+import { type Metrics, parseMetrics, sumOf } from './reliability-metrics.js';
+
+// stack.ts waits for the instance's info-level "listening" line: never start below info.
+export function startReliabilityStack(opts: { instances?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+  return startStack({ instances: opts.instances, env: { ...opts.env, LOG_LEVEL: 'info' } });
+}
+
+export async function metricsOf(base: string): Promise<Metrics> {
+  const r = await get(base, '/metrics');
+  if (r.status !== 200) throw new Error(`/metrics ${r.status}`);
+  return parseMetrics(r.text);
+}
+
+// Work an instance still holds: ring, backlog, in flight, unwritten confirmations.
+export async function pendingWork(base: string): Promise<number> {
+  const m = await metricsOf(base);
+  return sumOf(m, 'rinha_ring_depth') + sumOf(m, 'rinha_backlog') + sumOf(m, 'rinha_inflight') + sumOf(m, 'rinha_writer_pending');
+}
+
+// Waits (bounded) until no instance holds work; returns whether that happened.
+export function quiesce(bases: string[], timeout_ms = 30_000): Promise<boolean> {
+  return eventually(async () => {
+    for (const b of bases) if ((await pendingWork(b).catch(() => 1)) !== 0) return false;
+    return true;
+  }, timeout_ms, 100);
+}
+
+export interface Ledger {
+  processors: number; // payments both processors hold
+  processors_cents: number;
+  service: number; // payments the service's summary counts
+  service_cents: number;
+  default: { processor: number; service: number };
+  fallback: { processor: number; service: number };
+}
+
+export async function ledger(stack: Stack, base = stack.instances[0].url): Promise<Ledger> {
+  const [s, d, f] = await Promise.all([summary(base), stack.sims[0].admin.summary(), stack.sims[1].admin.summary()]);
+  const cents = (x: number): number => Math.round(x * 100);
+  return {
+    processors: d.totalRequests + f.totalRequests,
+    processors_cents: cents(d.totalAmount) + cents(f.totalAmount),
+    service: s.default.totalRequests + s.fallback.totalRequests,
+    service_cents: cents(s.default.totalAmount) + cents(s.fallback.totalAmount),
+    default: { processor: d.totalRequests, service: s.default.totalRequests },
+    fallback: { processor: f.totalRequests, service: s.fallback.totalRequests },
+  };
+}
+
+// The service agrees with the processors, per processor, count and money.
+export function agrees(l: Ledger): boolean {
+  return l.default.processor === l.default.service && l.fallback.processor === l.fallback.service && l.processors_cents === l.service_cents;
+}
+
+export interface SendResult {
+  accepted: string[]; // ids answered 2xx
+  refused: Map<number, number>; // status → count (0 = network error)
+}
+
+const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+
+// POSTs one payment per id, spread round-robin over `bases`, at most `concurrency` at once.
+export async function sendPayments(bases: string[], ids: string[], opts: { concurrency?: number; amount?: number; timeout_ms?: number } = {}): Promise<SendResult> {
+  const result: SendResult = { accepted: [], refused: new Map() };
+  let next = 0;
+  const one = async (): Promise<void> => {
+    while (next < ids.length) {
+      const i = next++;
+      const id = ids[i];
+      try {
+        const res = await request(bases[i % bases.length] + '/payments', {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ correlationId: id, amount: opts.amount ?? 19.9 }),
+          headersTimeout: opts.timeout_ms ?? 5_000,
+          bodyTimeout: opts.timeout_ms ?? 5_000,
+        });
+        await res.body.dump();
+        if (res.statusCode >= 200 && res.statusCode < 300) result.accepted.push(id);
+        else result.refused.set(res.statusCode, (result.refused.get(res.statusCode) ?? 0) + 1);
+      } catch {
+        result.refused.set(0, (result.refused.get(0) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 16, ids.length) }, one));
+  return result;
+}
+
+// A steady trickle: `per_tick` fresh payments every `every_ms` until stop() (bounded by max_ticks).
+export function trickle(bases: string[], opts: { every_ms: number; per_tick: number; max_ticks: number }): { stop(): Promise<SendResult>; sent(): number } {
+  const total: SendResult = { accepted: [], refused: new Map() };
+  let ticks = 0;
+  let stopped = false;
+  const inflight = new Set<Promise<void>>();
+  const tick = (): void => {
+    if (stopped || ticks >= opts.max_ticks) return;
+    ticks++;
+    const ids = Array.from({ length: opts.per_tick }, () => crypto.randomUUID());
+    const p = sendPayments(bases, ids, { concurrency: opts.per_tick }).then((r) => {
+      total.accepted.push(...r.accepted);
+      for (const [k, v] of r.refused) total.refused.set(k, (total.refused.get(k) ?? 0) + v);
+    });
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
+  const timer = setInterval(tick, opts.every_ms);
+  tick();
+  return {
+    sent: () => ticks * opts.per_tick,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.all([...inflight]);
+      return total;
+    },
+  };
+}
+
+// Resident set size of a process, from /proc (Linux).
+export function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+export const fresh = (n: number): string[] => Array.from({ length: n }, () => crypto.randomUUID());
