@@ -3,12 +3,50 @@
 // a bounded payment sender, and an instance's resident memory.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { get, eventually, type Stack, startStack, summary } from './stack.js';
+import { startSimulator, type SimulatorOptions } from '../../native-bench/processor-sim/server.js';
+import { SimAdmin } from '../../native-bench/processor-sim/client.js';
+import { get, eventually, type Instance, post, type Sim, type Stack, startInstance, startPostgres, startStack, summary } from './stack.js';
 import { type Metrics, parseMetrics, sumOf } from './reliability-metrics.js';
 
 // stack.ts waits for the instance's info-level "listening" line: never start below info.
 export function startReliabilityStack(opts: { instances?: number; env?: Record<string, string> } = {}): Promise<Stack> {
   return startStack({ instances: opts.instances, env: { ...opts.env, LOG_LEVEL: 'info' } });
+}
+
+// Like startStack, with simulator options (e.g. a small limiter to provoke 429s) and a given
+// Postgres URL or an embedded one.
+export async function startCustomStack(opts: { instances?: number; env?: Record<string, string>; sim?: Partial<SimulatorOptions> } = {}): Promise<Stack> {
+  const pg = await startPostgres();
+  const started = await Promise.all([
+    startSimulator({ ...opts.sim, port: 0, fee: 0.07, name: 'default' }),
+    startSimulator({ ...opts.sim, port: 0, fee: 0.1, name: 'fallback' }),
+  ]);
+  const sims = started.map((h) => ({ url: h.url, admin: new SimAdmin(h.url), close: () => h.close() })) as [Sim, Sim];
+  const env = {
+    DATABASE_URL: pg.url,
+    PAYMENT_PROCESSOR_URL_DEFAULT: sims[0].url,
+    PAYMENT_PROCESSOR_URL_FALLBACK: sims[1].url,
+    ...opts.env,
+    LOG_LEVEL: 'info',
+  };
+  const instances: Instance[] = [];
+  try {
+    for (let i = 0; i < (opts.instances ?? 2); i++) instances.push(await startInstance(env));
+    await post(instances[0].url, '/purge-payments', '');
+  } catch (err) {
+    await Promise.all(instances.map((i) => i.stop()));
+    await Promise.all(sims.map((s) => s.close()));
+    await pg.stop();
+    throw err;
+  }
+  return {
+    pg, sims, instances, env,
+    async stop() {
+      await Promise.all(instances.map((i) => i.stop()));
+      await Promise.all(sims.map((s) => s.close()));
+      await pg.stop();
+    },
+  };
 }
 
 export async function metricsOf(base: string): Promise<Metrics> {
@@ -40,8 +78,12 @@ export interface Ledger {
   fallback: { processor: number; service: number };
 }
 
+// The service is read first, then the processors: the service records a payment only after a
+// processor stored it, so at any moment service <= processor per processor unless it counts
+// something a processor does not hold.
 export async function ledger(stack: Stack, base = stack.instances[0].url): Promise<Ledger> {
-  const [s, d, f] = await Promise.all([summary(base), stack.sims[0].admin.summary(), stack.sims[1].admin.summary()]);
+  const s = await summary(base);
+  const [d, f] = await Promise.all([stack.sims[0].admin.summary(), stack.sims[1].admin.summary()]);
   const cents = (x: number): number => Math.round(x * 100);
   return {
     processors: d.totalRequests + f.totalRequests,
