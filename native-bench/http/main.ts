@@ -13,6 +13,10 @@ import { profileMarkdown } from './profile-summary.js';
 import { startServers, type Server } from './servers.js';
 import { utcStamp } from '../ring/stats.js';
 
+// Set while servers run, so a signal stops them in order (Postgres's own children included)
+// instead of leaving them behind.
+let stopServers: (() => Promise<void>) | null = null;
+
 async function measure(server: Server, rate: StepRow['rate'], o: HttpBenchOptions): Promise<StepRow> {
   const cpu_before = totalCpuMs(server.pids);
   const step = await runLoad(server.url, rate, o.duration_s, o.connections);
@@ -27,6 +31,7 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<{ dir: string; 
   mkdirSync(dir, { recursive: true });
   const cpu_prof_dir = o.cpu_prof ? join(dir, 'cpu-prof') : null;
   const servers = await startServers({ service: !o.baseline_only && !o.target, baseline: o.baseline, base_port: o.base_port, cpu_prof_dir });
+  stopServers = servers.stop;
   const rows: StepRow[] = [];
   try {
     const targets: Server[] = [];
@@ -42,6 +47,7 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<{ dir: string; 
       }
     }
   } finally {
+    stopServers = null;
     await servers.stop();
   }
   const cpu_profiles = cpu_prof_dir ? readdirSync(cpu_prof_dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(cpu_prof_dir, f)) : [];
@@ -64,7 +70,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.stderr.write(`http bench: ${(e as Error).message}\n`);
     process.exit(2);
   }
-  const stop = () => { process.stderr.write('http bench: interrupted\n'); process.exit(130); };
+  const stop = () => {
+    process.stderr.write('http bench: interrupted, stopping servers\n');
+    const pending = stopServers?.() ?? Promise.resolve();
+    pending.finally(() => process.exit(130));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const { dir, rows, cpu_profiles, profile_md } = await runHttpBench(options);
