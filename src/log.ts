@@ -8,12 +8,14 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  // Start-up and shutdown milestones: printed whatever the level (launchers wait for them).
+  banner(msg: string, fields?: Record<string, unknown>): void;
 }
 
 export function createLogger(level: LogLevel, base: Record<string, unknown> = {}): Logger {
   const min = RANK[level];
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (RANK[lvl] < min) return;
+  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>, always = false): void => {
+    if (RANK[lvl] < min && !always) return;
     const line = JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields });
     (lvl === 'error' || lvl === 'warn' ? process.stderr : process.stdout).write(line + '\n');
   };
@@ -22,5 +24,6 @@ export function createLogger(level: LogLevel, base: Record<string, unknown> = {}
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
+    banner: (m, f) => emit('info', m, f, true),
   };
 }

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.log_level, { pid: process.pid });
-  log.info('starting', { config: describeConfig(config) });
+  log.banner('starting', { config: describeConfig(config) });
 
   // Postgres first: wait for it (bounded), then the schema.
   const setup = await connectWithRetry({
@@ -96,12 +96,12 @@ async function main(): Promise<void> {
     },
     log,
   });
-  log.info('listening', { address: front.address, workers: config.worker_threads, ring_slots: config.ring_slots });
+  log.banner('listening', { address: front.address, workers: config.worker_threads, ring_slots: config.ring_slots });
 
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping: no new payments; draining', { signal });
+    log.banner('stopping: no new payments; draining', { signal });
     front.stopAccepting();
     poller.stop();
     const drained = await Promise.race([
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       new Promise<number>((r) => setTimeout(() => r(-1), config.shutdown_timeout_ms)),
     ]);
     if (drained === -1) log.error('drain timed out; payments still queued are lost', { queued: ring.size() });
-    else log.info('drained', { left: drained });
+    else log.banner('drained', { left: drained });
     front.close();
     await Promise.all(workers.map((w) => w.terminate()));
     await bus.close();

@@ -9,6 +9,7 @@ const H_ENQUEUE = 0;
 const H_DEQUEUE = 16;
 const H_SIGNAL = 32; // bumped when a sleeping consumer must wake
 const H_SLEEPERS = 48; // consumers parked (or about to park) on H_SIGNAL
+const H_WAKE_PENDING = 56; // 1 once a wake-up is sent, until a consumer parks again
 const HEADER_BYTES = 256;
 const SLOT_SEQ_BYTES = 8;
 const SLOT_BYTES = SLOT_SEQ_BYTES + RECORD_BYTES;
@@ -65,7 +66,8 @@ export class Ring {
         if (seen === pos) {
           fill(this.view, this.bytes, index * 4 + SLOT_SEQ_BYTES);
           Atomics.store(this.seq, index, (pos + 1) | 0);
-          if (Atomics.load(h, H_SLEEPERS) > 0) {
+          // One wake-up per sleep, not one per push: notify is the costly part of a push.
+          if (Atomics.load(h, H_SLEEPERS) > 0 && Atomics.compareExchange(h, H_WAKE_PENDING, 0, 1) === 0) {
             Atomics.add(h, H_SIGNAL, 1);
             Atomics.notify(h, H_SIGNAL);
           }
@@ -123,6 +125,8 @@ export class Ring {
   // worker keeps serving its sockets while it waits (Atomics.waitAsync, not Atomics.wait).
   async waitForRecords(timeout_ms: number): Promise<void> {
     const h = this.header;
+    // Re-arm the wake-up before the emptiness check, so a push after the check notifies.
+    Atomics.store(h, H_WAKE_PENDING, 0);
     Atomics.add(h, H_SLEEPERS, 1);
     try {
       // Read the signal before checking emptiness: a push after the check bumps it.
@@ -138,6 +142,7 @@ export class Ring {
   // The blocking variant, for threads with nothing else to do (benchmarks, stress tests).
   waitForRecordsSync(timeout_ms: number): void {
     const h = this.header;
+    Atomics.store(h, H_WAKE_PENDING, 0);
     Atomics.add(h, H_SLEEPERS, 1);
     try {
       const signal = Atomics.load(h, H_SIGNAL);

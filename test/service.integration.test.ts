@@ -1,0 +1,176 @@
+// The service end to end: two real instances, a real Postgres, the processor simulators over
+// real HTTP. The service's summary must equal the processors' own records, per processor and
+// per window, whatever the processors do.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSimulator } from '../native-bench/processor-sim/server.js';
+import { SimAdmin } from '../native-bench/processor-sim/client.js';
+import { compare, eventually, get, payment, post, type Stack, startInstance, startStack, stopProcess, summary } from './support/stack.js';
+
+let stack: Stack;
+
+before(async () => {
+  stack = await startStack({ instances: 2, env: { HOLD_BUDGET_MS: '4000' } });
+});
+after(async () => {
+  await stack?.stop();
+});
+
+async function pay(n: number, amount = 19.9): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = crypto.randomUUID();
+    const r = await post(stack.instances[i % stack.instances.length].url, '/payments', payment(id, amount));
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.text, '');
+    ids.push(id);
+  }
+  return ids;
+}
+
+async function settled(expected_total: number): Promise<Awaited<ReturnType<typeof compare>>> {
+  let last = await compare(stack);
+  await eventually(async () => {
+    last = await compare(stack);
+    const s = last.service;
+    return last.default + last.fallback === expected_total &&
+      s.default.totalRequests === last.default && s.fallback.totalRequests === last.fallback;
+  }, 60_000, 100);
+  return last;
+}
+
+function assertAgrees(c: Awaited<ReturnType<typeof compare>>): void {
+  assert.equal(c.service.default.totalRequests, c.default);
+  assert.equal(c.service.fallback.totalRequests, c.fallback);
+  assert.equal(Math.round(c.service.default.totalAmount * 100), c.default_cents);
+  assert.equal(Math.round(c.service.fallback.totalAmount * 100), c.fallback_cents);
+}
+
+let total = 0;
+
+test('healthy processors: everything is paid on the default and the summaries agree', async () => {
+  await pay(200);
+  total += 200;
+  const c = await settled(total);
+  assertAgrees(c);
+  assert.equal(c.default, 200);
+  assert.equal(c.fallback, 0);
+  assert.equal(c.default_cents, 200 * 1990);
+  // Both instances answer the same global summary.
+  assert.deepEqual(await summary(stack.instances[1].url), c.service);
+});
+
+test('windows: the summary filters on the requestedAt sent, bounds inclusive', async () => {
+  const now = new Date().toISOString();
+  const from = new Date(Date.now() - 120_000).toISOString();
+  for (const [f, t] of [[from, now], [undefined, now], [from, undefined], [now, now]] as const) {
+    const c = await compare(stack, f, t);
+    assertAgrees(c);
+  }
+  const none = await compare(stack, '2000-01-01T00:00:00.000Z', '2000-01-02T00:00:00.000Z');
+  assert.equal(none.service.default.totalRequests, 0);
+});
+
+test('a slow default (2 s): new payments go to the fallback, summaries agree', async () => {
+  await stack.sims[0].admin.setDelay(2000);
+  try {
+    // A steady trickle, as in the contest: the first ones reach the default before anything
+    // says it slowed down; the router moves the rest.
+    for (let i = 0; i < 30; i++) {
+      await pay(1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    total += 30;
+    const c = await settled(total);
+    assertAgrees(c);
+    assert.ok(c.fallback > 0, 'the fallback took the payments the slow default could not finish in time');
+  } finally {
+    await stack.sims[0].admin.setDelay(0);
+  }
+});
+
+test('a failing default: payments are held, then paid; nothing lost, nothing counted unstored', async () => {
+  await stack.sims[0].admin.setFailure(true);
+  await pay(40);
+  total += 40;
+  await new Promise((r) => setTimeout(r, 1500));
+  await stack.sims[0].admin.setFailure(false);
+  const c = await settled(total);
+  assertAgrees(c);
+});
+
+test('both processors failing: nothing is paid or counted until one recovers', async () => {
+  await Promise.all(stack.sims.map((s) => s.admin.setFailure(true)));
+  const before_c = await compare(stack);
+  await pay(20);
+  total += 20;
+  await new Promise((r) => setTimeout(r, 2000));
+  const during = await compare(stack);
+  assert.equal(during.default + during.fallback, before_c.default + before_c.fallback, 'a failing processor stores nothing');
+  assertAgrees(during);
+  await Promise.all(stack.sims.map((s) => s.admin.setFailure(false)));
+  assertAgrees(await settled(total));
+});
+
+test('a duplicate correlationId is paid and counted once', async () => {
+  const id = crypto.randomUUID();
+  const bodies = [0, 1, 0, 1].map((i) => post(stack.instances[i].url, '/payments', payment(id)));
+  for (const r of await Promise.all(bodies)) assert.equal(r.status, 202);
+  total += 1;
+  const c = await settled(total);
+  assertAgrees(c);
+  // and nothing else arrives later
+  await new Promise((r) => setTimeout(r, 500));
+  assertAgrees(await settled(total));
+});
+
+test('purge empties the summary and queued work across instances', async () => {
+  const r = await post(stack.instances[1].url, '/purge-payments', '');
+  assert.equal(r.status, 200);
+  await Promise.all(stack.sims.map((s) => s.admin.purge()));
+  const c = await compare(stack);
+  assert.deepEqual(c.service, { default: { totalRequests: 0, totalAmount: 0 }, fallback: { totalRequests: 0, totalAmount: 0 } });
+  total = 0;
+  await pay(10);
+  total += 10;
+  assertAgrees(await settled(total));
+});
+
+test('metrics and health', async () => {
+  const h = await get(stack.instances[0].url, '/health');
+  assert.equal(h.status, 200);
+  assert.deepEqual(JSON.parse(h.text), { status: 'ok', db: true, workers: 1 });
+  const m = await get(stack.instances[0].url, '/metrics');
+  assert.equal(m.status, 200);
+  const accepted = Number(/^rinha_payments_accepted_total (\d+)$/m.exec(m.text)?.[1]);
+  assert.ok(accepted > 0);
+  assert.match(m.text, /^rinha_processor_attempts_total\{processor="default",outcome="ok"\} [1-9]\d*$/m);
+});
+
+test('a processor answering 429: retried until stored, summaries agree', async () => {
+  // A separate instance pointed at a tiny simulator that refuses most concurrent requests.
+  const tiny = await startSimulator({ port: 0, fee: 0.07, name: 'tiny', max_running: 2, max_queued: 0 });
+  const admin = new SimAdmin(tiny.url);
+  await admin.setDelay(50);
+  const instance = await startInstance({ ...stack.env, PAYMENT_PROCESSOR_URL_DEFAULT: tiny.url, PAYMENT_PROCESSOR_URL_FALLBACK: tiny.url });
+  try {
+    const ids = new Set<string>();
+    await Promise.all(Array.from({ length: 40 }, async () => {
+      const id = crypto.randomUUID();
+      ids.add(id);
+      assert.equal((await post(instance.url, '/payments', payment(id))).status, 202);
+    }));
+    const done = await eventually(async () => (await admin.summary()).totalRequests === 40, 60_000, 200);
+    assert.ok(done, 'every payment was eventually stored');
+    const m = await get(instance.url, '/metrics');
+    assert.match(m.text, /outcome="rate_limited"\} [1-9]/, 'the simulator did answer 429');
+    const s = await summary(instance.url);
+    const st = await admin.summary();
+    // Both of this instance's URLs are the tiny simulator; the shared table also holds the 10
+    // payments of the previous test.
+    assert.equal(s.default.totalRequests + s.fallback.totalRequests - 10, st.totalRequests);
+  } finally {
+    assert.equal(await stopProcess(instance.child), 0, 'SIGTERM drains and exits 0');
+    await tiny.close();
+  }
+});

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, parseConfig, requireInstanceConfig } from '../src/config.js';
+
+test('defaults are the documented ones', () => {
+  const c = parseConfig({});
+  assert.equal(c.port, 9999);
+  assert.equal(c.instances, 2);
+  assert.equal(c.fee_default, 0.07);
+  assert.equal(c.fee_fallback, 0.1);
+  assert.equal(c.purge_enabled, false);
+  assert.equal(c.ring_slots & (c.ring_slots - 1), 0);
+});
+
+test('an invalid value stops start-up naming the variable', () => {
+  const cases: Record<string, string> = {
+    PORT: '99999', RING_SLOTS: '1000', MAX_INFLIGHT_PER_WORKER: 'lots', FEE_DEFAULT: '7',
+    PURGE_ENABLED: 'maybe', DATABASE_URL: 'mysql://x', PAYMENT_PROCESSOR_URL_DEFAULT: 'not a url', LOG_LEVEL: 'loud',
+    REQUEST_TIMEOUT_MS: '1.5',
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    assert.throws(() => parseConfig({ [name]: value }), (e: unknown) => e instanceof ConfigError && e.message.includes(name), name);
+  }
+});
+
+test('an instance needs its database and processors', () => {
+  assert.throws(() => requireInstanceConfig(parseConfig({})), /DATABASE_URL, PAYMENT_PROCESSOR_URL_DEFAULT, PAYMENT_PROCESSOR_URL_FALLBACK/);
+  const c = parseConfig({ DATABASE_URL: 'postgres://u:p@h/db', PAYMENT_PROCESSOR_URL_DEFAULT: 'http://a:8080/', PAYMENT_PROCESSOR_URL_FALLBACK: 'http://b:8080' });
+  requireInstanceConfig(c);
+  assert.equal(c.processor_url_default, 'http://a:8080');
+});
