@@ -1,8 +1,10 @@
 // docker-compose.yml follows the contest rules (SPEC §3). Docker cannot run here, so the file is
 // checked structurally; the same topology is run natively by native-bench/topology.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -128,4 +130,40 @@ test('haproxy.cfg has one server line per instance, addressed from the environme
   const servers = cfg.split('\n').filter((line) => /^\s*server\s/.test(line));
   assert.deepEqual(servers.map((line) => line.trim().split(/\s+/)[2]), ['"${API1_ADDR}"', '"${API2_ADDR}"']);
   assert.ok(!/^\s*log\s/m.test(cfg), 'no logging on the hot path');
+});
+
+const children: ChildProcess[] = [];
+after(async () => {
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => {
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGTERM');
+    return exited;
+  }));
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+test('the instance healthcheck command passes against a uWS /health and fails when nothing listens', async () => {
+  const check = services[instanceNames()[0]].healthcheck?.test as string[];
+  assert.deepEqual(check.slice(0, 3), ['CMD', 'bash', '-c']);
+  const port = await freePort();
+  const backend = spawn(process.execPath, [join(repo_dir, 'dist/native-bench/topology/echo-backend.js')], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(backend);
+  await new Promise<void>((resolve, reject) => {
+    backend.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('"listening"')) resolve(); });
+    backend.once('exit', (code) => reject(new Error(`echo backend exited (${code})`)));
+  });
+  const script = check[3].replace('/127.0.0.1/8080', `/127.0.0.1/${port}`);
+  assert.notEqual(script, check[3], 'the check targets 127.0.0.1:8080');
+  const healthy = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 5000 });
+  assert.equal(healthy.status, 0, healthy.stderr);
+  const closed_port = await freePort();
+  const down = spawnSync('bash', ['-c', check[3].replace('/127.0.0.1/8080', `/127.0.0.1/${closed_port}`)], { encoding: 'utf8', timeout: 5000 });
+  assert.notEqual(down.status, 0);
 });
