@@ -173,3 +173,31 @@ export function rssKb(pid: number): number {
 }
 
 export const fresh = (n: number): string[] => Array.from({ length: n }, () => crypto.randomUUID());
+
+// How many processors hold each id (GET /payments/{id} on both; 0 = lost, 2 = paid twice).
+export async function holders(stack: Stack, ids: string[], concurrency = 16): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let next = 0;
+  const one = async (): Promise<void> => {
+    while (next < ids.length) {
+      const id = ids[next++];
+      let n = 0;
+      for (const sim of stack.sims) {
+        const res = await request(`${sim.url}/payments/${id}`, { method: 'GET', dispatcher: agent });
+        await res.body.dump();
+        if (res.statusCode === 200) n++;
+        else if (res.statusCode !== 404) throw new Error(`GET /payments/${id} -> ${res.statusCode}`);
+      }
+      out.set(id, n);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, one));
+  return out;
+}
+
+// Empties the service (purge through an instance) and both processors.
+export async function purgeAll(stack: Stack, base: string): Promise<void> {
+  const r = await post(base, '/purge-payments', '');
+  if (r.status !== 200) throw new Error(`purge ${r.status} ${r.text}`);
+  await Promise.all(stack.sims.map((s) => s.admin.purge()));
+}
