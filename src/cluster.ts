@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, parseConfig } from './config.js';
 import { createLogger } from './log.js';
+import { INSTANCE_ENV } from './runtime.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(here, '..', '..'); // dist/src → repo root
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     // Instances.
     const env = {
       ...process.env,
+      ...INSTANCE_ENV,
       DATABASE_URL: database_url,
       PAYMENT_PROCESSOR_URL_DEFAULT: urls.default,
       PAYMENT_PROCESSOR_URL_FALLBACK: urls.fallback,

@@ -99,7 +99,7 @@ function level(env: Env): LogLevel {
 }
 
 export function parseConfig(env: Env = process.env): Config {
-  const ring_slots = int(env, 'RING_SLOTS', { min: 2, max: 1 << 22, fallback: 1 << 16 });
+  const ring_slots = int(env, 'RING_SLOTS', { min: 2, max: 1 << 22, fallback: 1 << 14 });
   if ((ring_slots & (ring_slots - 1)) !== 0) throw new ConfigError(`RING_SLOTS must be a power of two, got ${ring_slots}`);
   const max_inflight_per_worker = int(env, 'MAX_INFLIGHT_PER_WORKER', { min: 1, max: 4096, fallback: 400 });
   const retry_backoff_min_ms = int(env, 'RETRY_BACKOFF_MIN_MS', { min: 1, max: 60_000, fallback: 50 });

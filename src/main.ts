@@ -15,6 +15,8 @@ import { SharedState } from './pay/snapshot.js';
 import type { FromWorker, ToWorker, WorkerData } from './pay/worker.js';
 
 let stopping = false;
+const WORKER_YOUNG_GEN_MB = 4;
+const WORKER_OLD_GEN_MB = 64;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -122,7 +124,11 @@ async function main(): Promise<void> {
 
 function spawnWorker(index: number, config: Config, ring: Ring, counters: Counters, state: SharedState, log: Logger): Worker {
   const data: WorkerData = { index, config, ring: ring.sab, counters: counters.sab, state: state.sab };
-  const worker = new Worker(new URL('./pay/worker.js', import.meta.url), { workerData: data });
+  const worker = new Worker(new URL('./pay/worker.js', import.meta.url), {
+    workerData: data,
+    // A small young generation: the worker's garbage is short-lived and a big nursery is RSS.
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB, maxOldGenerationSizeMb: WORKER_OLD_GEN_MB },
+  });
   worker.on('error', (err) => log.error('worker error', { index, err: String(err) }));
   worker.on('exit', (code) => {
     if (code !== 0 && !stopping) {

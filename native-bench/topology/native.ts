@@ -1,6 +1,7 @@
 // The docker-compose topology, run natively: Postgres 15 (Debian binaries) + haproxy (the repository's
 // haproxy.cfg) + two service instances, each in its own cgroup with its compose limits. Addresses
 // that compose resolves by service name become 127.0.0.1 ports or unix sockets in a temp dir.
+import { INSTANCE_ENV } from '../../src/runtime.js';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -194,7 +195,8 @@ export async function startComposeTopology(opts: TopologyOptions): Promise<Topol
     for (const name of instance_names) {
       const compose_env = serviceEnvironment(services[name]);
       const env: NodeJS.ProcessEnv = {
-        ...process.env, ...compose_env,
+        // The image's ENV (Dockerfile = src/runtime.ts), then the compose environment.
+        ...process.env, ...INSTANCE_ENV, ...compose_env,
         DATABASE_URL: database_url,
         PAYMENT_PROCESSOR_URL_DEFAULT: opts.processorDefaultUrl,
         PAYMENT_PROCESSOR_URL_FALLBACK: opts.processorFallbackUrl,
