@@ -29,6 +29,9 @@ export interface Config {
   readonly pg_connect_attempts: number;
   readonly pg_connect_interval_ms: number;
   readonly shutdown_timeout_ms: number;
+  readonly durable_intake: boolean;
+  readonly reclaim_grace_ms: number;
+  readonly reclaim_interval_ms: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -135,6 +138,9 @@ export function parseConfig(env: Env = process.env): Config {
     pg_connect_attempts: int(env, 'PG_CONNECT_ATTEMPTS', { min: 1, max: 10_000, fallback: 120 }),
     pg_connect_interval_ms: int(env, 'PG_CONNECT_INTERVAL_MS', { min: 10, max: 60_000, fallback: 500 }),
     shutdown_timeout_ms: int(env, 'SHUTDOWN_TIMEOUT_MS', { min: 100, max: 600_000, fallback: 15_000 }),
+    durable_intake: bool(env, 'DURABLE_INTAKE', true),
+    reclaim_grace_ms: int(env, 'RECLAIM_GRACE_MS', { min: 0, max: 600_000, fallback: 12_000 }),
+    reclaim_interval_ms: int(env, 'RECLAIM_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
   };
   return Object.freeze(config);
 }

@@ -11,6 +11,7 @@ import { Bus } from './store/bus.js';
 import { connectWithRetry, ensureSchema } from './store/db.js';
 import { querySummary, renderSummary } from './store/summary.js';
 import { startHealthPoller } from './pay/health.js';
+import { startReclaimer } from './pay/reclaim.js';
 import { SharedState } from './pay/snapshot.js';
 import type { FromWorker, ToWorker, WorkerData } from './pay/worker.js';
 
@@ -55,8 +56,10 @@ async function main(): Promise<void> {
     log.info('purge applied', { dropped_from_ring: dropped });
   };
 
+  const owner = crypto.randomUUID(); // this instance, for durable intake
   const bus = new Bus({
     url: config.database_url,
+    owner,
     log,
     reconnect_interval_ms: config.pg_connect_interval_ms,
     onHealth: (row) => state.writeHealth(row.processor, row),
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
   });
   await bus.start();
 
-  for (let i = 0; i < config.worker_threads; i++) workers.push(spawnWorker(i, config, ring, counters, state, log));
+  for (let i = 0; i < config.worker_threads; i++) workers.push(spawnWorker(i, config, ring, counters, state, owner, log));
   await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
     w.once('message', (m: FromWorker) => (m.type === 'ready' ? resolve() : reject(new Error('worker did not start'))));
     w.once('error', reject);
@@ -84,6 +87,16 @@ async function main(): Promise<void> {
     counters,
     log,
   });
+
+  const reclaimer = config.durable_intake
+    ? startReclaimer({
+      db, owner, ring, log,
+      origins: [config.processor_url_default, config.processor_url_fallback],
+      grace_ms: config.reclaim_grace_ms,
+      interval_ms: config.reclaim_interval_ms,
+      timeout_ms: config.request_timeout_ms,
+    })
+    : null;
 
   const front = await startFront({
     config,
@@ -106,6 +119,7 @@ async function main(): Promise<void> {
     log.banner('stopping: no new payments; draining', { signal });
     front.stopAccepting();
     poller.stop();
+    reclaimer?.stop();
     const drained = await Promise.race([
       Promise.all(workers.map((w) => drainWorker(w))).then((left) => left.reduce((a, b) => a + b, 0)),
       new Promise<number>((r) => setTimeout(() => r(-1), config.shutdown_timeout_ms)),
@@ -122,8 +136,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-function spawnWorker(index: number, config: Config, ring: Ring, counters: Counters, state: SharedState, log: Logger): Worker {
-  const data: WorkerData = { index, config, ring: ring.sab, counters: counters.sab, state: state.sab };
+function spawnWorker(index: number, config: Config, ring: Ring, counters: Counters, state: SharedState, owner: string, log: Logger): Worker {
+  const data: WorkerData = { index, config, ring: ring.sab, counters: counters.sab, state: state.sab, owner };
   const worker = new Worker(new URL('./pay/worker.js', import.meta.url), {
     workerData: data,
     // A small young generation: the worker's garbage is short-lived and a big nursery is RSS.

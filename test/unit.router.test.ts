@@ -61,10 +61,10 @@ test('overdue requests make the latency unknown before any answer arrives', () =
   // 240 s → 270 s: the default goes from 103 ms to 2000 ms; nothing has come back yet.
   const health = { failing: false, min_response_ms: 103, checked_at_ms: 240_000 };
   const obs = { ...noObs, latest_latency_ms: 105, latest_latency_at_ms: 269_990 };
-  assert.equal(viewOf(health, { ...obs, oldest_inflight_sent_at_ms: 270_000 }, 0.07, 270_200).latency_ms, 105, 'not overdue yet');
-  const late = viewOf(health, { ...obs, oldest_inflight_sent_at_ms: 270_000 }, 0.07, 270_400);
+  assert.equal(viewOf(health, { ...obs, oldest_inflight_sent_at_ms: 270_000 }, 0.07, 270_300).latency_ms, 105, 'not overdue yet');
+  const late = viewOf(health, { ...obs, oldest_inflight_sent_at_ms: 270_000 }, 0.07, 270_600);
   assert.equal(late.latency_ms, Infinity);
-  const fb = viewOf({ failing: false, min_response_ms: 0, checked_at_ms: 240_000 }, noObs, 0.1, 270_400);
+  const fb = viewOf({ failing: false, min_response_ms: 0, checked_at_ms: 240_000 }, noObs, 0.1, 270_600);
   assert.equal(route({ default: late, fallback: fb, oldest_wait_ms: 0, safe_latency_ms: SAFE, hold_budget_ms: BUDGET }), 'fallback');
-  assert.equal(viewOf(health, { ...obs, cooldown_until_ms: 300_000 }, 0.07, 270_400).latency_ms, Infinity, '429 cool-down');
+  assert.equal(viewOf(health, { ...obs, cooldown_until_ms: 300_000 }, 0.07, 270_600).latency_ms, Infinity, '429 cool-down');
 });

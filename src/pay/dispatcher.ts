@@ -38,6 +38,7 @@ export interface DispatcherOptions {
   health: (processor: 0 | 1) => HealthView;
   epoch: () => number;
   record: (row: ConfirmedRow) => void;
+  finished?: (correlation_id: string) => void; // settled without a row of ours
   counters: Counters;
   now?: () => number;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -233,6 +234,7 @@ export class Dispatcher {
           this.confirm(job, p, now);
         } else {
           outcome = 'duplicate'; // stored by someone else's request: not ours to count
+          o.finished?.(job.correlation_id);
         }
         break;
       case 'unknown':

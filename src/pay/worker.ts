@@ -17,6 +17,7 @@ export interface WorkerData {
   ring: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   state: SharedArrayBuffer;
+  owner: string;
 }
 
 export type ToWorker = { type: 'purge' } | { type: 'drain' };
@@ -45,6 +46,7 @@ async function run(): Promise<void> {
   );
   const writer = new BatchWriter({
     url: config.database_url,
+    owner: config.durable_intake ? data.owner : null,
     batch_max_rows: config.batch_max_rows,
     retry_interval_ms: config.pg_connect_interval_ms,
     counters,
@@ -62,6 +64,7 @@ async function run(): Promise<void> {
     health: (p) => state.readHealth(p),
     epoch: () => state.epoch(),
     record: (row) => writer.add(row),
+    finished: (id) => writer.finished(id),
     counters,
     log: (msg, fields) => log.warn(msg, fields),
   });
@@ -75,7 +78,9 @@ async function run(): Promise<void> {
     while (dispatcher.hasRoom()) {
       const r = ring.pop();
       if (r === null) break;
-      dispatcher.add({ correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms });
+      const p = { correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms };
+      writer.accepted(p);
+      dispatcher.add(p);
       n++;
     }
     if (n > 0) dispatcher.pump();

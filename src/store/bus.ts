@@ -14,6 +14,7 @@ export interface HealthRow {
 
 export interface BusOptions {
   url: string;
+  owner: string; // this instance's id: its advisory lock says it is alive
   log: Logger;
   reconnect_interval_ms: number;
   onHealth(row: HealthRow): void;
@@ -60,6 +61,7 @@ export class Bus {
       }
     });
     await client.connect();
+    await client.query('SELECT pg_advisory_lock($1, $2)', ownerLockKey(this.o.owner));
     await client.query(`LISTEN ${CH_HEALTH}`);
     await client.query(`LISTEN ${CH_PURGE}`);
     const rows = await client.query<{ processor: number; failing: boolean; min_response_ms: number; checked_at_ms: string }>(
@@ -119,7 +121,7 @@ export class Bus {
 
   // Truncates the table and tells every instance (this one included) to drop its queued work.
   async purge(db: pg.Pool): Promise<void> {
-    await db.query(`BEGIN; TRUNCATE payments; SELECT pg_notify('${CH_PURGE}', ''); COMMIT`);
+    await db.query(`BEGIN; TRUNCATE payments, pending_payments; SELECT pg_notify('${CH_PURGE}', ''); COMMIT`);
   }
 
   async close(): Promise<void> {
@@ -128,4 +130,10 @@ export class Bus {
     this.client = null;
     if (client) await client.end().catch(() => {});
   }
+}
+
+// The (int4, int4) advisory lock an instance holds on its own session while it lives.
+export function ownerLockKey(owner: string): [number, number] {
+  const hex = owner.replace(/-/g, '');
+  return [parseInt(hex.slice(0, 8), 16) | 0, parseInt(hex.slice(8, 16), 16) | 0];
 }

@@ -52,6 +52,16 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
     await client.query(
       'CREATE INDEX IF NOT EXISTS payments_requested_at ON payments (requested_at_ms) INCLUDE (processor, amount_cents)',
     );
+    // Accepted but not yet settled, per owning instance: what a dead instance leaves behind.
+    await client.query(`
+      CREATE UNLOGGED TABLE IF NOT EXISTS pending_payments (
+        correlation_id  uuid   NOT NULL,
+        amount_cents    bigint NOT NULL,
+        accepted_at_ms  bigint NOT NULL,
+        owner           uuid   NOT NULL
+      )`);
+    await client.query('CREATE INDEX IF NOT EXISTS pending_payments_id ON pending_payments (correlation_id)');
+    await client.query('CREATE INDEX IF NOT EXISTS pending_payments_owner ON pending_payments (owner)');
     await client.query(`
       CREATE UNLOGGED TABLE IF NOT EXISTS processor_health (
         processor       smallint PRIMARY KEY,

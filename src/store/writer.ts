@@ -3,6 +3,11 @@
 // is one round trip, not a timer. A COPY that meets a duplicate id fails whole, and that batch is
 // then inserted with ON CONFLICT DO NOTHING: an id is never counted twice. On any error the batch
 // stays at the head of the queue and is retried on a fresh connection: nothing is lost.
+//
+// Durable intake (optional): accepted payments are also copied to pending_payments, tagged with
+// this instance's owner id, and deleted once settled, all through the same connection in order
+// (an intake row is always written before its deletion). If the instance dies, another one
+// reclaims its pending rows (see pay/reclaim.ts).
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { C_WRITER_BATCHES, C_WRITER_ERRORS, C_WRITER_ROWS, type Counters, G_WRITER_PENDING, H_BATCH_ROWS, H_FLUSH_MS, H_VISIBILITY_MS } from '../counters.js';
@@ -16,8 +21,15 @@ export interface ConfirmedRow {
   confirmed_at_ms: number;
 }
 
+export interface IntakeRow {
+  correlation_id: string;
+  amount_cents: number;
+  accepted_at_ms: number;
+}
+
 export interface WriterOptions {
   url: string;
+  owner: string | null; // null: durable intake off
   batch_max_rows: number;
   retry_interval_ms: number;
   counters: Counters;
@@ -25,6 +37,8 @@ export interface WriterOptions {
 }
 
 const COPY_SQL = 'COPY payments (correlation_id, amount_cents, requested_at_ms, processor) FROM STDIN';
+const INTAKE_SQL = 'COPY pending_payments (correlation_id, amount_cents, accepted_at_ms, owner) FROM STDIN';
+const SETTLE_SQL = 'DELETE FROM pending_payments WHERE correlation_id = ANY($1::uuid[])';
 const UPSERT_SQL =
   'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor) ' +
   'SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[]) ON CONFLICT (correlation_id) DO NOTHING';
@@ -32,6 +46,8 @@ const UPSERT_SQL =
 export class BatchWriter {
   private readonly opts: WriterOptions;
   private pending: ConfirmedRow[] = [];
+  private intake: IntakeRow[] = [];
+  private settled: string[] = []; // ids finished without a row of ours (someone else's 422)
   private client: pg.Client | null = null;
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
@@ -51,17 +67,37 @@ export class BatchWriter {
     if (!this.flushing) void this.flushLoop();
   }
 
+  // An accepted payment, made durable until it is settled (no-op when intake is off).
+  accepted(row: IntakeRow): void {
+    if (this.opts.owner === null) return;
+    this.intake.push(row);
+    if (!this.flushing) void this.flushLoop();
+  }
+
+  // A payment finished without a confirmed row of ours: only its intake row goes.
+  finished(correlation_id: string): void {
+    if (this.opts.owner === null) return;
+    this.settled.push(correlation_id);
+    if (!this.flushing) void this.flushLoop();
+  }
+
+  private hasWork(): boolean {
+    return this.pending.length > 0 || this.intake.length > 0 || this.settled.length > 0;
+  }
+
   // Drops rows not yet written (purge). A COPY already in flight completes.
   discardPending(): number {
     const n = this.pending.length;
     this.pending = [];
+    this.intake = [];
+    this.settled = [];
     this.opts.counters.sub(G_WRITER_PENDING, n);
     return n;
   }
 
   // Resolves once everything added so far is committed.
   idle(): Promise<void> {
-    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
+    if (!this.flushing && !this.hasWork()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -86,11 +122,13 @@ export class BatchWriter {
   private async flushLoop(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.pending.length > 0) {
+      while (this.hasWork()) {
         const batch = this.pending.slice(0, this.opts.batch_max_rows);
+        const intake = this.intake.slice(0, this.opts.batch_max_rows);
+        const settled = this.settled.slice(0, this.opts.batch_max_rows);
         const started = performance.now();
         try {
-          await this.write(batch);
+          await this.write(batch, intake, settled);
         } catch (err) {
           this.opts.counters.add(C_WRITER_ERRORS);
           this.opts.log.warn('writer batch failed; retrying', { rows: batch.length, err: String(err) });
@@ -101,7 +139,10 @@ export class BatchWriter {
           await new Promise((r) => setTimeout(r, this.opts.retry_interval_ms));
           continue;
         }
-        // A purge may have replaced `pending` meanwhile: only remove what is still ours.
+        // A purge may have replaced the queues meanwhile: only remove what is still ours.
+        if (this.intake[0] === intake[0]) this.intake.splice(0, intake.length);
+        if (this.settled[0] === settled[0]) this.settled.splice(0, settled.length);
+        if (batch.length === 0) continue;
         if (this.pending[0] === batch[0]) this.pending.splice(0, batch.length);
         const now_ms = Date.now();
         const c = this.opts.counters;
@@ -114,7 +155,7 @@ export class BatchWriter {
       }
     } finally {
       this.flushing = false;
-      if (this.pending.length === 0) {
+      if (!this.hasWork()) {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
         for (const w of waiters) w();
@@ -124,10 +165,24 @@ export class BatchWriter {
     }
   }
 
-  private async write(batch: ConfirmedRow[]): Promise<void> {
+  private async write(batch: ConfirmedRow[], intake: IntakeRow[], settled: string[]): Promise<void> {
     const client = await this.connection();
+    if (intake.length > 0) {
+      let text = '';
+      for (const r of intake) text += `${r.correlation_id}\t${r.amount_cents}\t${r.accepted_at_ms}\t${this.opts.owner}\n`;
+      await copyText(client, INTAKE_SQL, text);
+    }
+    if (batch.length > 0) await this.writeConfirmed(client, batch);
+    if (this.opts.owner !== null && (batch.length > 0 || settled.length > 0)) {
+      await client.query(SETTLE_SQL, [[...batch.map((r) => r.correlation_id), ...settled]]);
+    }
+  }
+
+  private async writeConfirmed(client: pg.Client, batch: ConfirmedRow[]): Promise<void> {
     try {
-      await copyRows(client, batch);
+      let text = '';
+      for (const r of batch) text += `${r.correlation_id}\t${r.amount_cents}\t${r.requested_at_ms}\t${r.processor}\n`;
+      await copyText(client, COPY_SQL, text);
     } catch (err) {
       // 23505 unique_violation: some id is already stored (a duplicate confirmation, or a COPY
       // that committed before its answer was lost). Insert the batch idempotently instead.
@@ -142,11 +197,9 @@ export class BatchWriter {
   }
 }
 
-function copyRows(client: pg.Client, batch: ConfirmedRow[]): Promise<void> {
-  let text = '';
-  for (const r of batch) text += `${r.correlation_id}\t${r.amount_cents}\t${r.requested_at_ms}\t${r.processor}\n`;
+function copyText(client: pg.Client, sql: string, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const stream = client.query(copyFrom(COPY_SQL));
+    const stream = client.query(copyFrom(sql));
     stream.on('error', reject);
     stream.on('finish', () => resolve());
     stream.end(text);
