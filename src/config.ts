@@ -30,6 +30,7 @@ export interface Config {
   readonly pg_connect_interval_ms: number;
   readonly shutdown_timeout_ms: number;
   readonly durable_intake: boolean;
+  readonly intake_linger_ms: number;
   readonly reclaim_grace_ms: number;
   readonly reclaim_interval_ms: number;
 }
@@ -139,6 +140,7 @@ export function parseConfig(env: Env = process.env): Config {
     pg_connect_interval_ms: int(env, 'PG_CONNECT_INTERVAL_MS', { min: 10, max: 60_000, fallback: 500 }),
     shutdown_timeout_ms: int(env, 'SHUTDOWN_TIMEOUT_MS', { min: 100, max: 600_000, fallback: 15_000 }),
     durable_intake: bool(env, 'DURABLE_INTAKE', true),
+    intake_linger_ms: int(env, 'INTAKE_LINGER_MS', { min: 0, max: 10_000, fallback: 20 }),
     reclaim_grace_ms: int(env, 'RECLAIM_GRACE_MS', { min: 0, max: 600_000, fallback: 12_000 }),
     reclaim_interval_ms: int(env, 'RECLAIM_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
   };

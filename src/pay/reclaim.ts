@@ -102,12 +102,17 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
         await o.db.query('DELETE FROM pending_payments WHERE correlation_id = $1', [c.correlation_id]);
         settled++;
       } else if (d !== null && f !== null) {
-        // Paid nowhere: pay it now. Its pending row (now ours) goes when it settles.
+        // Paid nowhere: pay it now.
         const pushed = o.ring.pushWith((view, bytes, base) => {
           writeNewRecord(view, bytes, base, c.correlation_id, c.amount_cents, c.accepted_at_ms);
         });
-        if (pushed) settled++;
-        else keep.push(c);
+        if (pushed) {
+          // The worker that takes it writes a fresh intake row of its own.
+          await o.db.query('DELETE FROM pending_payments WHERE correlation_id = $1 AND owner = $2', [c.correlation_id, o.owner]);
+          settled++;
+        } else {
+          keep.push(c);
+        }
       } else {
         keep.push(c); // a processor could not answer: ask again next round
       }

@@ -47,6 +47,7 @@ async function run(): Promise<void> {
   const writer = new BatchWriter({
     url: config.database_url,
     owner: config.durable_intake ? data.owner : null,
+    intake_linger_ms: config.intake_linger_ms,
     batch_max_rows: config.batch_max_rows,
     retry_interval_ms: config.pg_connect_interval_ms,
     counters,

@@ -30,6 +30,7 @@ export interface IntakeRow {
 export interface WriterOptions {
   url: string;
   owner: string | null; // null: durable intake off
+  intake_linger_ms: number;
   batch_max_rows: number;
   retry_interval_ms: number;
   counters: Counters;
@@ -46,10 +47,15 @@ const UPSERT_SQL =
 export class BatchWriter {
   private readonly opts: WriterOptions;
   private pending: ConfirmedRow[] = [];
-  private intake: IntakeRow[] = [];
-  private settled: string[] = []; // ids finished without a row of ours (someone else's 422)
+  // Durable intake. A payment settled before its intake row was due never touches the table:
+  // with healthy processors that is nearly all of them, so intake costs little.
+  private intake = new Map<string, { row: IntakeRow; queued_at_ms: number }>(); // not yet written, oldest first
+  private intakeRetry: IntakeRow[] = []; // written once, failed: written again first
+  private durable = new Set<string>(); // written (or being written), not yet settled
+  private settled: string[] = []; // durable ids to delete
   private client: pg.Client | null = null;
   private flushing = false;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
 
@@ -62,47 +68,86 @@ export class BatchWriter {
   }
 
   add(row: ConfirmedRow): void {
+    this.settle(row.correlation_id);
     this.pending.push(row);
     this.opts.counters.add(G_WRITER_PENDING);
-    if (!this.flushing) void this.flushLoop();
+    this.kick();
   }
 
-  // An accepted payment, made durable until it is settled (no-op when intake is off).
+  // An accepted payment, made durable after intake_linger_ms unless settled before (no-op when
+  // intake is off).
   accepted(row: IntakeRow): void {
     if (this.opts.owner === null) return;
-    this.intake.push(row);
-    if (!this.flushing) void this.flushLoop();
+    this.intake.set(row.correlation_id, { row, queued_at_ms: Date.now() });
+    this.scheduleLinger();
   }
 
-  // A payment finished without a confirmed row of ours: only its intake row goes.
+  // A payment finished without a confirmed row of ours (someone else's 422).
   finished(correlation_id: string): void {
     if (this.opts.owner === null) return;
-    this.settled.push(correlation_id);
+    this.settle(correlation_id);
+    if (this.settled.length > 0) this.kick();
+  }
+
+  private settle(id: string): void {
+    if (this.opts.owner === null) return;
+    if (this.intake.delete(id)) return;
+    if (this.durable.delete(id)) this.settled.push(id);
+  }
+
+  private kick(): void {
     if (!this.flushing) void this.flushLoop();
   }
 
-  private hasWork(): boolean {
-    return this.pending.length > 0 || this.intake.length > 0 || this.settled.length > 0;
+  private scheduleLinger(): void {
+    if (this.flushing || this.lingerTimer !== null || this.intake.size === 0) return;
+    const oldest = this.intake.values().next().value!;
+    const wait = Math.max(0, oldest.queued_at_ms + this.opts.intake_linger_ms - Date.now());
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = null;
+      this.kick();
+    }, wait);
   }
 
-  // Drops rows not yet written (purge). A COPY already in flight completes.
+  // Intake rows whose linger has passed, oldest first.
+  private dueIntake(now_ms: number): IntakeRow[] {
+    const due = this.intakeRetry.splice(0, this.opts.batch_max_rows);
+    for (const [id, e] of this.intake) {
+      if (due.length >= this.opts.batch_max_rows || e.queued_at_ms + this.opts.intake_linger_ms > now_ms) break;
+      this.intake.delete(id);
+      this.durable.add(id); // from now on its settlement deletes the row
+      due.push(e.row);
+    }
+    return due;
+  }
+
+  private hasWork(now_ms: number): boolean {
+    if (this.pending.length > 0 || this.settled.length > 0 || this.intakeRetry.length > 0) return true;
+    const oldest = this.intake.values().next();
+    return !oldest.done && oldest.value.queued_at_ms + this.opts.intake_linger_ms <= now_ms;
+  }
+
+  // Drops everything not yet written (purge). A COPY already in flight completes.
   discardPending(): number {
     const n = this.pending.length;
     this.pending = [];
-    this.intake = [];
+    this.intake.clear();
+    this.intakeRetry = [];
+    this.durable.clear();
     this.settled = [];
     this.opts.counters.sub(G_WRITER_PENDING, n);
     return n;
   }
 
-  // Resolves once everything added so far is committed.
+  // Resolves once every confirmed row added so far is committed (and intake rows settled).
   idle(): Promise<void> {
-    if (!this.flushing && !this.hasWork()) return Promise.resolve();
+    if (!this.flushing && !this.hasWork(Infinity)) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
     await this.client?.end().catch(() => {});
     this.client = null;
   }
@@ -121,17 +166,23 @@ export class BatchWriter {
 
   private async flushLoop(): Promise<void> {
     this.flushing = true;
+    if (this.lingerTimer !== null) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
     try {
-      while (this.hasWork()) {
+      while (this.hasWork(Date.now())) {
         const batch = this.pending.slice(0, this.opts.batch_max_rows);
-        const intake = this.intake.slice(0, this.opts.batch_max_rows);
-        const settled = this.settled.slice(0, this.opts.batch_max_rows);
+        const intake = this.dueIntake(Date.now());
+        const settled = this.settled.splice(0, this.opts.batch_max_rows);
         const started = performance.now();
         try {
           await this.write(batch, intake, settled);
         } catch (err) {
           this.opts.counters.add(C_WRITER_ERRORS);
-          this.opts.log.warn('writer batch failed; retrying', { rows: batch.length, err: String(err) });
+          this.opts.log.warn('writer batch failed; retrying', { rows: batch.length, intake: intake.length, err: String(err) });
+          this.intakeRetry.unshift(...intake);
+          this.settled.unshift(...settled);
           const stale = this.client;
           this.client = null;
           await stale?.end().catch(() => {});
@@ -139,10 +190,8 @@ export class BatchWriter {
           await new Promise((r) => setTimeout(r, this.opts.retry_interval_ms));
           continue;
         }
-        // A purge may have replaced the queues meanwhile: only remove what is still ours.
-        if (this.intake[0] === intake[0]) this.intake.splice(0, intake.length);
-        if (this.settled[0] === settled[0]) this.settled.splice(0, settled.length);
         if (batch.length === 0) continue;
+        // A purge may have replaced the queue meanwhile: only remove what is still ours.
         if (this.pending[0] === batch[0]) this.pending.splice(0, batch.length);
         const now_ms = Date.now();
         const c = this.opts.counters;
@@ -155,12 +204,13 @@ export class BatchWriter {
       }
     } finally {
       this.flushing = false;
-      if (!this.hasWork()) {
+      if (!this.hasWork(Infinity)) {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
         for (const w of waiters) w();
       } else if (!this.closed) {
-        void this.flushLoop();
+        if (this.hasWork(Date.now())) void this.flushLoop();
+        else this.scheduleLinger();
       }
     }
   }
@@ -173,9 +223,7 @@ export class BatchWriter {
       await copyText(client, INTAKE_SQL, text);
     }
     if (batch.length > 0) await this.writeConfirmed(client, batch);
-    if (this.opts.owner !== null && (batch.length > 0 || settled.length > 0)) {
-      await client.query(SETTLE_SQL, [[...batch.map((r) => r.correlation_id), ...settled]]);
-    }
+    if (settled.length > 0) await client.query(SETTLE_SQL, [settled]);
   }
 
   private async writeConfirmed(client: pg.Client, batch: ConfirmedRow[]): Promise<void> {
