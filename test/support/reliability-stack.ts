@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { startSimulator, type SimulatorOptions } from '../../native-bench/processor-sim/server.js';
 import { SimAdmin } from '../../native-bench/processor-sim/client.js';
-import { get, eventually, type Instance, post, type Sim, type Stack, startInstance, startPostgres, startStack, summary } from './stack.js';
+import { get, eventually, type Instance, post, type Postgres, type Sim, type Stack, startInstance, startPostgres, startStack, summary } from './stack.js';
 import { type Metrics, parseMetrics, sumOf } from './reliability-metrics.js';
 
 // stack.ts waits for the instance's info-level "listening" line: never start below info.
@@ -15,8 +15,8 @@ export function startReliabilityStack(opts: { instances?: number; env?: Record<s
 
 // Like startStack, with simulator options (e.g. a small limiter to provoke 429s) and a given
 // Postgres URL or an embedded one.
-export async function startCustomStack(opts: { instances?: number; env?: Record<string, string>; sim?: Partial<SimulatorOptions> } = {}): Promise<Stack> {
-  const pg = await startPostgres();
+export async function startCustomStack(opts: { instances?: number; env?: Record<string, string>; sim?: Partial<SimulatorOptions>; pg?: Postgres } = {}): Promise<Stack> {
+  const pg = opts.pg ?? (await startPostgres());
   const started = await Promise.all([
     startSimulator({ ...opts.sim, port: 0, fee: 0.07, name: 'default' }),
     startSimulator({ ...opts.sim, port: 0, fee: 0.1, name: 'fallback' }),
@@ -143,7 +143,10 @@ export function trickle(bases: string[], opts: { every_ms: number; per_tick: num
   let stopped = false;
   const inflight = new Set<Promise<void>>();
   const tick = (): void => {
-    if (stopped || ticks >= opts.max_ticks) return;
+    if (stopped || ticks >= opts.max_ticks) {
+      clearInterval(timer); // bounded even when the caller never calls stop()
+      return;
+    }
     ticks++;
     const ids = Array.from({ length: opts.per_tick }, () => crypto.randomUUID());
     const p = sendPayments(bases, ids, { concurrency: opts.per_tick }).then((r) => {
@@ -153,7 +156,7 @@ export function trickle(bases: string[], opts: { every_ms: number; per_tick: num
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  const timer = setInterval(tick, opts.every_ms);
+  const timer: NodeJS.Timeout = setInterval(tick, opts.every_ms);
   tick();
   return {
     sent: () => ticks * opts.per_tick,
