@@ -48,6 +48,8 @@ export class Bus {
     await this.connect();
   }
 
+  // One connection at a time, one reconnect loop at a time: a lost connection emits both
+  // 'error' and 'end', and a failed attempt emits them too; only the current one counts.
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.o.url, application_name: 'rinha-bus' });
     client.on('error', (err) => this.lost(client, err));
@@ -60,41 +62,63 @@ export class Bus {
         this.o.log.warn('bad notification', { channel: n.channel, err: String(err) });
       }
     });
-    await client.connect();
-    await client.query('SELECT pg_advisory_lock($1, $2)', ownerLockKey(this.o.owner));
-    await client.query(`LISTEN ${CH_HEALTH}`);
-    await client.query(`LISTEN ${CH_PURGE}`);
-    const rows = await client.query<{ processor: number; failing: boolean; min_response_ms: number; checked_at_ms: string }>(
-      'SELECT processor, failing, min_response_ms, checked_at_ms FROM processor_health',
-    );
-    this.client = client;
-    this.o.onConnection(true);
-    for (const r of rows.rows) {
-      this.o.onHealth({ processor: r.processor as 0 | 1, failing: r.failing, min_response_ms: r.min_response_ms, checked_at_ms: Number(r.checked_at_ms) });
+    try {
+      await client.connect();
+      await client.query('SELECT pg_advisory_lock($1, $2)', ownerLockKey(this.o.owner));
+      await client.query(`LISTEN ${CH_HEALTH}`);
+      await client.query(`LISTEN ${CH_PURGE}`);
+      const rows = await client.query<{ processor: number; failing: boolean; min_response_ms: number; checked_at_ms: string }>(
+        'SELECT processor, failing, min_response_ms, checked_at_ms FROM processor_health',
+      );
+      if (this.closed) {
+        await client.end().catch(() => {});
+        return;
+      }
+      this.client = client;
+      this.o.onConnection(true);
+      for (const r of rows.rows) {
+        this.o.onHealth({ processor: r.processor as 0 | 1, failing: r.failing, min_response_ms: r.min_response_ms, checked_at_ms: Number(r.checked_at_ms) });
+      }
+    } catch (err) {
+      client.removeAllListeners();
+      client.on('error', () => {});
+      await client.end().catch(() => {});
+      throw err;
     }
   }
 
   private lost(client: pg.Client, err: unknown): void {
-    if (this.client !== client && this.client !== null) return;
-    const was = this.client !== null;
+    if (this.client !== client) return; // a failed attempt or an old connection: already handled
     this.client = null;
     this.leader = false;
-    client.removeAllListeners('end');
+    client.removeAllListeners();
+    client.on('error', () => {});
     client.end().catch(() => {});
+    this.o.onConnection(false);
     if (this.closed) return;
-    if (was) {
-      this.o.log.warn('bus connection lost; reconnecting', { err: String(err) });
-      this.o.onConnection(false);
-    }
-    setTimeout(() => this.reconnect(), this.o.reconnect_interval_ms);
+    this.o.log.warn('bus connection lost; reconnecting', { err: String(err) });
+    void this.reconnectLoop();
   }
 
-  private reconnect(): void {
-    if (this.closed || this.client !== null) return;
-    this.connect().then(
-      () => this.o.log.info('bus reconnected'),
-      () => setTimeout(() => this.reconnect(), this.o.reconnect_interval_ms),
-    );
+  private reconnecting = false;
+
+  private async reconnectLoop(): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    try {
+      while (!this.closed && this.client === null) {
+        await new Promise((r) => setTimeout(r, this.o.reconnect_interval_ms));
+        if (this.closed) return;
+        try {
+          await this.connect();
+          this.o.log.info('bus reconnected');
+        } catch {
+          // still down: try again after the interval
+        }
+      }
+    } finally {
+      this.reconnecting = false;
+    }
   }
 
   // Tries to become (or stay) the health leader.
