@@ -27,7 +27,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 # Keep equal to src/runtime.ts (test/unit.runtime.test.ts checks it).
-ENV NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=64 --v8-pool-size=1" \
+ENV NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=32 --v8-pool-size=1" \
     MALLOC_ARENA_MAX=1 \
     UV_THREADPOOL_SIZE=1
 WORKDIR /app

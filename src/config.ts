@@ -30,6 +30,7 @@ export interface Config {
   readonly pg_connect_interval_ms: number;
   readonly shutdown_timeout_ms: number;
   readonly durable_intake: boolean;
+  readonly idempotency_claims: boolean;
   readonly intake_linger_ms: number;
   readonly reclaim_grace_ms: number;
   readonly reclaim_interval_ms: number;
@@ -105,7 +106,7 @@ function level(env: Env): LogLevel {
 export function parseConfig(env: Env = process.env): Config {
   const ring_slots = int(env, 'RING_SLOTS', { min: 2, max: 1 << 22, fallback: 1 << 14 });
   if ((ring_slots & (ring_slots - 1)) !== 0) throw new ConfigError(`RING_SLOTS must be a power of two, got ${ring_slots}`);
-  const max_inflight_per_worker = int(env, 'MAX_INFLIGHT_PER_WORKER', { min: 1, max: 4096, fallback: 400 });
+  const max_inflight_per_worker = int(env, 'MAX_INFLIGHT_PER_WORKER', { min: 1, max: 4096, fallback: 128 });
   const retry_backoff_min_ms = int(env, 'RETRY_BACKOFF_MIN_MS', { min: 1, max: 60_000, fallback: 50 });
   const retry_backoff_max_ms = int(env, 'RETRY_BACKOFF_MAX_MS', { min: 1, max: 600_000, fallback: 2_000 });
   if (retry_backoff_max_ms < retry_backoff_min_ms) {
@@ -131,7 +132,7 @@ export function parseConfig(env: Env = process.env): Config {
     fee_fallback: ratio(env, 'FEE_FALLBACK', 0.1),
     safe_latency_ms: int(env, 'SAFE_LATENCY_MS', { min: 1, max: 60_000, fallback: 1_500 }),
     hold_budget_ms: int(env, 'HOLD_BUDGET_MS', { min: 0, max: 3_600_000, fallback: 90_000 }),
-    backlog_max_per_worker: int(env, 'BACKLOG_MAX_PER_WORKER', { min: 1, max: 10_000_000, fallback: 200_000 }),
+    backlog_max_per_worker: int(env, 'BACKLOG_MAX_PER_WORKER', { min: 1, max: 10_000_000, fallback: 10_000 }),
     retry_backoff_min_ms,
     retry_backoff_max_ms,
     batch_max_rows: int(env, 'BATCH_MAX_ROWS', { min: 1, max: 1_000_000, fallback: 5_000 }),
@@ -140,6 +141,7 @@ export function parseConfig(env: Env = process.env): Config {
     pg_connect_interval_ms: int(env, 'PG_CONNECT_INTERVAL_MS', { min: 10, max: 60_000, fallback: 500 }),
     shutdown_timeout_ms: int(env, 'SHUTDOWN_TIMEOUT_MS', { min: 100, max: 600_000, fallback: 15_000 }),
     durable_intake: bool(env, 'DURABLE_INTAKE', true),
+    idempotency_claims: bool(env, 'IDEMPOTENCY_CLAIMS', true),
     intake_linger_ms: int(env, 'INTAKE_LINGER_MS', { min: 0, max: 10_000, fallback: 20 }),
     reclaim_grace_ms: int(env, 'RECLAIM_GRACE_MS', { min: 0, max: 600_000, fallback: 12_000 }),
     reclaim_interval_ms: int(env, 'RECLAIM_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),

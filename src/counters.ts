@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 // Counters, gauges and histograms in one SharedArrayBuffer: every thread of an instance writes
 // with Atomics, /metrics reads them without stopping anyone. Fixed layout, no allocation to count.
 
@@ -59,6 +60,7 @@ export const C_DECISION = alloc(DECISIONS.length);
 export const C_RETRIES = alloc(1);
 export const C_PURGED = alloc(1);
 export const C_STALE_DROPPED = alloc(1);
+export const C_DUPLICATES_DROPPED = alloc(1);
 export const C_WRITER_ROWS = alloc(1);
 export const C_WRITER_BATCHES = alloc(1);
 export const C_WRITER_ERRORS = alloc(1);
@@ -71,6 +73,8 @@ export const G_WRITER_PENDING = alloc(1);
 export const G_WORKERS_ALIVE = alloc(1);
 export const G_IS_LEADER = alloc(1);
 export const G_DB_READY = alloc(1);
+export const G_HEAP_KB = alloc(2); // V8 heap used: front thread, workers (summed)
+export const G_HEAP_TOTAL_KB = alloc(2); // V8 heap reserved
 const HIST_BASE = alloc(0);
 const histSlots = HISTOGRAMS.map((h) => h.unit_buckets.length + 2); // buckets + +Inf + count
 const HIST_OFFSETS: number[] = [];
@@ -166,6 +170,8 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   out.push(`rinha_purges_total ${c.get(C_PURGED)}`);
   counter('rinha_stale_dropped_total', 'Confirmations dropped because a purge came after the send');
   out.push(`rinha_stale_dropped_total ${c.get(C_STALE_DROPPED)}`);
+  counter('rinha_duplicates_dropped_total', 'Payments whose correlationId another accepted payment already claimed');
+  out.push(`rinha_duplicates_dropped_total ${c.get(C_DUPLICATES_DROPPED)}`);
   counter('rinha_writer_rows_total', 'Rows committed by the COPY writer');
   out.push(`rinha_writer_rows_total ${c.get(C_WRITER_ROWS)}`);
   counter('rinha_writer_batches_total', 'COPY batches committed');
@@ -192,6 +198,10 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   out.push(`rinha_health_leader ${c.get(G_IS_LEADER)}`);
   counter('rinha_db_ready', '1 when Postgres answers', 'gauge');
   out.push(`rinha_db_ready ${c.get(G_DB_READY)}`);
+  counter('rinha_v8_heap_used_kb', 'V8 heap used per thread kind', 'gauge');
+  out.push(`rinha_v8_heap_used_kb{thread="front"} ${c.get(G_HEAP_KB)}`, `rinha_v8_heap_used_kb{thread="workers"} ${c.get(G_HEAP_KB + 1)}`);
+  counter('rinha_v8_heap_total_kb', 'V8 heap reserved per thread kind', 'gauge');
+  out.push(`rinha_v8_heap_total_kb{thread="front"} ${c.get(G_HEAP_TOTAL_KB)}`, `rinha_v8_heap_total_kb{thread="workers"} ${c.get(G_HEAP_TOTAL_KB + 1)}`);
   const seen = new Set<string>();
   HISTOGRAMS.forEach((def, h) => {
     if (!seen.has(def.name)) {
@@ -210,4 +220,21 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
     out.push(`${def.name}_sum${labels} ${Math.round(sum * 1000) / 1000}`, `${def.name}_count${labels} ${count}`);
   });
   return out.join('\n') + '\n';
+}
+
+// Publishes this thread's V8 heap into the shared gauges once a second (slot 0 front, 1 workers).
+export function trackHeap(c: Counters, slot: 0 | 1): NodeJS.Timeout {
+  let last_used = 0;
+  let last_total = 0;
+  const t = setInterval(() => {
+    const h = getHeapStatistics();
+    const used = Math.round(h.used_heap_size / 1024);
+    const total = Math.round(h.total_heap_size / 1024);
+    c.add(G_HEAP_KB + slot, (used - last_used) >>> 0);
+    c.add(G_HEAP_TOTAL_KB + slot, (total - last_total) >>> 0);
+    last_used = used;
+    last_total = total;
+  }, 1000);
+  t.unref();
+  return t;
 }

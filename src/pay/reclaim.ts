@@ -71,6 +71,8 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
             'UPDATE pending_payments SET owner = $1 WHERE owner = $2 RETURNING correlation_id, amount_cents, accepted_at_ms',
             [o.owner, owner],
           );
+          // Their claims become ours, so the payments we send again are not taken for copies.
+          await client.query('UPDATE payment_claims SET owner = $1 WHERE owner = $2', [o.owner, owner]);
           const now = Date.now();
           for (const r of rows.rows) {
             claimed.push({ correlation_id: r.correlation_id, amount_cents: Number(r.amount_cents), accepted_at_ms: Number(r.accepted_at_ms), claimed_at_ms: now });

@@ -2,10 +2,11 @@
 // confirmed ones with the batch writer.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
-import { Counters, G_WORKERS_ALIVE } from '../counters.js';
+import { C_DUPLICATES_DROPPED, Counters, G_WORKERS_ALIVE, trackHeap } from '../counters.js';
 import { createLogger } from '../log.js';
 import { formatUuid } from '../queue/record.js';
 import { Ring } from '../queue/ring.js';
+import { Claims } from '../store/claims.js';
 import { BatchWriter } from '../store/writer.js';
 import { ProcessorClient } from './client.js';
 import { Dispatcher } from './dispatcher.js';
@@ -70,19 +71,41 @@ async function run(): Promise<void> {
     log: (msg, fields) => log.warn(msg, fields),
   });
 
+  const claims = config.idempotency_claims
+    ? new Claims({ url: config.database_url, owner: data.owner, batch_max_rows: config.batch_max_rows, retry_interval_ms: config.pg_connect_interval_ms, log })
+    : null;
+  let claiming = 0; // payments taken from the ring, waiting for their claim
+
+  const admit = (p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void => {
+    writer.accepted(p);
+    dispatcher.add(p);
+  };
+
   let draining = false;
   let stopped = false;
 
   // Moves records from the ring into the dispatcher while it has room.
   const pull = (): number => {
     let n = 0;
-    while (dispatcher.hasRoom()) {
+    while (dispatcher.waiting + claiming < config.backlog_max_per_worker) {
       const r = ring.pop();
       if (r === null) break;
       const p = { correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms };
-      writer.accepted(p);
-      dispatcher.add(p);
       n++;
+      if (claims === null) {
+        admit(p);
+        continue;
+      }
+      claiming++;
+      void claims.claim(p.correlation_id).then((mine) => {
+        claiming--;
+        if (mine) {
+          admit(p);
+          dispatcher.pump();
+        } else {
+          counters.add(C_DUPLICATES_DROPPED);
+        }
+      });
     }
     if (n > 0) dispatcher.pump();
     return n;
@@ -91,7 +114,7 @@ async function run(): Promise<void> {
   const ringLoop = async (): Promise<void> => {
     while (!stopped) {
       pull();
-      if (!dispatcher.hasRoom()) await new Promise((r) => setTimeout(r, PUMP_INTERVAL_MS));
+      if (dispatcher.waiting + claiming >= config.backlog_max_per_worker) await new Promise((r) => setTimeout(r, PUMP_INTERVAL_MS));
       else await ring.waitForRecords(RING_WAIT_MS);
     }
   };
@@ -101,6 +124,7 @@ async function run(): Promise<void> {
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'purge') {
       // The epoch was bumped by the main thread; in-flight confirmations of the old one drop.
+      claims?.discard();
       const dropped = dispatcher.purge() + writer.discardPending();
       // Records still in the ring are drained by the main thread.
       port.postMessage({ type: 'purged', dropped } satisfies FromWorker);
@@ -110,8 +134,9 @@ async function run(): Promise<void> {
         // The front has stopped accepting: empty the ring, pay, write, then leave.
         for (;;) {
           pull();
+          while (claiming > 0) await new Promise((r) => setTimeout(r, 5));
           await dispatcher.idle();
-          if (ring.isEmpty()) break;
+          if (ring.isEmpty() && claiming === 0) break;
         }
         await writer.idle();
         stopped = true;
@@ -119,6 +144,7 @@ async function run(): Promise<void> {
         ring.wakeAll();
         await Promise.all(clients.map((c) => c.close()));
         await writer.close();
+        await claims?.close();
         counters.sub(G_WORKERS_ALIVE);
         port.postMessage({ type: 'drained', left: dispatcher.waiting } satisfies FromWorker);
         port.close();
@@ -127,6 +153,7 @@ async function run(): Promise<void> {
   });
 
   counters.add(G_WORKERS_ALIVE);
+  trackHeap(counters, 1);
   port.postMessage({ type: 'ready' } satisfies FromWorker);
   log.debug('worker ready');
   await ringLoop();

@@ -145,7 +145,7 @@ export class Bus {
 
   // Truncates the table and tells every instance (this one included) to drop its queued work.
   async purge(db: pg.Pool): Promise<void> {
-    await db.query(`BEGIN; TRUNCATE payments, pending_payments; SELECT pg_notify('${CH_PURGE}', ''); COMMIT`);
+    await db.query(`BEGIN; TRUNCATE payments, pending_payments, payment_claims; SELECT pg_notify('${CH_PURGE}', ''); COMMIT`);
   }
 
   async close(): Promise<void> {

@@ -62,6 +62,12 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
       )`);
     await client.query('CREATE INDEX IF NOT EXISTS pending_payments_id ON pending_payments (correlation_id)');
     await client.query('CREATE INDEX IF NOT EXISTS pending_payments_owner ON pending_payments (owner)');
+    // Who pays each id: one row per id ever accepted (src/store/claims.ts).
+    await client.query(`
+      CREATE UNLOGGED TABLE IF NOT EXISTS payment_claims (
+        correlation_id uuid PRIMARY KEY,
+        owner          uuid NOT NULL
+      )`);
     await client.query(`
       CREATE UNLOGGED TABLE IF NOT EXISTS processor_health (
         processor       smallint PRIMARY KEY,

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startSimulator } from '../../native-bench/processor-sim/server.js';
 import { SimAdmin } from '../../native-bench/processor-sim/client.js';
+import { INSTANCE_ENV } from '../../src/runtime.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DIST = join(here, '..', '..'); // dist/
@@ -101,7 +102,8 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const log: string[] = [];
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PURGE_ENABLED: 'true', HEALTH_INTERVAL_MS: '5000', ...env, PORT: String(port) },
+    // Started as npm start and the image start them (src/runtime.ts).
+    env: { ...process.env, ...INSTANCE_ENV, PURGE_ENABLED: 'true', HEALTH_INTERVAL_MS: '5000', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   createInterface({ input: child.stderr! }).on('line', (l) => log.push(l));
