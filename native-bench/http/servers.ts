@@ -1,10 +1,10 @@
 // The processes the HTTP bench measures: the do-nothing baseline and, unless --target, a stack of
 // embedded Postgres + two processor simulators + one service instance. Each is a child process
 // (its own core time, its own /proc/<pid>/stat), stopped in reverse order.
+import { freePort } from '../../src/net.js';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { spawnComponent, type Component } from '../topology/processes.js';
-import { createServer } from 'node:net';
 
 const DIST = fileURLToPath(new URL('../../', import.meta.url)); // dist/
 const START_TIMEOUT_MS = 60_000;
@@ -43,16 +43,6 @@ async function startNode(name: string, args: string[], env: NodeJS.ProcessEnv, p
   return { component, line };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const port = (base: number, offset: number) => (base > 0 ? base + offset : 0);
 

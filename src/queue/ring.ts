@@ -124,33 +124,36 @@ export class Ring {
   // Resolves when a record may be available or after timeout_ms. Never blocks the thread, so a
   // worker keeps serving its sockets while it waits (Atomics.waitAsync, not Atomics.wait).
   async waitForRecords(timeout_ms: number): Promise<void> {
-    const h = this.header;
-    // Re-arm the wake-up before the emptiness check, so a push after the check notifies.
-    Atomics.store(h, H_WAKE_PENDING, 0);
-    Atomics.add(h, H_SLEEPERS, 1);
+    const signal = this.park();
     try {
-      // Read the signal before checking emptiness: a push after the check bumps it.
-      const signal = Atomics.load(h, H_SIGNAL);
-      if (!this.isEmpty()) return;
-      const waiting = Atomics.waitAsync(h, H_SIGNAL, signal, timeout_ms);
+      if (signal === null) return;
+      const waiting = Atomics.waitAsync(this.header, H_SIGNAL, signal, timeout_ms);
       if (waiting.async) await waiting.value;
     } finally {
-      Atomics.sub(h, H_SLEEPERS, 1);
+      Atomics.sub(this.header, H_SLEEPERS, 1);
     }
   }
 
   // The blocking variant, for threads with nothing else to do (benchmarks, stress tests).
   waitForRecordsSync(timeout_ms: number): void {
+    const signal = this.park();
+    try {
+      if (signal !== null) Atomics.wait(this.header, H_SIGNAL, signal, timeout_ms);
+    } finally {
+      Atomics.sub(this.header, H_SLEEPERS, 1);
+    }
+  }
+
+  // Registers a sleeper; the signal value to wait on, or null when records are already there.
+  // The caller must unregister (Atomics.sub on H_SLEEPERS) when done.
+  private park(): number | null {
     const h = this.header;
+    // Re-arm the wake-up before the emptiness check, so a push after the check notifies.
     Atomics.store(h, H_WAKE_PENDING, 0);
     Atomics.add(h, H_SLEEPERS, 1);
-    try {
-      const signal = Atomics.load(h, H_SIGNAL);
-      if (!this.isEmpty()) return;
-      Atomics.wait(h, H_SIGNAL, signal, timeout_ms);
-    } finally {
-      Atomics.sub(h, H_SLEEPERS, 1);
-    }
+    // Read the signal before checking emptiness: a push after the check bumps it.
+    const signal = Atomics.load(h, H_SIGNAL);
+    return this.isEmpty() ? signal : null;
   }
 
   // Wakes every parked consumer (shutdown, purge).

@@ -2,7 +2,7 @@
 // copy, on any instance, at any later time, is dropped. Without it two copies of one id could go
 // to different processors (the router moved between them) and both would store it. Claims are
 // group-committed like the writer: while one INSERT is in flight, new ids wait for the next one.
-import pg from 'pg';
+import { LazyConnection } from './connection.js';
 import type { Logger } from '../log.js';
 
 export interface ClaimsOptions {
@@ -24,12 +24,13 @@ interface Waiting { id: string; resolve(claimed: boolean): void }
 export class Claims {
   private readonly o: ClaimsOptions;
   private queue: Waiting[] = [];
-  private client: pg.Client | null = null;
+  private readonly db: LazyConnection;
   private flushing = false;
   private closed = false;
 
   constructor(opts: ClaimsOptions) {
     this.o = opts;
+    this.db = new LazyConnection(opts.url, 'rinha-claims');
   }
 
   // Resolves true if this instance owns the id (and must pay it), false for a duplicate.
@@ -48,19 +49,7 @@ export class Claims {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.client?.end().catch(() => {});
-    this.client = null;
-  }
-
-  private async connection(): Promise<pg.Client> {
-    if (this.client !== null) return this.client;
-    const client = new pg.Client({ connectionString: this.o.url, application_name: 'rinha-claims' });
-    client.on('error', () => {
-      if (this.client === client) this.client = null;
-    });
-    await client.connect();
-    this.client = client;
-    return client;
+    await this.db.reset();
   }
 
   private async flushLoop(): Promise<void> {
@@ -77,7 +66,7 @@ export class Claims {
           else first.set(w.id, w);
         }
         try {
-          const client = await this.connection();
+          const client = await this.db.get();
           const r = await client.query<{ correlation_id: string }>(CLAIM_SQL, [[...first.keys()], this.o.owner]);
           const won = new Set(r.rows.map((row) => row.correlation_id));
           for (const [id, w] of first) w.resolve(won.has(id));
@@ -85,9 +74,7 @@ export class Claims {
         } catch (err) {
           this.o.log.warn('claims batch failed; retrying', { ids: batch.length, err: String(err) });
           this.queue.unshift(...batch);
-          const stale = this.client;
-          this.client = null;
-          await stale?.end().catch(() => {});
+          await this.db.reset();
           await new Promise((r) => setTimeout(r, this.o.retry_interval_ms));
         }
       }

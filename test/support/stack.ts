@@ -1,7 +1,8 @@
 // Real processes for integration tests: an embedded Postgres (or DATABASE_URL when set), two
 // processor simulators and N service instances, each on its own free port.
+import { freePort } from '../../src/net.js';
+export { freePort };
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -15,16 +16,6 @@ export const DIST = join(here, '..', '..'); // dist/
 export const MAIN = join(DIST, 'src', 'main.js');
 export const EMBEDDED_PG = join(DIST, 'src', 'store', 'embedded.js');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // Resolves with the first stdout JSON line that `pick` accepts; other lines are kept in `log`.
 export function waitForLine(child: ChildProcess, pick: (m: Record<string, unknown>) => boolean, log: string[] = []): Promise<Record<string, unknown>> {
