@@ -11,6 +11,7 @@ export interface Config {
   readonly purge_enabled: boolean;
   readonly log_level: LogLevel;
   readonly worker_threads: number;
+  readonly worker_nice: number;
   readonly ring_slots: number;
   readonly body_max_bytes: number;
   readonly max_inflight_per_worker: number;
@@ -122,6 +123,7 @@ export function parseConfig(env: Env = process.env): Config {
     purge_enabled: bool(env, 'PURGE_ENABLED', false),
     log_level: level(env),
     worker_threads: int(env, 'WORKER_THREADS', { min: 1, max: 64, fallback: 1 }),
+    worker_nice: int(env, 'WORKER_NICE', { min: 0, max: 19, fallback: 10 }),
     ring_slots,
     body_max_bytes: int(env, 'BODY_MAX_BYTES', { min: 64, max: 1 << 20, fallback: 1024 }),
     max_inflight_per_worker,

@@ -1,5 +1,6 @@
 // Worker thread entry: pops payments from the ring, pays them through the dispatcher, writes the
 // confirmed ones with the batch writer.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { C_DUPLICATES_DROPPED, Counters, G_WORKERS_ALIVE, trackHeap } from '../counters.js';
@@ -35,6 +36,13 @@ async function run(): Promise<void> {
   const ring = Ring.attach(data.ring);
   const counters = Counters.attach(data.counters);
   const state = SharedState.attach(data.state);
+  // Below the front thread: when the CPU quota is tight, accepting a payment (p99) comes before
+  // paying it (which can wait a few ms). On Linux, pid 0 means this thread only.
+  try {
+    setPriority(0, config.worker_nice);
+  } catch (err) {
+    log.warn('could not lower the worker thread priority', { err: String(err) });
+  }
 
   const clients = [config.processor_url_default, config.processor_url_fallback].map(
     (origin) =>

