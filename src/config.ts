@@ -32,7 +32,6 @@ export interface Config {
   readonly shutdown_timeout_ms: number;
   readonly durable_intake: boolean;
   readonly idempotency_claims: boolean;
-  readonly intake_linger_ms: number;
   readonly reclaim_grace_ms: number;
   readonly reclaim_interval_ms: number;
 }
@@ -144,10 +143,12 @@ export function parseConfig(env: Env = process.env): Config {
     shutdown_timeout_ms: int(env, 'SHUTDOWN_TIMEOUT_MS', { min: 100, max: 600_000, fallback: 15_000 }),
     durable_intake: bool(env, 'DURABLE_INTAKE', true),
     idempotency_claims: bool(env, 'IDEMPOTENCY_CLAIMS', true),
-    intake_linger_ms: int(env, 'INTAKE_LINGER_MS', { min: 0, max: 10_000, fallback: 20 }),
     reclaim_grace_ms: int(env, 'RECLAIM_GRACE_MS', { min: 0, max: 600_000, fallback: 12_000 }),
     reclaim_interval_ms: int(env, 'RECLAIM_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
   };
+  if (config.durable_intake && !config.idempotency_claims) {
+    throw new ConfigError('DURABLE_INTAKE=true needs IDEMPOTENCY_CLAIMS=true (a claim is the durable record)');
+  }
   return Object.freeze(config);
 }
 

@@ -30,8 +30,8 @@ test('a record round-trips through a slot, exactly', () => {
   assert.equal(writeNewRecord(view, bytes, RECORD_BYTES, id, 2005, 1_752_000_000_123), true);
   const r = readRecord(view, bytes, RECORD_BYTES);
   assert.equal(formatUuid(r.id), id);
-  assert.deepEqual({ ...r, id: undefined }, { id: undefined, amount_cents: 2005, accepted_at_ms: 1_752_000_000_123, requested_at_ms: 0, attempts: 0, pinned: 0 });
-  const full = { id: r.id, amount_cents: 9_007_199_254_740_991, accepted_at_ms: 1, requested_at_ms: 2, attempts: 65535, pinned: 2 };
+  assert.deepEqual({ ...r, id: undefined }, { id: undefined, amount_cents: 2005, accepted_at_ms: 1_752_000_000_123, requested_at_ms: 0, attempts: 0, pinned: 0, flags: 0 });
+  const full = { id: r.id, amount_cents: 9_007_199_254_740_991, accepted_at_ms: 1, requested_at_ms: 2, attempts: 65535, pinned: 2, flags: 1 };
   writeRecord(view, bytes, 0, full);
   assert.deepEqual(readRecord(view, bytes, 0), full);
   // neighbours untouched

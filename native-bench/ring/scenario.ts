@@ -129,7 +129,7 @@ function pace(spec: ScenarioSpec, t0: number, i: number, nap: Int32Array): void 
 function produceRing(ring: Ring, spec: ScenarioSpec, t0: number, deadline_ms: number, busy: { ms: number }): number {
   const ids = idPool();
   const nap = new Int32Array(new SharedArrayBuffer(4));
-  const record: PaymentRecord = { id: ids[0], amount_cents: AMOUNT_CENTS, accepted_at_ms: 0, requested_at_ms: 0, attempts: 0, pinned: 0 };
+  const record: PaymentRecord = { id: ids[0], amount_cents: AMOUNT_CENTS, accepted_at_ms: 0, requested_at_ms: 0, attempts: 0, pinned: 0, flags: 0 };
   const fill = (view: DataView, bytes: Uint8Array, base: number) => {
     record.accepted_at_ms = nowAbs_ms();
     writeRecord(view, bytes, base, record);

@@ -19,6 +19,7 @@ export function stressRecord(producer: number, seq: number): PaymentRecord {
     requested_at_ms: producer,
     attempts: seq & 0xffff,
     pinned: producer & 0xff,
+    flags: (seq >>> 3) & 0xff,
   };
 }
 
@@ -30,7 +31,7 @@ export function decodeStressRecord(r: PaymentRecord): { producer: number; seq: n
   const want = stressRecord(producer, seq);
   for (let i = 0; i < 16; i++) if (r.id[i] !== want.id[i]) return null;
   if (r.amount_cents !== want.amount_cents || r.accepted_at_ms !== want.accepted_at_ms) return null;
-  if (r.requested_at_ms !== want.requested_at_ms || r.attempts !== want.attempts || r.pinned !== want.pinned) return null;
+  if (r.requested_at_ms !== want.requested_at_ms || r.attempts !== want.attempts || r.pinned !== want.pinned || r.flags !== want.flags) return null;
   return { producer, seq };
 }
 

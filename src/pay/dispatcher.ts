@@ -38,7 +38,6 @@ export interface DispatcherOptions {
   health: (processor: 0 | 1) => HealthView;
   epoch: () => number;
   record: (row: ConfirmedRow) => void;
-  finished?: (correlation_id: string) => void; // settled without a row of ours
   counters: Counters;
   now?: () => number;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -234,7 +233,6 @@ export class Dispatcher {
           this.confirm(job, p, now);
         } else {
           outcome = 'duplicate'; // stored by someone else's request: not ours to count
-          o.finished?.(job.correlation_id);
         }
         break;
       case 'unknown':

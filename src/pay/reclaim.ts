@@ -1,14 +1,15 @@
-// Takes over what a dead instance accepted and did not settle (durable intake). An instance is
-// dead when its session advisory lock (held by its bus connection) can be taken. Its rows are
-// claimed, then left alone for a grace period so any attempt it had in flight has come back from
-// the processor; then each payment is looked up at both processors (GET /payments/{id}):
+// Takes over what a dead instance accepted and did not settle (durable intake: its claims with
+// no row in payments). An instance is dead when its session advisory lock (held by its bus
+// connection) can be taken. Its claims become ours, then its unsettled payments are left alone
+// for a grace period so any attempt it had in flight has come back from the processor; then
+// each is looked up at both processors (GET /payments/{id}):
 // - found: it was paid; record it with the processor's own requestedAt;
 // - found nowhere: nobody paid it; send it again through the ring.
 // The processors refuse a second store of one id (422), so no path pays twice.
 import { request } from 'node:http';
 import type pg from 'pg';
 import type { Logger } from '../log.js';
-import { writeNewRecord } from '../queue/record.js';
+import { FLAG_CLAIMED, writeNewRecord } from '../queue/record.js';
 import type { Ring } from '../queue/ring.js';
 import { ownerLockKey } from '../store/bus.js';
 
@@ -59,7 +60,7 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
   let timer: NodeJS.Timeout | null = null;
 
   const claimDeadOwners = async (): Promise<void> => {
-    const owners = await o.db.query<{ owner: string }>('SELECT DISTINCT owner FROM pending_payments WHERE owner <> $1', [o.owner]);
+    const owners = await o.db.query<{ owner: string }>('SELECT owner FROM instances WHERE owner <> $1', [o.owner]);
     for (const { owner } of owners.rows) {
       const client = await o.db.connect();
       try {
@@ -67,12 +68,14 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
         const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', key);
         if (!lock.rows[0].ok) continue; // alive
         try {
+          // All its claims become ours (so nobody takes our re-sends for copies); the unsettled
+          // ones come back.
           const rows = await client.query<{ correlation_id: string; amount_cents: string; accepted_at_ms: string }>(
-            'UPDATE pending_payments SET owner = $1 WHERE owner = $2 RETURNING correlation_id, amount_cents, accepted_at_ms',
+            `WITH moved AS (UPDATE payment_claims SET owner = $1 WHERE owner = $2 RETURNING correlation_id, amount_cents, accepted_at_ms)
+             SELECT m.* FROM moved m WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.correlation_id = m.correlation_id)`,
             [o.owner, owner],
           );
-          // Their claims become ours, so the payments we send again are not taken for copies.
-          await client.query('UPDATE payment_claims SET owner = $1 WHERE owner = $2', [o.owner, owner]);
+          await client.query('DELETE FROM instances WHERE owner = $1', [owner]);
           const now = Date.now();
           for (const r of rows.rows) {
             claimed.push({ correlation_id: r.correlation_id, amount_cents: Number(r.amount_cents), accepted_at_ms: Number(r.accepted_at_ms), claimed_at_ms: now });
@@ -101,20 +104,14 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
           'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor) VALUES ($1, $2, $3, $4) ON CONFLICT (correlation_id) DO NOTHING',
           [c.correlation_id, c.amount_cents, hit.at, hit.p],
         );
-        await o.db.query('DELETE FROM pending_payments WHERE correlation_id = $1', [c.correlation_id]);
         settled++;
       } else if (d !== null && f !== null) {
         // Paid nowhere: pay it now.
         const pushed = o.ring.pushWith((view, bytes, base) => {
-          writeNewRecord(view, bytes, base, c.correlation_id, c.amount_cents, c.accepted_at_ms);
+          writeNewRecord(view, bytes, base, c.correlation_id, c.amount_cents, c.accepted_at_ms, FLAG_CLAIMED);
         });
-        if (pushed) {
-          // The worker that takes it writes a fresh intake row of its own.
-          await o.db.query('DELETE FROM pending_payments WHERE correlation_id = $1 AND owner = $2', [c.correlation_id, o.owner]);
-          settled++;
-        } else {
-          keep.push(c);
-        }
+        if (pushed) settled++;
+        else keep.push(c);
       } else {
         keep.push(c); // a processor could not answer: ask again next round
       }

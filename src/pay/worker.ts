@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { C_DUPLICATES_DROPPED, Counters, G_WORKERS_ALIVE, trackHeap } from '../counters.js';
 import { createLogger } from '../log.js';
-import { formatUuid } from '../queue/record.js';
+import { FLAG_CLAIMED, formatUuid } from '../queue/record.js';
 import { Ring } from '../queue/ring.js';
 import { Claims } from '../store/claims.js';
 import { BatchWriter } from '../store/writer.js';
@@ -55,8 +55,6 @@ async function run(): Promise<void> {
   );
   const writer = new BatchWriter({
     url: config.database_url,
-    owner: config.durable_intake ? data.owner : null,
-    intake_linger_ms: config.intake_linger_ms,
     batch_max_rows: config.batch_max_rows,
     retry_interval_ms: config.pg_connect_interval_ms,
     counters,
@@ -74,7 +72,6 @@ async function run(): Promise<void> {
     health: (p) => state.readHealth(p),
     epoch: () => state.epoch(),
     record: (row) => writer.add(row),
-    finished: (id) => writer.finished(id),
     counters,
     log: (msg, fields) => log.warn(msg, fields),
   });
@@ -84,10 +81,7 @@ async function run(): Promise<void> {
     : null;
   let claiming = 0; // payments taken from the ring, waiting for their claim
 
-  const admit = (p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void => {
-    writer.accepted(p);
-    dispatcher.add(p);
-  };
+  const admit = (p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void => dispatcher.add(p);
 
   let draining = false;
   let stopped = false;
@@ -100,12 +94,12 @@ async function run(): Promise<void> {
       if (r === null) break;
       const p = { correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms };
       n++;
-      if (claims === null) {
+      if (claims === null || (r.flags & FLAG_CLAIMED) !== 0) {
         admit(p);
         continue;
       }
       claiming++;
-      void claims.claim(p.correlation_id).then((mine) => {
+      void claims.claim(p).then((mine) => {
         claiming--;
         if (mine) {
           admit(p);

@@ -5,6 +5,7 @@ export const RECORD_BYTES = 48;
 
 // Byte offsets inside one record.
 const OFF_PINNED = 0; // u8: 0 none, 1 default, 2 fallback
+const OFF_FLAGS = 1; // u8: FLAG_*
 const OFF_ATTEMPTS = 2; // u16
 const OFF_AMOUNT_CENTS = 8; // f64 (an integer; f64 keeps every cent exact up to 2^53)
 const OFF_ACCEPTED_AT_MS = 16; // f64 epoch ms
@@ -14,6 +15,7 @@ const OFF_ID = 32; // 16 bytes: the UUID
 export const PINNED_NONE = 0;
 export const PINNED_DEFAULT = 1;
 export const PINNED_FALLBACK = 2;
+export const FLAG_CLAIMED = 1; // the id's claim is already this instance's (a reclaimed payment)
 
 export interface PaymentRecord {
   id: Uint8Array; // 16 bytes
@@ -22,6 +24,7 @@ export interface PaymentRecord {
   requested_at_ms: number;
   attempts: number;
   pinned: number;
+  flags: number;
 }
 
 const HEX = '0123456789abcdef';
@@ -64,6 +67,7 @@ export function formatUuid(bytes: Uint8Array, offset = 0): string {
 
 export function writeRecord(view: DataView, bytes: Uint8Array, base: number, r: PaymentRecord): void {
   view.setUint8(base + OFF_PINNED, r.pinned);
+  view.setUint8(base + OFF_FLAGS, r.flags);
   view.setUint16(base + OFF_ATTEMPTS, r.attempts, true);
   view.setFloat64(base + OFF_AMOUNT_CENTS, r.amount_cents, true);
   view.setFloat64(base + OFF_ACCEPTED_AT_MS, r.accepted_at_ms, true);
@@ -76,10 +80,11 @@ export function writeRecord(view: DataView, bytes: Uint8Array, base: number, r: 
 // the id is not a UUID.
 export function writeNewRecord(
   view: DataView, bytes: Uint8Array, base: number,
-  id_text: string, amount_cents: number, accepted_at_ms: number,
+  id_text: string, amount_cents: number, accepted_at_ms: number, flags = 0,
 ): boolean {
   if (!parseUuidInto(id_text, bytes, base + OFF_ID)) return false;
   view.setUint8(base + OFF_PINNED, PINNED_NONE);
+  view.setUint8(base + OFF_FLAGS, flags);
   view.setUint16(base + OFF_ATTEMPTS, 0, true);
   view.setFloat64(base + OFF_AMOUNT_CENTS, amount_cents, true);
   view.setFloat64(base + OFF_ACCEPTED_AT_MS, accepted_at_ms, true);
@@ -95,5 +100,6 @@ export function readRecord(view: DataView, bytes: Uint8Array, base: number): Pay
     requested_at_ms: view.getFloat64(base + OFF_REQUESTED_AT_MS, true),
     attempts: view.getUint16(base + OFF_ATTEMPTS, true),
     pinned: view.getUint8(base + OFF_PINNED),
+    flags: view.getUint8(base + OFF_FLAGS),
   };
 }

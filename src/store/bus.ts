@@ -65,6 +65,7 @@ export class Bus {
     try {
       await client.connect();
       await client.query('SELECT pg_advisory_lock($1, $2)', ownerLockKey(this.o.owner));
+      await client.query('INSERT INTO instances (owner, started_at_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.o.owner, Date.now()]);
       await client.query(`LISTEN ${CH_HEALTH}`);
       await client.query(`LISTEN ${CH_PURGE}`);
       const rows = await client.query<{ processor: number; failing: boolean; min_response_ms: number; checked_at_ms: string }>(
@@ -145,7 +146,7 @@ export class Bus {
 
   // Truncates the table and tells every instance (this one included) to drop its queued work.
   async purge(db: pg.Pool): Promise<void> {
-    await db.query(`BEGIN; TRUNCATE payments, pending_payments, payment_claims; SELECT pg_notify('${CH_PURGE}', ''); COMMIT`);
+    await db.query(`BEGIN; TRUNCATE payments, payment_claims; SELECT pg_notify('${CH_PURGE}', ''); COMMIT`);
   }
 
   async close(): Promise<void> {

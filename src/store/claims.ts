@@ -2,6 +2,10 @@
 // copy, on any instance, at any later time, is dropped. Without it two copies of one id could go
 // to different processors (the router moved between them) and both would store it. Claims are
 // group-committed like the writer: while one INSERT is in flight, new ids wait for the next one.
+//
+// A claim is also the payment's durable intake: it carries the amount and the accept time, and a
+// claim with no row in payments is a payment accepted and not yet settled. If its owner dies,
+// another instance settles it (pay/reclaim.ts).
 import { LazyConnection } from './connection.js';
 import type { Logger } from '../log.js';
 
@@ -13,13 +17,14 @@ export interface ClaimsOptions {
   log: Logger;
 }
 
-// New claims and ids already ours (a dead instance's payments we reclaimed) come back.
+// Only the rows inserted come back: those ids are ours.
 const CLAIM_SQL =
-  'INSERT INTO payment_claims (correlation_id, owner) SELECT unnest($1::uuid[]), $2 ' +
-  'ON CONFLICT (correlation_id) DO UPDATE SET owner = EXCLUDED.owner WHERE payment_claims.owner = EXCLUDED.owner ' +
+  'INSERT INTO payment_claims (correlation_id, amount_cents, accepted_at_ms, owner) ' +
+  'SELECT *, $4::uuid FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) ON CONFLICT (correlation_id) DO NOTHING ' +
   'RETURNING correlation_id';
 
-interface Waiting { id: string; resolve(claimed: boolean): void }
+export interface ClaimRequest { correlation_id: string; amount_cents: number; accepted_at_ms: number }
+interface Waiting { p: ClaimRequest; resolve(claimed: boolean): void }
 
 export class Claims {
   private readonly o: ClaimsOptions;
@@ -34,9 +39,9 @@ export class Claims {
   }
 
   // Resolves true if this instance owns the id (and must pay it), false for a duplicate.
-  claim(id: string): Promise<boolean> {
+  claim(p: ClaimRequest): Promise<boolean> {
     return new Promise((resolve) => {
-      this.queue.push({ id, resolve });
+      this.queue.push({ p, resolve });
       if (!this.flushing) void this.flushLoop();
     });
   }
@@ -57,17 +62,19 @@ export class Claims {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const batch = this.queue.splice(0, this.o.batch_max_rows);
-        // One row per id per statement (ON CONFLICT DO UPDATE refuses to touch a row twice);
-        // a copy within the batch is a duplicate by definition.
+        // A copy within the batch is a duplicate by definition.
         const first = new Map<string, Waiting>();
         const copies: Waiting[] = [];
         for (const w of batch) {
-          if (first.has(w.id)) copies.push(w);
-          else first.set(w.id, w);
+          if (first.has(w.p.correlation_id)) copies.push(w);
+          else first.set(w.p.correlation_id, w);
         }
         try {
           const client = await this.db.get();
-          const r = await client.query<{ correlation_id: string }>(CLAIM_SQL, [[...first.keys()], this.o.owner]);
+          const ps = [...first.values()].map((w) => w.p);
+          const r = await client.query<{ correlation_id: string }>(CLAIM_SQL, [
+            ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner,
+          ]);
           const won = new Set(r.rows.map((row) => row.correlation_id));
           for (const [id, w] of first) w.resolve(won.has(id));
           for (const w of copies) w.resolve(false);

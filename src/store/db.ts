@@ -52,21 +52,21 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
     await client.query(
       'CREATE INDEX IF NOT EXISTS payments_requested_at ON payments (requested_at_ms) INCLUDE (processor, amount_cents)',
     );
-    // Accepted but not yet settled, per owning instance: what a dead instance leaves behind.
-    await client.query(`
-      CREATE UNLOGGED TABLE IF NOT EXISTS pending_payments (
-        correlation_id  uuid   NOT NULL,
-        amount_cents    bigint NOT NULL,
-        accepted_at_ms  bigint NOT NULL,
-        owner           uuid   NOT NULL
-      )`);
-    await client.query('CREATE INDEX IF NOT EXISTS pending_payments_id ON pending_payments (correlation_id)');
-    await client.query('CREATE INDEX IF NOT EXISTS pending_payments_owner ON pending_payments (owner)');
-    // Who pays each id: one row per id ever accepted (src/store/claims.ts).
+    // Who pays each id: one row per id ever accepted, and, until a payments row exists for
+    // it, the payment's durable intake (src/store/claims.ts, src/pay/reclaim.ts).
     await client.query(`
       CREATE UNLOGGED TABLE IF NOT EXISTS payment_claims (
-        correlation_id uuid PRIMARY KEY,
-        owner          uuid NOT NULL
+        correlation_id uuid   PRIMARY KEY,
+        amount_cents   bigint NOT NULL,
+        accepted_at_ms bigint NOT NULL,
+        owner          uuid   NOT NULL
+      )`);
+    await client.query('CREATE INDEX IF NOT EXISTS payment_claims_owner ON payment_claims (owner)');
+    // Instances that have claimed anything; one whose liveness lock is free is dead.
+    await client.query(`
+      CREATE UNLOGGED TABLE IF NOT EXISTS instances (
+        owner         uuid   PRIMARY KEY,
+        started_at_ms bigint NOT NULL
       )`);
     await client.query(`
       CREATE UNLOGGED TABLE IF NOT EXISTS processor_health (
