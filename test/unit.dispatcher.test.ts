@@ -9,13 +9,13 @@ import type { ConfirmedRow } from '../src/store/writer.js';
 
 interface Sent { processor: 0 | 1; body: { correlationId: string; amount: number; requestedAt: string }; answer(r: AttemptResult): void }
 
-function harness(health: { default_failing?: boolean } = {}) {
+function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0) {
   let now = 1_000_000;
   let epoch = 0;
   const sent: Sent[] = [];
   const rows: ConfirmedRow[] = [];
   const d = new Dispatcher({
-    max_inflight: 10, backlog_max: 100, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
+    max_inflight: 10, max_sends_per_s, backlog_max: 100, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
     retry_backoff_min_ms: 10, retry_backoff_max_ms: 100,
     send: (processor, body) => new Promise((resolve) => sent.push({ processor, body: JSON.parse(body), answer: resolve })),
     health: (p) => ({ failing: p === 0 ? !!health.default_failing : false, min_response_ms: 0, checked_at_ms: 1 }),
@@ -125,4 +125,19 @@ test('a purge drops waiting payments and confirmations of sends made before it',
   h.sent[0].answer(ok);
   await h.flush();
   assert.equal(h.rows.length, 0);
+});
+
+test('a send rate limit spreads a backlog over time', () => {
+  const h = harness({}, 100); // 100/s: 5 at once (50 ms worth), then 1 per 10 ms
+  for (let i = 0; i < 10; i++) h.d.add({ correlation_id: crypto.randomUUID(), amount_cents: 100, accepted_at_ms: 1_000_000 });
+  h.d.pump();
+  assert.equal(h.sent.length, 5);
+  h.d.pump();
+  assert.equal(h.sent.length, 5, 'no time passed: no new tokens');
+  h.tick(20);
+  h.d.pump();
+  assert.equal(h.sent.length, 7);
+  h.tick(1000);
+  h.d.pump();
+  assert.equal(h.sent.length, 10);
 });

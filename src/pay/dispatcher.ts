@@ -28,6 +28,7 @@ export interface Job {
 
 export interface DispatcherOptions {
   max_inflight: number;
+  max_sends_per_s: number; // 0 = unlimited; spreads a released backlog so it does not starve the front
   backlog_max: number;
   fees: [number, number];
   safe_latency_ms: number;
@@ -63,10 +64,27 @@ export class Dispatcher {
   private published_backlog = 0;
   private published_held = 0;
   private idleWaiters: Array<() => void> = [];
+  private tokens: number;
+  private tokens_at_ms: number;
 
   constructor(opts: DispatcherOptions) {
     this.o = opts;
     this.now = opts.now ?? Date.now;
+    this.tokens = this.burst();
+    this.tokens_at_ms = this.now();
+  }
+
+  // Sends allowed at once: 50 ms worth of the rate.
+  private burst(): number {
+    return this.o.max_sends_per_s > 0 ? Math.max(1, this.o.max_sends_per_s / 20) : Infinity;
+  }
+
+  // Sends the rate allows now (token bucket).
+  private allowance(now: number): number {
+    if (this.o.max_sends_per_s <= 0) return Infinity;
+    this.tokens = Math.min(this.burst(), this.tokens + ((now - this.tokens_at_ms) * this.o.max_sends_per_s) / 1000);
+    this.tokens_at_ms = now;
+    return Math.floor(this.tokens);
   }
 
   get waiting(): number {
@@ -121,7 +139,9 @@ export class Dispatcher {
   pump(): void {
     const now = this.now();
     const o = this.o;
-    let room = o.max_inflight - this.inflightCount;
+    const allowed = this.allowance(now);
+    let room = Math.min(o.max_inflight - this.inflightCount, allowed);
+    const room_at_start = room;
 
     // Unknown outcomes first: they go back to their processor only, after a backoff.
     if (this.pinned.length > 0 && room > 0) {
@@ -168,6 +188,7 @@ export class Dispatcher {
         }
       }
     }
+    if (Number.isFinite(allowed)) this.tokens -= room_at_start - room;
     this.publish(held);
   }
 

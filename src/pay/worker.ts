@@ -62,6 +62,7 @@ async function run(): Promise<void> {
   });
   const dispatcher = new Dispatcher({
     max_inflight: config.max_inflight_per_worker,
+    max_sends_per_s: config.max_sends_per_s_per_worker,
     backlog_max: config.backlog_max_per_worker,
     fees: [config.fee_default, config.fee_fallback],
     safe_latency_ms: config.safe_latency_ms,
