@@ -1,0 +1,81 @@
+// How long a confirmed payment takes to become visible to the summary: starts Postgres, the two
+// simulators and two instances, sends a steady rate of payments for a while, then reads each
+// instance's rinha_visibility_lag_ms histogram (processor confirmation → committed row) and
+// prints its percentiles (bucket upper bounds, so they are upper estimates).
+//   node dist/native-bench/visibility/main.js [--rate 600] [--duration 20]
+import { Agent, request } from 'undici';
+import { startStack } from '../../test/support/stack.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+interface Hist { le: number[]; cumulative: number[] }
+
+function parseHistogram(text: string, name: string): Hist {
+  const le: number[] = [];
+  const cumulative: number[] = [];
+  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm');
+  for (const m of text.matchAll(re)) {
+    le.push(m[1] === '+Inf' ? Infinity : Number(m[1]));
+    cumulative.push(Number(m[2]));
+  }
+  return { le, cumulative };
+}
+
+function quantile(h: Hist, q: number): number {
+  const total = h.cumulative[h.cumulative.length - 1] ?? 0;
+  const want = q * total;
+  for (let i = 0; i < h.le.length; i++) if (h.cumulative[i] >= want) return h.le[i];
+  return Infinity;
+}
+
+async function main(): Promise<void> {
+  const rate = arg('--rate', 600);
+  const duration_s = arg('--duration', 20);
+  const stack = await startStack({ instances: 2, env: { LOG_LEVEL: 'info' } });
+  const agent = new Agent({ connections: 64 });
+  try {
+    const started = Date.now();
+    let sent = 0;
+    const inflight = new Set<Promise<void>>();
+    while (Date.now() - started < duration_s * 1000) {
+      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      while (sent < due) {
+        const base = stack.instances[sent % 2].url;
+        const p = request(`${base}/payments`, {
+          method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ correlationId: crypto.randomUUID(), amount: 20.05 }),
+        }).then((r) => r.body.dump()).then(() => undefined, () => undefined);
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+        sent++;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await Promise.all(inflight);
+    await new Promise((r) => setTimeout(r, 1000));
+    const merged: Hist = { le: [], cumulative: [] };
+    for (const inst of stack.instances) {
+      const text = await (await request(`${inst.url}/metrics`)).body.text();
+      const h = parseHistogram(text, 'rinha_visibility_lag_ms');
+      if (merged.le.length === 0) Object.assign(merged, { le: h.le, cumulative: h.cumulative.map(() => 0) });
+      h.cumulative.forEach((c, i) => (merged.cumulative[i] += c));
+    }
+    const total = merged.cumulative[merged.cumulative.length - 1];
+    console.log(JSON.stringify({
+      rate, duration_s, sent, rows: total,
+      visibility_ms: { p50_le: quantile(merged, 0.5), p90_le: quantile(merged, 0.9), p99_le: quantile(merged, 0.99), p999_le: quantile(merged, 0.999) },
+      buckets: Object.fromEntries(merged.le.map((le, i) => [String(le), merged.cumulative[i]])),
+    }));
+  } finally {
+    await agent.close();
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
