@@ -42,10 +42,13 @@ describe('reliability: ring full', { timeout: 60_000 }, () => {
     const refused_503 = r.refused.get(503) ?? 0;
     assert.ok(refused_503 > 0, `no 503 with 200 payments into 16 slots: ${JSON.stringify([...r.refused])}`);
     assert.equal(r.accepted.length + refused_503, 200, `other answers: ${JSON.stringify([...r.refused])}`);
-    // Attempts in flight when the ring filled fail (500) and go back to the worker's backlog;
-    // until they have, the worker may take a few more records from the ring. Let it settle,
-    // then top the ring up again until it refuses.
-    const settled = await eventually(async () => sumOf(await metricsOf(base), 'rinha_inflight') === 0, 20_000, 100);
+    // Until the worker has seen the default fail, it may still send (and then take a few more
+    // records from the ring). Once a 500 came back and nothing is in flight, the router holds
+    // everything and the ring can only stay full: top it up again until it refuses.
+    const settled = await eventually(async () => {
+      const m = await metricsOf(base);
+      return sumOf(m, 'rinha_processor_attempts_total', { outcome: 'failed' }) > 0 && sumOf(m, 'rinha_inflight') === 0;
+    }, 20_000, 100);
     assert.ok(settled, 'attempts in flight settle while the processors fail');
     let topped_up = 0;
     let topped_503 = 0;
