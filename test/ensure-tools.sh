@@ -1,13 +1,17 @@
 #!/bin/sh
-# System tools the test suite needs that npm cannot provide: haproxy (config check and the
-# native compose topology). Installed from Debian's packages when missing and we are root.
+# System tools the test suite needs that npm cannot provide, from Debian's packages when missing
+# and we are root: haproxy (config check, native compose topology) and PostgreSQL 15 (the
+# Postgres restart test and the native topology; npm start uses the embedded one).
 set -e
-if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-tools: installing haproxy" >&2
-    (apt-get install -y -q haproxy >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q haproxy >/dev/null))
-  else
-    echo "ensure-tools: haproxy is missing and cannot be installed (need root + apt-get)" >&2
-    exit 1
-  fi
+missing=""
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then missing="$missing haproxy"; fi
+if [ ! -x /usr/lib/postgresql/15/bin/pg_ctl ]; then missing="$missing postgresql-15"; fi
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-tools: installing$missing" >&2
+  # shellcheck disable=SC2086
+  apt-get install -y -q $missing >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null)
+else
+  echo "ensure-tools: missing$missing and cannot install it (needs root and apt-get)" >&2
+  exit 1
 fi
