@@ -75,12 +75,10 @@ export const G_IS_LEADER = alloc(1);
 export const G_DB_READY = alloc(1);
 export const G_HEAP_KB = alloc(2); // V8 heap used: front thread, workers (summed)
 export const G_HEAP_TOTAL_KB = alloc(2); // V8 heap reserved
-const HIST_BASE = alloc(0);
 const histSlots = HISTOGRAMS.map((h) => h.unit_buckets.length + 2); // buckets + +Inf + count
 const HIST_OFFSETS: number[] = [];
 for (const n of histSlots) HIST_OFFSETS.push(alloc(n));
-const WORDS = next - 0;
-void HIST_BASE;
+const WORDS = next;
 
 export class Counters {
   readonly sab: SharedArrayBuffer;

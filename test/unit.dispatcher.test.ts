@@ -15,7 +15,7 @@ function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0
   const sent: Sent[] = [];
   const rows: ConfirmedRow[] = [];
   const d = new Dispatcher({
-    max_inflight: 10, max_sends_per_s, backlog_max: 100, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
+    max_inflight: 10, max_sends_per_s, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
     retry_backoff_min_ms: 10, retry_backoff_max_ms: 100,
     send: (processor, body) => new Promise((resolve) => sent.push({ processor, body: JSON.parse(body), answer: resolve })),
     health: (p) => ({ failing: p === 0 ? !!health.default_failing : false, min_response_ms: 0, checked_at_ms: 1 }),

@@ -6,8 +6,8 @@ import { chmodSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { C_ACCEPTED, type Counters, renderMetrics } from '../counters.js';
 import type { Ring } from '../queue/ring.js';
-import { writeNewRecord } from '../queue/record.js';
-import { checkContentType, parsePayment, parseSummaryQuery } from './validate.js';
+import { writeAcceptedRecord } from '../queue/record.js';
+import { checkContentType, parseSummaryQuery, readPayment } from './validate.js';
 
 export interface FrontDeps {
   config: Config;
@@ -74,8 +74,9 @@ export function startFront(deps: FrontDeps): Promise<Front> {
   const body_max = config.body_max_bytes;
   let accepting = true;
 
+  const id = new Uint8Array(16); // the id being accepted: validated into it, copied into a slot
   const acceptPayment = (res: uWS.HttpResponse, body: string): void => {
-    const parsed = parsePayment(body);
+    const parsed = readPayment(body, id);
     if (!parsed.ok) {
       counters.reject(parsed.status === 413 ? 'too_large' : 'invalid');
       sendError(res, parsed.status, parsed.error);
@@ -83,7 +84,7 @@ export function startFront(deps: FrontDeps): Promise<Front> {
     }
     const now = Date.now();
     const pushed = ring.pushWith((view, bytes, base) => {
-      writeNewRecord(view, bytes, base, parsed.correlation_id, parsed.amount_cents, now);
+      writeAcceptedRecord(view, bytes, base, id, parsed.amount_cents, now);
     });
     if (!pushed) {
       counters.reject('ring_full');

@@ -1,7 +1,7 @@
 // Input validation for the public API: pure functions from request text to a value or a
 // client error. Strict on purpose: anything that is not exactly a payment is refused, so a
 // refused request changes nothing.
-import { parseUuidInto } from '../queue/record.js';
+import { formatUuid, parseUuidInto } from '../queue/record.js';
 
 export const AMOUNT_MAX_CENTS = 100_000_000_000; // 1 billion per payment: far above any real one
 
@@ -168,7 +168,9 @@ export function amountToCents(amount: number): number | string {
   return cents;
 }
 
-export function parsePayment(body: string): Payment | ClientError {
+// Validates a payment body; the id's 16 bytes go to id_out[0..16). The front thread calls this
+// and copies id_out into a ring slot, so the id is parsed once and never becomes a string.
+export function readPayment(body: string, id_out: Uint8Array): { ok: true; amount_cents: number } | ClientError {
   if (body.length === 0) return fail('body is empty; expected {"correlationId": "<uuid>", "amount": <number>}');
   const members = parseFlatObject(body);
   if (typeof members === 'string') return fail(members);
@@ -177,13 +179,18 @@ export function parsePayment(body: string): Payment | ClientError {
   }
   const id = members.get('correlationId');
   if (id === undefined) return fail('correlationId is required');
-  if (id.kind !== 'string' || !parseUuidInto(id.value, ID_SCRATCH, 0)) return fail('correlationId must be a UUID string');
+  if (id.kind !== 'string' || !parseUuidInto(id.value, id_out, 0)) return fail('correlationId must be a UUID string');
   const amount = members.get('amount');
   if (amount === undefined) return fail('amount is required');
   if (amount.kind !== 'number') return fail('amount must be a JSON number');
   const cents = amountToCents(amount.value);
   if (typeof cents === 'string') return fail(cents);
-  return { ok: true, correlation_id: id.value.toLowerCase(), amount_cents: cents };
+  return { ok: true, amount_cents: cents };
+}
+
+export function parsePayment(body: string): Payment | ClientError {
+  const r = readPayment(body, ID_SCRATCH);
+  return r.ok ? { ok: true, correlation_id: formatUuid(ID_SCRATCH), amount_cents: r.amount_cents } : r;
 }
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;

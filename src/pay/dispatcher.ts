@@ -29,7 +29,6 @@ export interface Job {
 export interface DispatcherOptions {
   max_inflight: number;
   max_sends_per_s: number; // 0 = unlimited; spreads a released backlog so it does not starve the front
-  backlog_max: number;
   fees: [number, number];
   safe_latency_ms: number;
   hold_budget_ms: number;
@@ -93,10 +92,6 @@ export class Dispatcher {
 
   get inflightCount(): number {
     return this.inflight[0].size + this.inflight[1].size;
-  }
-
-  hasRoom(): boolean {
-    return this.waiting < this.o.backlog_max;
   }
 
   isIdle(): boolean {

@@ -1,6 +1,6 @@
 // The health leader's poller: one GET /payments/service-health per processor per interval,
 // for the whole cluster (the processors answer one call per 5 s window and 429 the rest).
-import { request } from 'node:http';
+import { getText } from './get-text.js';
 import { C_HEALTH_POLLS, type Counters } from '../counters.js';
 import type { Logger } from '../log.js';
 import type { HealthRow } from '../store/bus.js';
@@ -15,32 +15,16 @@ export interface HealthPollerOptions {
   log: Logger;
 }
 
-// node:http, not undici: this runs on the front thread, once per 5 s, and undici's weight in
-// memory is better spent in the workers.
-export function pollOnce(origin: string, timeout_ms: number): Promise<{ failing: boolean; min_response_ms: number } | null> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${origin}/payments/service-health`, { method: 'GET', timeout: timeout_ms }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (text.length < 4096) text += chunk;
-      });
-      res.on('end', () => {
-        if (res.statusCode !== 200) return resolve(null); // 429: someone else used this window
-        try {
-          const body = JSON.parse(text) as { failing?: unknown; minResponseTime?: unknown };
-          if (typeof body.failing !== 'boolean' || typeof body.minResponseTime !== 'number') return resolve(null);
-          resolve({ failing: body.failing, min_response_ms: body.minResponseTime });
-        } catch {
-          resolve(null);
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('health poll timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+export async function pollOnce(origin: string, timeout_ms: number): Promise<{ failing: boolean; min_response_ms: number } | null> {
+  const { status, text } = await getText(`${origin}/payments/service-health`, timeout_ms);
+  if (status !== 200) return null; // 429: someone else used this window
+  try {
+    const body = JSON.parse(text) as { failing?: unknown; minResponseTime?: unknown };
+    if (typeof body.failing !== 'boolean' || typeof body.minResponseTime !== 'number') return null;
+    return { failing: body.failing, min_response_ms: body.minResponseTime };
+  } catch {
+    return null;
+  }
 }
 
 export function startHealthPoller(o: HealthPollerOptions): { stop(): void } {

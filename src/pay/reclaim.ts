@@ -6,7 +6,7 @@
 // - found: it was paid; record it with the processor's own requestedAt;
 // - found nowhere: nobody paid it; send it again through the ring.
 // The processors refuse a second store of one id (422), so no path pays twice.
-import { request } from 'node:http';
+import { getText } from './get-text.js';
 import type pg from 'pg';
 import type { Logger } from '../log.js';
 import { FLAG_CLAIMED, writeNewRecord } from '../queue/record.js';
@@ -28,30 +28,16 @@ interface Claimed { correlation_id: string; amount_cents: number; accepted_at_ms
 
 export type Lookup = { found: false } | { found: true; requested_at_ms: number } | null; // null: could not tell
 
-export function lookupPayment(origin: string, id: string, timeout_ms: number): Promise<Lookup> {
-  return new Promise((resolve) => {
-    const req = request(`${origin}/payments/${id}`, { method: 'GET', timeout: timeout_ms }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        if (text.length < 4096) text += c;
-      });
-      res.on('end', () => {
-        if (res.statusCode === 404) return resolve({ found: false });
-        if (res.statusCode !== 200) return resolve(null);
-        try {
-          const at = Date.parse((JSON.parse(text) as { requestedAt?: string }).requestedAt ?? '');
-          resolve(Number.isFinite(at) ? { found: true, requested_at_ms: at } : null);
-        } catch {
-          resolve(null);
-        }
-      });
-      res.on('error', () => resolve(null));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(null));
-    req.end();
-  });
+export async function lookupPayment(origin: string, id: string, timeout_ms: number): Promise<Lookup> {
+  try {
+    const { status, text } = await getText(`${origin}/payments/${id}`, timeout_ms);
+    if (status === 404) return { found: false };
+    if (status !== 200) return null;
+    const at = Date.parse((JSON.parse(text) as { requestedAt?: string }).requestedAt ?? '');
+    return Number.isFinite(at) ? { found: true, requested_at_ms: at } : null;
+  } catch {
+    return null;
+  }
 }
 
 export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Promise<number> } {

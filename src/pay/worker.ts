@@ -3,7 +3,7 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
-import { C_DUPLICATES_DROPPED, Counters, G_WORKERS_ALIVE, trackHeap } from '../counters.js';
+import { C_DUPLICATES_DROPPED, Counters, G_BACKLOG, G_WORKERS_ALIVE, trackHeap } from '../counters.js';
 import { createLogger } from '../log.js';
 import { FLAG_CLAIMED, formatUuid } from '../queue/record.js';
 import { Ring } from '../queue/ring.js';
@@ -63,7 +63,6 @@ async function run(): Promise<void> {
   const dispatcher = new Dispatcher({
     max_inflight: config.max_inflight_per_worker,
     max_sends_per_s: config.max_sends_per_s_per_worker,
-    backlog_max: config.backlog_max_per_worker,
     fees: [config.fee_default, config.fee_fallback],
     safe_latency_ms: config.safe_latency_ms,
     hold_budget_ms: config.hold_budget_ms,
@@ -81,6 +80,7 @@ async function run(): Promise<void> {
     ? new Claims({ url: config.database_url, owner: data.owner, batch_max_rows: config.batch_max_rows, retry_interval_ms: config.pg_connect_interval_ms, log })
     : null;
   let claiming = 0; // payments taken from the ring, waiting for their claim
+  const hasRoom = (): boolean => dispatcher.waiting + claiming < config.backlog_max_per_worker;
 
   const admit = (p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void => dispatcher.add(p);
 
@@ -90,7 +90,7 @@ async function run(): Promise<void> {
   // Moves records from the ring into the dispatcher while it has room.
   const pull = (): number => {
     let n = 0;
-    while (dispatcher.waiting + claiming < config.backlog_max_per_worker) {
+    while (hasRoom()) {
       const r = ring.pop();
       if (r === null) break;
       const p = { correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms };
@@ -100,14 +100,16 @@ async function run(): Promise<void> {
         continue;
       }
       claiming++;
+      counters.add(G_BACKLOG); // waiting for its claim is part of the backlog /metrics shows
       void claims.claim(p).then((mine) => {
         claiming--;
         if (mine) {
           admit(p);
-          dispatcher.pump();
+          dispatcher.pump(); // publishes it in the dispatcher's share of the backlog first
         } else {
           counters.add(C_DUPLICATES_DROPPED);
         }
+        counters.sub(G_BACKLOG);
       });
     }
     if (n > 0) dispatcher.pump();
@@ -117,7 +119,7 @@ async function run(): Promise<void> {
   const ringLoop = async (): Promise<void> => {
     while (!stopped) {
       pull();
-      if (dispatcher.waiting + claiming >= config.backlog_max_per_worker) await new Promise((r) => setTimeout(r, PUMP_INTERVAL_MS));
+      if (!hasRoom()) await new Promise((r) => setTimeout(r, PUMP_INTERVAL_MS));
       else await ring.waitForRecords(RING_WAIT_MS);
     }
   };

@@ -75,21 +75,33 @@ export function writeRecord(view: DataView, bytes: Uint8Array, base: number, r: 
   bytes.set(r.id, base + OFF_ID);
 }
 
-// The hot-path variant of writeRecord for the front thread: the id is parsed straight into the
-// slot, so accepting a payment allocates nothing for it. False (slot untouched meaningfully) if
-// the id is not a UUID.
+// A freshly accepted payment (never sent) whose id is already 16 bytes: the front thread's path,
+// which validated the id into bytes and copies them here.
+export function writeAcceptedRecord(
+  view: DataView, bytes: Uint8Array, base: number,
+  id: Uint8Array, amount_cents: number, accepted_at_ms: number, flags = 0,
+): void {
+  bytes.set(id.subarray(0, 16), base + OFF_ID);
+  writeNewFields(view, base, amount_cents, accepted_at_ms, flags);
+}
+
+// The same from the id's text (parsed straight into the slot); false if it is not a UUID.
 export function writeNewRecord(
   view: DataView, bytes: Uint8Array, base: number,
   id_text: string, amount_cents: number, accepted_at_ms: number, flags = 0,
 ): boolean {
   if (!parseUuidInto(id_text, bytes, base + OFF_ID)) return false;
+  writeNewFields(view, base, amount_cents, accepted_at_ms, flags);
+  return true;
+}
+
+function writeNewFields(view: DataView, base: number, amount_cents: number, accepted_at_ms: number, flags: number): void {
   view.setUint8(base + OFF_PINNED, PINNED_NONE);
   view.setUint8(base + OFF_FLAGS, flags);
   view.setUint16(base + OFF_ATTEMPTS, 0, true);
   view.setFloat64(base + OFF_AMOUNT_CENTS, amount_cents, true);
   view.setFloat64(base + OFF_ACCEPTED_AT_MS, accepted_at_ms, true);
   view.setFloat64(base + OFF_REQUESTED_AT_MS, 0, true);
-  return true;
 }
 
 export function readRecord(view: DataView, bytes: Uint8Array, base: number): PaymentRecord {

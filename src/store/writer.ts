@@ -43,10 +43,6 @@ export class BatchWriter {
     this.db = new LazyConnection(opts.url, 'rinha-writer', (err) => opts.log.warn('writer connection lost', { err: String(err) }));
   }
 
-  get pendingRows(): number {
-    return this.pending.length;
-  }
-
   add(row: ConfirmedRow): void {
     this.pending.push(row);
     this.opts.counters.add(G_WRITER_PENDING);

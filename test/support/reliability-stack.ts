@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { startSimulator, type SimulatorOptions } from '../../native-bench/processor-sim/server.js';
 import { SimAdmin } from '../../native-bench/processor-sim/client.js';
-import { get, eventually, type Instance, post, type Postgres, type Sim, type Stack, startInstance, startPostgres, startStack, summary } from './stack.js';
+import { get, eventually, type Instance, post, type Postgres, type Sim, type Stack, startInstance, startPostgres, startStack, stopParts, summary } from './stack.js';
 import { type Metrics, parseMetrics, sumOf } from './reliability-metrics.js';
 
 // stack.ts waits for the instance's info-level "listening" line: never start below info.
@@ -34,19 +34,10 @@ export async function startCustomStack(opts: { instances?: number; env?: Record<
     for (let i = 0; i < (opts.instances ?? 2); i++) instances.push(await startInstance(env));
     await post(instances[0].url, '/purge-payments', '');
   } catch (err) {
-    await Promise.all(instances.map((i) => i.stop()));
-    await Promise.all(sims.map((s) => s.close()));
-    await pg.stop();
+    await stopParts(instances, sims, pg);
     throw err;
   }
-  return {
-    pg, sims, instances, env,
-    async stop() {
-      await Promise.all(instances.map((i) => i.stop()));
-      await Promise.all(sims.map((s) => s.close()));
-      await pg.stop();
-    },
-  };
+  return { pg, sims, instances, env, stop: () => stopParts(instances, sims, pg) };
 }
 
 export async function metricsOf(base: string): Promise<Metrics> {

@@ -124,14 +124,14 @@ export async function startStack(opts: { instances?: number; env?: Record<string
   for (let i = 0; i < (opts.instances ?? 2); i++) instances.push(await startInstance(env));
   // One clean start: the purge clears what a previous test left in a shared DATABASE_URL.
   await post(instances[0].url, '/purge-payments', '');
-  return {
-    pg, sims, instances, env,
-    async stop() {
-      await Promise.all(instances.map((i) => i.stop()));
-      await Promise.all(sims.map((s) => s.close()));
-      await pg.stop();
-    },
-  };
+  return { pg, sims, instances, env, stop: () => stopParts(instances, sims, pg) };
+}
+
+// Instances first (they drain into the processors and Postgres), then the rest.
+export async function stopParts(instances: Instance[], sims: Sim[], pg: Postgres): Promise<void> {
+  await Promise.all(instances.map((i) => i.stop()));
+  await Promise.all(sims.map((s) => s.close()));
+  await pg.stop();
 }
 
 export async function post(base: string, path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; text: string }> {
