@@ -1,10 +1,10 @@
 // Resource sampling while a run is going: each cgroup's CPU and memory peak, and the peak RSS
 // (VmHWM) of every process in the watched process trees, from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Cgroup } from '../lib/cgroup.js';
+import type { Cgroup, Throttling } from '../lib/cgroup.js';
 
 export interface ProcessPeak { pid: number; command: string; vm_hwm_mb: number; vm_rss_mb: number }
-export interface CgroupPeak { name: string; limits: { cpus: number; memory_mb: number }; cpu_seconds: number; cpu_avg_cores: number; cpu_max_cores_1s: number; memory_peak_mb: number }
+export interface CgroupPeak { name: string; limits: { cpus: number; memory_mb: number }; cpu_seconds: number; cpu_avg_cores: number; cpu_max_cores_1s: number; memory_peak_mb: number; throttled_periods: number; periods: number; throttled_ms: number }
 export interface ResourcePeaks { cgroups: CgroupPeak[]; processes: ProcessPeak[]; max_process_hwm_mb: number }
 
 function readStatus(pid: number): { name: string; hwm_kb: number; rss_kb: number; ppid: number } | undefined {
@@ -44,14 +44,14 @@ export function processTree(roots: number[]): number[] {
 
 export class ResourceSampler {
   private readonly procs = new Map<number, ProcessPeak>();
-  private readonly cg = new Map<string, { cg: Cgroup; start_ns: number; last_ns: number; last_ms: number; max_cores: number; first_ms: number }>();
+  private readonly cg = new Map<string, { cg: Cgroup; start_throttle: Throttling; start_ns: number; last_ns: number; last_ms: number; max_cores: number; first_ms: number }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly cgroups: Cgroup[], private readonly roots: () => number[]) {
     const now = Date.now();
     for (const c of cgroups) {
       const ns = c.cpuUsageNs();
-      this.cg.set(c.name, { cg: c, start_ns: ns, last_ns: ns, last_ms: now, max_cores: 0, first_ms: now });
+      this.cg.set(c.name, { cg: c, start_throttle: c.throttling(), start_ns: ns, last_ns: ns, last_ms: now, max_cores: 0, first_ms: now });
     }
   }
 
@@ -88,10 +88,13 @@ export class ResourceSampler {
     const now = Date.now();
     const cgroups = [...this.cg.values()].map((s) => {
       const cpu_s = (s.cg.cpuUsageNs() - s.start_ns) / 1e9;
+      const th = s.cg.throttling();
       return {
         name: s.cg.name, limits: s.cg.limits, cpu_seconds: round3(cpu_s),
         cpu_avg_cores: round3(cpu_s / Math.max(0.001, (now - s.first_ms) / 1000)),
         cpu_max_cores_1s: round3(s.max_cores), memory_peak_mb: round3(s.cg.memoryPeakBytes() / 1048576),
+        periods: th.periods - s.start_throttle.periods, throttled_periods: th.throttled_periods - s.start_throttle.throttled_periods,
+        throttled_ms: round3(th.throttled_ms - s.start_throttle.throttled_ms),
       };
     });
     const processes = [...this.procs.values()].map((p) => ({ ...p, vm_hwm_mb: round3(p.vm_hwm_mb), vm_rss_mb: round3(p.vm_rss_mb) }))

@@ -19,9 +19,20 @@ export interface Cgroup {
   addPid(pid: number): void;
   pids(): number[];
   cpuUsageNs(): number;
+  /** CFS bandwidth: periods seen, periods in which the group hit its quota, total time stalled. */
+  throttling(): Throttling;
   memoryUsageBytes(): number;
   memoryPeakBytes(): number;
   destroy(): void;
+}
+
+export interface Throttling { periods: number; throttled_periods: number; throttled_ms: number }
+
+/** Parse cpu.stat (v1: nr_periods/nr_throttled/throttled_time ns; v2: ..._usec). */
+export function parseThrottling(text: string): Throttling {
+  const get = (k: string) => { const m = new RegExp(`^${k} (\\d+)$`, 'm').exec(text); return m ? Number(m[1]) : 0; };
+  const ms = /^throttled_usec /m.test(text) ? get('throttled_usec') / 1000 : get('throttled_time') / 1e6;
+  return { periods: get('nr_periods'), throttled_periods: get('nr_throttled'), throttled_ms: ms };
 }
 
 const GROUP_ROOT = 'rinha-bench';
@@ -172,6 +183,7 @@ function createV1(name: string, limits: CgroupLimits, mounts: V1Mounts): Cgroup 
     addPid(pid) { for (const d of unique) writeFileSync(join(d, 'cgroup.procs'), String(pid)); },
     pids: () => readPids(dirs.memory),
     cpuUsageNs: () => Number((tryRead(join(dirs.cpuacct, 'cpuacct.usage')) ?? '0').trim()),
+    throttling: () => parseThrottling(tryRead(join(dirs.cpu, 'cpu.stat')) ?? ''),
     memoryUsageBytes: () => Number((tryRead(join(dirs.memory, 'memory.usage_in_bytes')) ?? '0').trim()),
     memoryPeakBytes: () => Number((tryRead(join(dirs.memory, 'memory.max_usage_in_bytes')) ?? '0').trim()),
     destroy() { for (const d of unique) removeDir(d, join(d, '..')); },
@@ -202,6 +214,7 @@ function createV2(name: string, limits: CgroupLimits, mount: string): Cgroup {
       const m = /usage_usec (\d+)/.exec(tryRead(join(dir, 'cpu.stat')) ?? '');
       return m ? Number(m[1]) * 1000 : 0;
     },
+    throttling: () => parseThrottling(tryRead(join(dir, 'cpu.stat')) ?? ''),
     memoryUsageBytes: usage,
     memoryPeakBytes() {
       const peak = tryRead(join(dir, 'memory.peak'));

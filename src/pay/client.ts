@@ -39,12 +39,16 @@ export function classifyError(err: unknown): AttemptResult {
   return { outcome: 'unknown', status: 0, retry_after_ms: 0, error };
 }
 
+const PAY_HEADERS = { 'content-type': 'application/json' };
+
 export class ProcessorClient {
   private readonly pool: Pool;
   private readonly timeout_ms: number;
+  private readonly origin: string;
 
   constructor(opts: ClientOptions) {
     this.timeout_ms = opts.request_timeout_ms;
+    this.origin = opts.origin;
     this.pool = new Pool(opts.origin, {
       connections: opts.connections,
       pipelining: 1,
@@ -56,24 +60,36 @@ export class ProcessorClient {
     });
   }
 
-  // Sends one payment. Resolves with the classified result; never rejects.
-  async pay(body: string): Promise<AttemptResult> {
-    try {
-      const res = await this.pool.request({
-        method: 'POST',
-        path: '/payments',
-        headers: { 'content-type': 'application/json' },
-        body,
-        headersTimeout: this.timeout_ms,
-      });
-      // The status is the answer; the body is drained without waiting (a garbage or slow body
-      // changes nothing about what the processor stored).
-      res.body.dump().catch(() => {});
-      const retry_after = res.headers['retry-after'];
-      return classifyStatus(res.statusCode, Array.isArray(retry_after) ? retry_after[0] : retry_after);
-    } catch (err) {
-      return classifyError(err);
-    }
+  // Sends one payment. Resolves with the classified result; never rejects. Dispatched with a
+  // bare handler, not request(): no body stream per response, and the status is the answer (a
+  // garbage or slow body after it changes nothing about what the processor stored).
+  pay(body: string): Promise<AttemptResult> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (r: AttemptResult): void => {
+        if (!settled) {
+          settled = true;
+          resolve(r);
+        }
+      };
+      try {
+        this.pool.dispatch(
+          { origin: this.origin, method: 'POST', path: '/payments', headers: PAY_HEADERS, body, headersTimeout: this.timeout_ms, bodyTimeout: this.timeout_ms },
+          {
+            onRequestStart: () => {}, // its presence selects undici's current handler API
+            onResponseStart: (_controller, status, headers) => {
+              const retry_after = headers['retry-after'];
+              settle(classifyStatus(status, Array.isArray(retry_after) ? retry_after[0] : retry_after));
+            },
+            onResponseData: () => {},
+            onResponseEnd: () => {},
+            onResponseError: (_controller, err) => settle(classifyError(err)),
+          },
+        );
+      } catch (err) {
+        settle(classifyError(err)); // a closed pool throws instead of calling back
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -25,8 +25,6 @@ export interface WorkerData {
 export type ToWorker = { type: 'purge' } | { type: 'drain' };
 export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number } | { type: 'purged'; dropped: number };
 
-const PUMP_INTERVAL_MS = 10; // re-evaluates held and backed-off payments
-const RING_WAIT_MS = 250;
 
 async function run(): Promise<void> {
   const data = workerData as WorkerData;
@@ -116,15 +114,17 @@ async function run(): Promise<void> {
     return n;
   };
 
+  // One tick every worker_poll_ms (sooner when the front wakes it): take what the ring holds,
+  // then let the dispatcher send, retry and re-route. Held and backed-off payments are
+  // re-evaluated on the same tick, so an idle worker wakes worker_poll_ms apart and no more.
   const ringLoop = async (): Promise<void> => {
     while (!stopped) {
       pull();
-      if (!hasRoom()) await new Promise((r) => setTimeout(r, PUMP_INTERVAL_MS));
-      else await ring.waitForRecords(RING_WAIT_MS);
+      dispatcher.pump();
+      if (!hasRoom()) await new Promise((r) => setTimeout(r, config.worker_poll_ms));
+      else await ring.waitForRecords(config.worker_poll_ms);
     }
   };
-
-  const timer = setInterval(() => dispatcher.pump(), PUMP_INTERVAL_MS);
 
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'purge') {
@@ -145,7 +145,6 @@ async function run(): Promise<void> {
         }
         await writer.idle();
         stopped = true;
-        clearInterval(timer);
         ring.wakeAll();
         await Promise.all(clients.map((c) => c.close()));
         await writer.close();

@@ -10,6 +10,7 @@ const H_DEQUEUE = 16;
 const H_SIGNAL = 32; // bumped when a sleeping consumer must wake
 const H_SLEEPERS = 48; // consumers parked (or about to park) on H_SIGNAL
 const H_WAKE_PENDING = 56; // 1 once a wake-up is sent, until a consumer parks again
+const H_WAKE_DEPTH = 60; // a push wakes a parked consumer only once this many records wait
 const HEADER_BYTES = 256;
 const SLOT_SEQ_BYTES = 8;
 const SLOT_BYTES = SLOT_SEQ_BYTES + RECORD_BYTES;
@@ -27,11 +28,18 @@ export class Ring {
     return HEADER_BYTES + slots * SLOT_BYTES;
   }
 
-  static create(slots: number): Ring {
+  // wake_depth 1: every push into an empty ring wakes a parked consumer at once. Above 1 the
+  // producer leaves the wake-up to the consumer's own wait timeout until that many records wait:
+  // the front then makes no system call per payment, and the consumer takes them in batches.
+  static create(slots: number, wake_depth = 1): Ring {
     if (!Number.isInteger(slots) || slots < 2 || (slots & (slots - 1)) !== 0 || slots > 1 << 24) {
       throw new RangeError(`ring slots must be a power of two in [2, 2^24], got ${slots}`);
     }
+    if (!Number.isInteger(wake_depth) || wake_depth < 1 || wake_depth > slots) {
+      throw new RangeError(`ring wake depth must be an integer in [1, slots], got ${wake_depth}`);
+    }
     const ring = new Ring(new SharedArrayBuffer(Ring.byteLength(slots)));
+    Atomics.store(ring.header, H_WAKE_DEPTH, wake_depth);
     for (let i = 0; i < slots; i++) Atomics.store(ring.seq, i * (SLOT_BYTES / 4), i);
     return ring;
   }
@@ -67,7 +75,11 @@ export class Ring {
           fill(this.view, this.bytes, index * 4 + SLOT_SEQ_BYTES);
           Atomics.store(this.seq, index, (pos + 1) | 0);
           // One wake-up per sleep, not one per push: notify is the costly part of a push.
-          if (Atomics.load(h, H_SLEEPERS) > 0 && Atomics.compareExchange(h, H_WAKE_PENDING, 0, 1) === 0) {
+          if (
+            Atomics.load(h, H_SLEEPERS) > 0 &&
+            ((pos + 1 - Atomics.load(h, H_DEQUEUE)) | 0) >= Atomics.load(h, H_WAKE_DEPTH) &&
+            Atomics.compareExchange(h, H_WAKE_PENDING, 0, 1) === 0
+          ) {
             Atomics.add(h, H_SIGNAL, 1);
             Atomics.notify(h, H_SIGNAL);
           }
@@ -123,12 +135,14 @@ export class Ring {
 
   // Resolves when a record may be available or after timeout_ms. Never blocks the thread, so a
   // worker keeps serving its sockets while it waits (Atomics.waitAsync, not Atomics.wait).
-  async waitForRecords(timeout_ms: number): Promise<void> {
+  // 'ready': records were already there; 'woken': a push (or wakeAll) woke it; 'timed-out'.
+  async waitForRecords(timeout_ms: number): Promise<'ready' | 'woken' | 'timed-out'> {
     const signal = this.park();
     try {
-      if (signal === null) return;
+      if (signal === null) return 'ready';
       const waiting = Atomics.waitAsync(this.header, H_SIGNAL, signal, timeout_ms);
-      if (waiting.async) await waiting.value;
+      const outcome = waiting.async ? await waiting.value : waiting.value;
+      return outcome === 'timed-out' ? 'timed-out' : 'woken'; // 'not-equal': signalled meanwhile
     } finally {
       Atomics.sub(this.header, H_SLEEPERS, 1);
     }

@@ -42,7 +42,12 @@ export class Claims {
   claim(p: ClaimRequest): Promise<boolean> {
     return new Promise((resolve) => {
       this.queue.push({ p, resolve });
-      if (!this.flushing) void this.flushLoop();
+      if (!this.flushing) {
+        // Start on the next turn of the loop: every id pulled from the ring in this one is claimed
+        // by the same INSERT.
+        this.flushing = true;
+        setImmediate(() => void this.flushLoop());
+      }
     });
   }
 
@@ -72,9 +77,11 @@ export class Claims {
         try {
           const client = await this.db.get();
           const ps = [...first.values()].map((w) => w.p);
-          const r = await client.query<{ correlation_id: string }>(CLAIM_SQL, [
-            ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner,
-          ]);
+          const r = await client.query<{ correlation_id: string }>({
+            name: 'claim', // prepared once per connection: no parse and plan per batch
+            text: CLAIM_SQL,
+            values: [ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner],
+          });
           const won = new Set(r.rows.map((row) => row.correlation_id));
           for (const [id, w] of first) w.resolve(won.has(id));
           for (const w of copies) w.resolve(false);

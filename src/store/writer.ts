@@ -3,6 +3,7 @@
 // is one round trip, not a timer. A COPY that meets a duplicate id fails whole, and that batch is
 // then inserted with ON CONFLICT DO NOTHING: an id is never counted twice. On any error the batch
 // stays at the head of the queue and is retried on a fresh connection: nothing is lost.
+import type { Socket } from 'node:net';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { C_WRITER_BATCHES, C_WRITER_ERRORS, C_WRITER_ROWS, type Counters, G_WRITER_PENDING, H_BATCH_ROWS, H_FLUSH_MS, H_VISIBILITY_MS } from '../counters.js';
@@ -46,7 +47,11 @@ export class BatchWriter {
   add(row: ConfirmedRow): void {
     this.pending.push(row);
     this.opts.counters.add(G_WRITER_PENDING);
-    if (!this.flushing) void this.flushLoop();
+    if (!this.flushing) {
+      // Start on the next turn of the loop: confirmations read in this one go in the same COPY.
+      this.flushing = true;
+      setImmediate(() => void this.flushLoop());
+    }
   }
 
   // Drops rows not yet written (purge). A COPY already in flight completes.
@@ -126,9 +131,24 @@ export class BatchWriter {
   }
 }
 
+type CopyStream = ReturnType<typeof copyFrom> & { handleCopyInResponse(connection: unknown): void };
+
 function copyText(client: pg.Client, sql: string, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const stream = client.query(copyFrom(sql));
+    const stream = client.query(copyFrom(sql)) as CopyStream;
+    // pg-copy-streams writes the CopyData length, the data and CopyDone as three socket writes
+    // (CopyDone one tick later). Corked, they leave as one: a system call and a wake-up of the
+    // backend per batch instead of three.
+    const socket = (client as unknown as { connection: { stream: Socket } }).connection.stream;
+    const onCopyIn = stream.handleCopyInResponse.bind(stream);
+    stream.handleCopyInResponse = (connection) => {
+      socket.cork();
+      try {
+        onCopyIn(connection);
+      } finally {
+        process.nextTick(() => socket.uncork()); // after the stream's own nextTick that sends CopyDone
+      }
+    };
     stream.on('error', reject);
     stream.on('finish', () => resolve());
     stream.end(text);
