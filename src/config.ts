@@ -13,7 +13,6 @@ export interface Config {
   readonly worker_threads: number;
   readonly worker_nice: number;
   readonly worker_poll_ms: number;
-  readonly ring_wake_depth: number;
   readonly ring_slots: number;
   readonly body_max_bytes: number;
   readonly max_inflight_per_worker: number;
@@ -126,9 +125,8 @@ export function parseConfig(env: Env = process.env): Config {
     log_level: level(env),
     worker_threads: int(env, 'WORKER_THREADS', { min: 1, max: 64, fallback: 1 }),
     worker_nice: int(env, 'WORKER_NICE', { min: 0, max: 19, fallback: 10 }),
-    worker_poll_ms: int(env, 'WORKER_POLL_MS', { min: 1, max: 1_000, fallback: 5 }),
+    worker_poll_ms: int(env, 'WORKER_POLL_MS', { min: 1, max: 1_000, fallback: 20 }),
     ring_slots,
-    ring_wake_depth: int(env, 'RING_WAKE_DEPTH', { min: 1, max: 1 << 22, fallback: 32 }),
     body_max_bytes: int(env, 'BODY_MAX_BYTES', { min: 64, max: 1 << 20, fallback: 1024 }),
     max_inflight_per_worker,
     max_sends_per_s_per_worker: int(env, 'MAX_SENDS_PER_S_PER_WORKER', { min: 0, max: 1_000_000, fallback: 1500 }),
@@ -152,9 +150,6 @@ export function parseConfig(env: Env = process.env): Config {
     reclaim_grace_ms: int(env, 'RECLAIM_GRACE_MS', { min: 0, max: 600_000, fallback: 12_000 }),
     reclaim_interval_ms: int(env, 'RECLAIM_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
   };
-  if (config.ring_wake_depth > config.ring_slots) {
-    throw new ConfigError(`RING_WAKE_DEPTH must be <= RING_SLOTS (${config.ring_slots}), got ${config.ring_wake_depth}`);
-  }
   if (config.durable_intake && !config.idempotency_claims) {
     throw new ConfigError('DURABLE_INTAKE=true needs IDEMPOTENCY_CLAIMS=true (a claim is the durable record)');
   }

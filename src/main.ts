@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   await ensureSchema(setup);
   await setup.end();
 
-  const ring = Ring.create(config.ring_slots, config.ring_wake_depth);
+  const ring = Ring.create(config.ring_slots);
   const counters = Counters.create();
   trackHeap(counters, 0);
   const state = SharedState.create();

@@ -22,6 +22,8 @@ export interface WorkerData {
   owner: string;
 }
 
+const IDLE_PARK_MS = 1_000; // an idle worker still wakes now and then (drain and purge need no wake-up)
+
 export type ToWorker = { type: 'purge' } | { type: 'drain' };
 export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number } | { type: 'purged'; dropped: number };
 
@@ -114,15 +116,19 @@ async function run(): Promise<void> {
     return n;
   };
 
-  // One tick every worker_poll_ms (sooner when the front wakes it): take what the ring holds,
-  // then let the dispatcher send, retry and re-route. Held and backed-off payments are
-  // re-evaluated on the same tick, so an idle worker wakes worker_poll_ms apart and no more.
+  // Busy (payments in flight, held or backing off): tick every worker_poll_ms on a plain timer,
+  // taking what the ring holds and letting the dispatcher send, retry and re-route. The worker is
+  // not parked then, so the front's pushes wake no one: no system call per payment on either
+  // side, and the ring is taken in batches. Idle: park on the ring until the next push.
   const ringLoop = async (): Promise<void> => {
     while (!stopped) {
       pull();
       dispatcher.pump();
-      if (!hasRoom()) await new Promise((r) => setTimeout(r, config.worker_poll_ms));
-      else await ring.waitForRecords(config.worker_poll_ms);
+      if (dispatcher.waiting > 0 || dispatcher.inflightCount > 0 || claiming > 0 || !hasRoom()) {
+        await new Promise((r) => setTimeout(r, config.worker_poll_ms));
+      } else {
+        await ring.waitForRecords(IDLE_PARK_MS);
+      }
     }
   };
 

@@ -10,7 +10,6 @@ const H_DEQUEUE = 16;
 const H_SIGNAL = 32; // bumped when a sleeping consumer must wake
 const H_SLEEPERS = 48; // consumers parked (or about to park) on H_SIGNAL
 const H_WAKE_PENDING = 56; // 1 once a wake-up is sent, until a consumer parks again
-const H_WAKE_DEPTH = 60; // a push wakes a parked consumer only once this many records wait
 const HEADER_BYTES = 256;
 const SLOT_SEQ_BYTES = 8;
 const SLOT_BYTES = SLOT_SEQ_BYTES + RECORD_BYTES;
@@ -28,18 +27,11 @@ export class Ring {
     return HEADER_BYTES + slots * SLOT_BYTES;
   }
 
-  // wake_depth 1: every push into an empty ring wakes a parked consumer at once. Above 1 the
-  // producer leaves the wake-up to the consumer's own wait timeout until that many records wait:
-  // the front then makes no system call per payment, and the consumer takes them in batches.
-  static create(slots: number, wake_depth = 1): Ring {
+  static create(slots: number): Ring {
     if (!Number.isInteger(slots) || slots < 2 || (slots & (slots - 1)) !== 0 || slots > 1 << 24) {
       throw new RangeError(`ring slots must be a power of two in [2, 2^24], got ${slots}`);
     }
-    if (!Number.isInteger(wake_depth) || wake_depth < 1 || wake_depth > slots) {
-      throw new RangeError(`ring wake depth must be an integer in [1, slots], got ${wake_depth}`);
-    }
     const ring = new Ring(new SharedArrayBuffer(Ring.byteLength(slots)));
-    Atomics.store(ring.header, H_WAKE_DEPTH, wake_depth);
     for (let i = 0; i < slots; i++) Atomics.store(ring.seq, i * (SLOT_BYTES / 4), i);
     return ring;
   }
@@ -74,12 +66,10 @@ export class Ring {
         if (seen === pos) {
           fill(this.view, this.bytes, index * 4 + SLOT_SEQ_BYTES);
           Atomics.store(this.seq, index, (pos + 1) | 0);
-          // One wake-up per sleep, not one per push: notify is the costly part of a push.
-          if (
-            Atomics.load(h, H_SLEEPERS) > 0 &&
-            ((pos + 1 - Atomics.load(h, H_DEQUEUE)) | 0) >= Atomics.load(h, H_WAKE_DEPTH) &&
-            Atomics.compareExchange(h, H_WAKE_PENDING, 0, 1) === 0
-          ) {
+          // Only a parked consumer is woken, once per sleep: notify is the costly part of a push.
+          // A busy worker is not parked (it ticks on a timer), so under load a push is no
+          // system call at all.
+          if (Atomics.load(h, H_SLEEPERS) > 0 && Atomics.compareExchange(h, H_WAKE_PENDING, 0, 1) === 0) {
             Atomics.add(h, H_SIGNAL, 1);
             Atomics.notify(h, H_SIGNAL);
           }
