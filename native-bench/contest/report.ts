@@ -107,7 +107,7 @@ export function renderReport(j: ResultJson): string {
 
   L.push('## Resources', '');
   for (const c of j.resources.cgroups) {
-    L.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB; CFS quota hit in ${c.throttled_periods ?? 0} of ${c.periods ?? 0} periods (${c.throttled_ms ?? 0} ms stalled)`);
+    L.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB; CFS quota hit in ${c.throttled_periods ?? 0} of ${c.periods ?? 0} periods (${c.throttled_ms ?? 0} ms stalled); ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`);
   }
   if (j.resources.cgroups.length === 0) L.push('- no cgroup (service not started under limits by the bench)');
   L.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);
@@ -117,4 +117,10 @@ export function renderReport(j: ResultJson): string {
   L.push('## Machine', '', '```', JSON.stringify(j.machine, null, 2), '```', '');
   L.push('Files: `result.json` (all numbers, per-second timeline), `timeline.svg`.', '');
   return L.join('\n');
+}
+
+// CPU the group spent per accepted payment: the cost the service adds to the machine the load
+// generator shares (less noisy than p99 from run to run).
+function cpuPerPayment(cpu_s: number, accepted: number): string {
+  return accepted > 0 ? `${Math.round((cpu_s * 1e6) / accepted)} µs CPU per accepted payment` : 'no payments accepted';
 }
