@@ -1,12 +1,14 @@
 // One instance: config → store → workers → front. SIGTERM/SIGINT: stop accepting, drain, flush,
 // exit 0.
 import pg from 'pg';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, type Config, describeConfig, parseConfig, requireInstanceConfig } from './config.js';
 import { C_PURGED, Counters, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackHeap } from './counters.js';
 import { assertNativeUws, startFront } from './http/front.js';
 import { createLogger, type Logger } from './log.js';
 import { Ring } from './queue/ring.js';
+import { INSTANCE_V8_FLAGS } from './runtime.js';
 import { Bus } from './store/bus.js';
 import { connectWithRetry, ensureSchema } from './store/db.js';
 import { querySummary, renderSummary } from './store/summary.js';
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
     process.stderr.write(JSON.stringify({ level: 'error', msg: `cannot start: ${msg}` }) + '\n');
     process.exit(2);
   }
+  for (const flag of INSTANCE_V8_FLAGS) setFlagsFromString(flag); // before any worker compiles undici
   const log = createLogger(config.log_level, { pid: process.pid });
   log.banner('starting', { config: describeConfig(config) });
 
