@@ -27,7 +27,6 @@ const IDLE_PARK_MS = 1_000; // an idle worker still wakes now and then (drain an
 export type ToWorker = { type: 'purge' } | { type: 'drain' };
 export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number } | { type: 'purged'; dropped: number };
 
-
 async function run(): Promise<void> {
   const data = workerData as WorkerData;
   const { config } = data;
@@ -82,8 +81,6 @@ async function run(): Promise<void> {
   let claiming = 0; // payments taken from the ring, waiting for their claim
   const hasRoom = (): boolean => dispatcher.waiting + claiming < config.backlog_max_per_worker;
 
-  const admit = (p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void => dispatcher.add(p);
-
   let draining = false;
   let stopped = false;
 
@@ -96,7 +93,7 @@ async function run(): Promise<void> {
       const p = { correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms };
       n++;
       if (claims === null || (r.flags & FLAG_CLAIMED) !== 0) {
-        admit(p);
+        dispatcher.add(p);
         continue;
       }
       claiming++;
@@ -104,7 +101,7 @@ async function run(): Promise<void> {
       void claims.claim(p).then((mine) => {
         claiming--;
         if (mine) {
-          admit(p);
+          dispatcher.add(p);
           dispatcher.pump(); // publishes it in the dispatcher's share of the backlog first
         } else {
           counters.add(C_DUPLICATES_DROPPED);
@@ -122,9 +119,8 @@ async function run(): Promise<void> {
   // side, and the ring is taken in batches. Idle: park on the ring until the next push.
   const ringLoop = async (): Promise<void> => {
     while (!stopped) {
-      pull();
-      dispatcher.pump();
-      if (dispatcher.waiting > 0 || dispatcher.inflightCount > 0 || claiming > 0 || !hasRoom()) {
+      if (pull() === 0) dispatcher.pump(); // pull() pumps when it took any
+      if (!dispatcher.isIdle() || claiming > 0 || !hasRoom()) {
         await new Promise((r) => setTimeout(r, config.worker_poll_ms));
       } else {
         await ring.waitForRecords(IDLE_PARK_MS);

@@ -7,6 +7,7 @@
 // claim with no row in payments is a payment accepted and not yet settled. If its owner dies,
 // another instance settles it (pay/reclaim.ts).
 import { LazyConnection } from './connection.js';
+import { GroupCommit } from './group-commit.js';
 import type { Logger } from '../log.js';
 
 export interface ClaimsOptions {
@@ -30,7 +31,7 @@ export class Claims {
   private readonly o: ClaimsOptions;
   private queue: Waiting[] = [];
   private readonly db: LazyConnection;
-  private flushing = false;
+  private readonly commit = new GroupCommit(() => this.flushAll(), () => this.queue.length > 0 && !this.closed);
   private closed = false;
 
   constructor(opts: ClaimsOptions) {
@@ -42,12 +43,7 @@ export class Claims {
   claim(p: ClaimRequest): Promise<boolean> {
     return new Promise((resolve) => {
       this.queue.push({ p, resolve });
-      if (!this.flushing) {
-        // Start on the next turn of the loop: every id pulled from the ring in this one is claimed
-        // by the same INSERT.
-        this.flushing = true;
-        setImmediate(() => void this.flushLoop());
-      }
+      this.commit.kick(); // every id pulled from the ring in this turn is claimed by one INSERT
     });
   }
 
@@ -62,39 +58,33 @@ export class Claims {
     await this.db.reset();
   }
 
-  private async flushLoop(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0 && !this.closed) {
-        const batch = this.queue.splice(0, this.o.batch_max_rows);
-        // A copy within the batch is a duplicate by definition.
-        const first = new Map<string, Waiting>();
-        const copies: Waiting[] = [];
-        for (const w of batch) {
-          if (first.has(w.p.correlation_id)) copies.push(w);
-          else first.set(w.p.correlation_id, w);
-        }
-        try {
-          const client = await this.db.get();
-          const ps = [...first.values()].map((w) => w.p);
-          const r = await client.query<{ correlation_id: string }>({
-            name: 'claim', // prepared once per connection: no parse and plan per batch
-            text: CLAIM_SQL,
-            values: [ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner],
-          });
-          const won = new Set(r.rows.map((row) => row.correlation_id));
-          for (const [id, w] of first) w.resolve(won.has(id));
-          for (const w of copies) w.resolve(false);
-        } catch (err) {
-          this.o.log.warn('claims batch failed; retrying', { ids: batch.length, err: String(err) });
-          this.queue.unshift(...batch);
-          await this.db.reset();
-          await new Promise((r) => setTimeout(r, this.o.retry_interval_ms));
-        }
+  private async flushAll(): Promise<void> {
+    while (this.queue.length > 0 && !this.closed) {
+      const batch = this.queue.splice(0, this.o.batch_max_rows);
+      // A copy within the batch is a duplicate by definition.
+      const first = new Map<string, Waiting>();
+      const copies: Waiting[] = [];
+      for (const w of batch) {
+        if (first.has(w.p.correlation_id)) copies.push(w);
+        else first.set(w.p.correlation_id, w);
       }
-    } finally {
-      this.flushing = false;
-      if (this.queue.length > 0 && !this.closed) void this.flushLoop();
+      try {
+        const client = await this.db.get();
+        const ps = [...first.values()].map((w) => w.p);
+        const r = await client.query<{ correlation_id: string }>({
+          name: 'claim', // prepared once per connection: no parse and plan per batch
+          text: CLAIM_SQL,
+          values: [ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner],
+        });
+        const won = new Set(r.rows.map((row) => row.correlation_id));
+        for (const [id, w] of first) w.resolve(won.has(id));
+        for (const w of copies) w.resolve(false);
+      } catch (err) {
+        this.o.log.warn('claims batch failed; retrying', { ids: batch.length, err: String(err) });
+        this.queue.unshift(...batch);
+        await this.db.reset();
+        await new Promise((r) => setTimeout(r, this.o.retry_interval_ms));
+      }
     }
   }
 }

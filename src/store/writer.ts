@@ -9,6 +9,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { C_WRITER_BATCHES, C_WRITER_ERRORS, C_WRITER_ROWS, type Counters, G_WRITER_PENDING, H_BATCH_ROWS, H_FLUSH_MS, H_VISIBILITY_MS } from '../counters.js';
 import type { Logger } from '../log.js';
 import { LazyConnection } from './connection.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface ConfirmedRow {
   correlation_id: string;
@@ -35,7 +36,11 @@ export class BatchWriter {
   private readonly opts: WriterOptions;
   private readonly db: LazyConnection;
   private pending: ConfirmedRow[] = [];
-  private flushing = false;
+  private readonly commit = new GroupCommit(
+    () => this.flushAll(),
+    () => this.pending.length > 0 && !this.closed,
+    () => this.wakeIdle(),
+  );
   private idleWaiters: Array<() => void> = [];
   private closed = false;
 
@@ -47,11 +52,7 @@ export class BatchWriter {
   add(row: ConfirmedRow): void {
     this.pending.push(row);
     this.opts.counters.add(G_WRITER_PENDING);
-    if (!this.flushing) {
-      // Start on the next turn of the loop: confirmations read in this one go in the same COPY.
-      this.flushing = true;
-      setImmediate(() => void this.flushLoop());
-    }
+    this.commit.kick(); // confirmations read in this turn of the loop go in the same COPY
   }
 
   // Drops rows not yet written (purge). A COPY already in flight completes.
@@ -64,7 +65,7 @@ export class BatchWriter {
 
   // Resolves once everything added so far is committed.
   idle(): Promise<void> {
-    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
+    if (!this.commit.busy && this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -73,43 +74,39 @@ export class BatchWriter {
     await this.db.reset();
   }
 
-  private async flushLoop(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.slice(0, this.opts.batch_max_rows);
-        const started = performance.now();
-        try {
-          await this.write(await this.db.get(), batch);
-        } catch (err) {
-          this.opts.counters.add(C_WRITER_ERRORS);
-          this.opts.log.warn('writer batch failed; retrying', { rows: batch.length, err: String(err) });
-          await this.db.reset();
-          if (this.closed) return;
-          await new Promise((r) => setTimeout(r, this.opts.retry_interval_ms));
-          continue;
-        }
-        // A purge may have replaced the queue meanwhile: only remove what is still ours.
-        if (this.pending[0] === batch[0]) this.pending.splice(0, batch.length);
-        const now_ms = Date.now();
-        const c = this.opts.counters;
-        c.sub(G_WRITER_PENDING, batch.length);
-        c.add(C_WRITER_ROWS, batch.length);
-        c.add(C_WRITER_BATCHES);
-        c.observe(H_BATCH_ROWS, batch.length);
-        c.observe(H_FLUSH_MS, performance.now() - started);
-        for (const row of batch) c.observe(H_VISIBILITY_MS, now_ms - row.confirmed_at_ms);
+  private async flushAll(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.slice(0, this.opts.batch_max_rows);
+      const started = performance.now();
+      try {
+        await this.write(await this.db.get(), batch);
+      } catch (err) {
+        this.opts.counters.add(C_WRITER_ERRORS);
+        this.opts.log.warn('writer batch failed; retrying', { rows: batch.length, err: String(err) });
+        await this.db.reset();
+        if (this.closed) return;
+        await new Promise((r) => setTimeout(r, this.opts.retry_interval_ms));
+        continue;
       }
-    } finally {
-      this.flushing = false;
-      if (this.pending.length === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of waiters) w();
-      } else if (!this.closed) {
-        void this.flushLoop();
-      }
+      // A purge may have replaced the queue meanwhile: only remove what is still ours.
+      if (this.pending[0] === batch[0]) this.pending.splice(0, batch.length);
+      const now_ms = Date.now();
+      const c = this.opts.counters;
+      c.sub(G_WRITER_PENDING, batch.length);
+      c.add(C_WRITER_ROWS, batch.length);
+      c.add(C_WRITER_BATCHES);
+      c.observe(H_BATCH_ROWS, batch.length);
+      c.observe(H_FLUSH_MS, performance.now() - started);
+      for (const row of batch) c.observe(H_VISIBILITY_MS, now_ms - row.confirmed_at_ms);
     }
+  }
+
+  // Every row added so far is committed (after a close with rows left, nobody is told).
+  private wakeIdle(): void {
+    if (this.pending.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private async write(client: pg.Client, batch: ConfirmedRow[]): Promise<void> {
