@@ -110,6 +110,10 @@ export function renderReport(j: ResultJson): string {
     L.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB; CFS quota hit in ${c.throttled_periods ?? 0} of ${c.periods ?? 0} periods (${c.throttled_ms ?? 0} ms stalled); ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`);
   }
   if (j.resources.cgroups.length === 0) L.push('- no cgroup (service not started under limits by the bench)');
+  if ((j.resources.threads ?? []).length > 0) {
+    L.push('- CPU by thread (/proc, whole run):');
+    for (const t of j.resources.threads) L.push(`  - ${t.group} (${t.threads} threads): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, j.pagamentos_solicitados.qtd_sucesso)}`);
+  }
   L.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);
   for (const p of j.resources.processes.slice(0, 20)) L.push(`  - ${p.vm_hwm_mb} MB — pid ${p.pid} \`${p.command}\``);
   if (j.resources.processes.length === 0) L.push('  - (no processes watched)');

@@ -7,6 +7,7 @@ import { C_DUPLICATES_DROPPED, Counters, G_BACKLOG, G_WORKERS_ALIVE, trackHeap }
 import { createLogger } from '../log.js';
 import { FLAG_CLAIMED, formatUuid } from '../queue/record.js';
 import { Ring } from '../queue/ring.js';
+import { nameThisThread } from '../runtime.js';
 import { Claims } from '../store/claims.js';
 import { BatchWriter } from '../store/writer.js';
 import { ProcessorClient } from './client.js';
@@ -35,6 +36,7 @@ async function run(): Promise<void> {
   const ring = Ring.attach(data.ring);
   const counters = Counters.attach(data.counters);
   const state = SharedState.attach(data.state);
+  nameThisThread(`rinha-worker-${data.index}`);
   // Below the front thread: when the CPU quota is tight, accepting a payment (p99) comes before
   // paying it (which can wait a few ms). On Linux, pid 0 means this thread only.
   try {
@@ -78,6 +80,8 @@ async function run(): Promise<void> {
   const claims = config.idempotency_claims
     ? new Claims({ url: config.database_url, owner: data.owner, batch_max_rows: config.batch_max_rows, retry_interval_ms: config.pg_connect_interval_ms, log })
     : null;
+  writer.warm();
+  claims?.warm();
   let claiming = 0; // payments taken from the ring, waiting for their claim
   const hasRoom = (): boolean => dispatcher.waiting + claiming < config.backlog_max_per_worker;
 

@@ -39,6 +39,11 @@ export class Claims {
     this.db = new LazyConnection(opts.url, 'rinha-claims');
   }
 
+  // Connects ahead of the first batch.
+  warm(): void {
+    this.db.warm();
+  }
+
   // Resolves true if this instance owns the id (and must pay it), false for a duplicate.
   claim(p: ClaimRequest): Promise<boolean> {
     return new Promise((resolve) => {

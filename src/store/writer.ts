@@ -49,6 +49,11 @@ export class BatchWriter {
     this.db = new LazyConnection(opts.url, 'rinha-writer', (err) => opts.log.warn('writer connection lost', { err: String(err) }));
   }
 
+  // Connects ahead of the first batch.
+  warm(): void {
+    this.db.warm();
+  }
+
   add(row: ConfirmedRow): void {
     this.pending.push(row);
     this.opts.counters.add(G_WRITER_PENDING);

@@ -1,0 +1,90 @@
+// CPU time per thread, from /proc/<pid>/task/<tid>/{stat,comm}, grouped by what the thread does:
+// an instance's front (its main thread), its payment workers (named rinha-worker-N by the
+// service), the rest of its threads (V8's platform threads: GC and compilation; libuv's pool),
+// Postgres, the launcher. Tells where a payment's CPU goes without a profiler attached.
+// Resolution is one clock tick (10 ms at CLK_TCK 100): meant for runs of tens of seconds.
+import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+export interface ThreadSample { key: string; group: string; ticks: number }
+
+// utime + stime (fields 14 and 15) of a stat line; the command name may hold spaces and ')'.
+export function parseStatTicks(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) throw new Error(`unparsable stat line: ${stat.slice(0, 80)}`);
+  return ticks;
+}
+
+// Which part of the stack a thread is. `cmdline` is the process's, `comm` the thread's own name.
+export function threadGroup(cmdline: string, comm: string, is_main: boolean): string {
+  if (/\bpostgres\b/.test(cmdline) || comm === 'postgres') return 'postgres';
+  if (/\/src\/main\.js\b/.test(cmdline)) {
+    if (is_main) return 'instance front (main thread)';
+    if (comm.startsWith('rinha-worker')) return 'instance payment workers';
+    return 'instance V8/libuv threads';
+  }
+  if (/\/src\/cluster\.js\b/.test(cmdline)) return 'launcher';
+  return 'other';
+}
+
+let tick_ms = 0;
+export function clockTickMs(): number {
+  if (tick_ms === 0) {
+    let hz = 100;
+    try { hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { /* keep 100 */ }
+    tick_ms = 1000 / hz;
+  }
+  return tick_ms;
+}
+
+function read(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+// Every thread of `pids` now. Processes or threads that are gone are skipped.
+export function sampleThreads(pids: number[]): ThreadSample[] {
+  const out: ThreadSample[] = [];
+  for (const pid of pids) {
+    const cmdline = (read(`/proc/${pid}/cmdline`) ?? '').split('\0').join(' ');
+    let tids: string[];
+    try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tids) {
+      const stat = read(`/proc/${pid}/task/${tid}/stat`);
+      if (stat === undefined) continue;
+      const comm = (read(`/proc/${pid}/task/${tid}/comm`) ?? '').trim();
+      out.push({ key: `${pid}/${tid}`, group: threadGroup(cmdline, comm, String(pid) === tid), ticks: parseStatTicks(stat) });
+    }
+  }
+  return out;
+}
+
+// Accumulates CPU per group between the first sample and the last. A thread first seen later
+// counts from zero (it started meanwhile); a thread that ended keeps what it had at its last sample.
+export class ThreadCpu {
+  private readonly start = new Map<string, number>();
+  private readonly last = new Map<string, ThreadSample>();
+  private started = false;
+
+  add(samples: ThreadSample[]): void {
+    for (const s of samples) {
+      if (!this.started) this.start.set(s.key, s.ticks);
+      else if (!this.start.has(s.key)) this.start.set(s.key, 0);
+      this.last.set(s.key, s);
+    }
+    this.started = true;
+  }
+
+  // CPU seconds per group, largest first.
+  totals(tick_ms = clockTickMs()): Array<{ group: string; cpu_s: number; threads: number }> {
+    const by = new Map<string, { cpu_s: number; threads: number }>();
+    for (const [key, s] of this.last) {
+      const g = by.get(s.group) ?? { cpu_s: 0, threads: 0 };
+      g.cpu_s += ((s.ticks - (this.start.get(key) ?? 0)) * tick_ms) / 1000;
+      g.threads++;
+      by.set(s.group, g);
+    }
+    return [...by].map(([group, g]) => ({ group, cpu_s: Math.round(g.cpu_s * 100) / 100, threads: g.threads }))
+      .sort((a, b) => b.cpu_s - a.cpu_s);
+  }
+}

@@ -1,0 +1,54 @@
+// Per-thread CPU of native-bench: stat parsing, grouping, accumulation across samples, and the
+// service's thread naming read back from /proc for a real worker thread.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { ThreadCpu, parseStatTicks, sampleThreads, threadGroup } from '../native-bench/lib/threads.js';
+
+test('stat line: utime + stime, with spaces and parentheses in the command name', () => {
+  const line = '4242 (we ird) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 6 0 12345 0 0';
+  assert.equal(parseStatTicks(line), 287);
+  assert.throws(() => parseStatTicks('garbage'), /unparsable/);
+});
+
+test('threads are grouped by process and thread name', () => {
+  const inst = 'node /app/dist/src/main.js';
+  assert.equal(threadGroup(inst, 'node', true), 'instance front (main thread)');
+  assert.equal(threadGroup(inst, 'rinha-worker-1', false), 'instance payment workers');
+  assert.equal(threadGroup(inst, 'node', false), 'instance V8/libuv threads');
+  assert.equal(threadGroup('/x/bin/postgres -D /data', 'postgres', true), 'postgres');
+  assert.equal(threadGroup('postgres: rinha rinha 127.0.0.1(5000) idle', 'postgres', true), 'postgres');
+  assert.equal(threadGroup('node dist/src/cluster.js', 'node', true), 'launcher');
+  assert.equal(threadGroup('haproxy -f x.cfg', 'haproxy', true), 'other');
+});
+
+test('CPU accumulates from the first sample; late threads count from zero, ended ones keep their last', () => {
+  const cpu = new ThreadCpu();
+  cpu.add([{ key: '1/1', group: 'a', ticks: 100 }, { key: '1/2', group: 'b', ticks: 50 }]);
+  cpu.add([{ key: '1/1', group: 'a', ticks: 130 }, { key: '1/2', group: 'b', ticks: 60 }, { key: '1/3', group: 'b', ticks: 5 }]);
+  cpu.add([{ key: '1/1', group: 'a', ticks: 150 }]); // 1/2 and 1/3 ended
+  assert.deepEqual(cpu.totals(10), [
+    { group: 'a', cpu_s: 0.5, threads: 1 },
+    { group: 'b', cpu_s: 0.15, threads: 2 },
+  ]);
+});
+
+test('a service worker thread names itself, and sampling finds it under that name', { skip: process.platform !== 'linux' && 'Linux /proc only' }, async () => {
+  const runtime = new URL('../src/runtime.js', import.meta.url).href;
+  const worker = new Worker(
+    `import(${JSON.stringify(runtime)}).then((m) => { const ok = m.nameThisThread('rinha-worker-7'); require('node:worker_threads').parentPort.postMessage(ok); setTimeout(() => {}, 5000); });`,
+    { eval: true },
+  );
+  try {
+    const named = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    assert.equal(named, true);
+    // The test runner's file is not dist/src/main.js: check the raw name, then the grouping.
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const comms = readdirSync(`/proc/${process.pid}/task`).map((t) => readFileSync(`/proc/${process.pid}/task/${t}/comm`, 'utf8').trim());
+    assert.ok(comms.includes('rinha-worker-7'), `thread names: ${comms.join(', ')}`);
+    const mine = sampleThreads([process.pid]);
+    assert.ok(mine.length >= 2 && mine.every((s) => s.ticks >= 0 && s.group === 'other'));
+  } finally {
+    await worker.terminate();
+  }
+});
