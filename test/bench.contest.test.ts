@@ -61,6 +61,7 @@ test('contest run against the baseline server writes a consistent result', { tim
     'latency', 'ratios_to_baseline', 'timeline', 'audits', 'phases', 'resources', 'machine', 'bench', 'counts']) {
     assert.ok(k in j, `result.json lacks ${k}`);
   }
+  assert.ok(Array.isArray(j.resources.threads), 'CPU by thread group (empty: topology none watches no process)');
   // The baseline answers 202 to everything and pays nothing.
   assert.ok(j.counts.posts > 20, `only ${j.counts.posts} POSTs`);
   assert.equal(j.pagamentos_solicitados.qtd_sucesso, j.counts.accepted);

@@ -52,3 +52,20 @@ test('a service worker thread names itself, and sampling finds it under that nam
     await worker.terminate();
   }
 });
+
+test('the calm schedule the README measures with parses: both processors at 0 ms, never failing', async () => {
+  const { readScheduleFile } = await import('../native-bench/contest/schedule.js');
+  const path = new URL('../../native-bench/contest/calm-schedule.json', import.meta.url).pathname;
+  assert.deepEqual(readScheduleFile(path), [
+    { at_s: 0, default: { delay_ms: 0, failure: false }, fallback: { delay_ms: 0, failure: false } },
+  ]);
+});
+
+test('machine load from two /proc/stat readings: busy excludes idle, iowait and steal', async () => {
+  const { parseProcStat, machineLoad } = await import('../native-bench/lib/threads.js');
+  const a = parseProcStat('cpu  100 0 50 800 10 0 10 30 0 0\ncpu0 1 2 3\n');
+  assert.deepEqual(a, { total: 1000, idle: 810, steal: 30 });
+  const b = parseProcStat('cpu  400 0 150 1200 10 0 30 70 0 0\n');
+  assert.deepEqual(machineLoad(a, b), { busy_pct: 48.8, steal_pct: 4.7 }); // of 860 ticks: 420 busy, 400 idle, 40 stolen
+  assert.throws(() => parseProcStat('intr 1 2 3'), /no cpu line/);
+});

@@ -114,6 +114,9 @@ export function renderReport(j: ResultJson): string {
     L.push('- CPU by thread (/proc, whole run):');
     for (const t of j.resources.threads) L.push(`  - ${t.group} (${t.threads} threads): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, j.pagamentos_solicitados.qtd_sucesso)}`);
   }
+  const load = (r: { machine_load?: { busy_pct: number; steal_pct: number } | null } | undefined) =>
+    r?.machine_load ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor` : 'not measured';
+  L.push(`- the whole machine (every process on it, /proc/stat): during the service run ${load(j.resources)}${j.baseline.resources ? `; during the baseline run ${load(j.baseline.resources)}` : ''}`);
   L.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);
   for (const p of j.resources.processes.slice(0, 20)) L.push(`  - ${p.vm_hwm_mb} MB — pid ${p.pid} \`${p.command}\``);
   if (j.resources.processes.length === 0) L.push('  - (no processes watched)');

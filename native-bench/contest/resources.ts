@@ -2,12 +2,12 @@
 // (VmHWM) of every process in the watched process trees, from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Cgroup, Throttling } from '../lib/cgroup.js';
-import { ThreadCpu, sampleThreads } from '../lib/threads.js';
+import { type CpuTimes, ThreadCpu, machineLoad, readCpuTimes, sampleThreads } from '../lib/threads.js';
 
 export interface ProcessPeak { pid: number; command: string; vm_hwm_mb: number; vm_rss_mb: number }
 export interface CgroupPeak { name: string; limits: { cpus: number; memory_mb: number }; cpu_seconds: number; cpu_avg_cores: number; cpu_max_cores_1s: number; memory_peak_mb: number; throttled_periods: number; periods: number; throttled_ms: number }
 export interface ThreadGroupCpu { group: string; cpu_s: number; threads: number }
-export interface ResourcePeaks { cgroups: CgroupPeak[]; processes: ProcessPeak[]; max_process_hwm_mb: number; threads: ThreadGroupCpu[] }
+export interface ResourcePeaks { cgroups: CgroupPeak[]; processes: ProcessPeak[]; max_process_hwm_mb: number; threads: ThreadGroupCpu[]; machine_load: { busy_pct: number; steal_pct: number } | null }
 
 function readStatus(pid: number): { name: string; hwm_kb: number; rss_kb: number; ppid: number } | undefined {
   try {
@@ -48,6 +48,7 @@ export class ResourceSampler {
   private readonly procs = new Map<number, ProcessPeak>();
   private readonly cg = new Map<string, { cg: Cgroup; start_throttle: Throttling; start_ns: number; last_ns: number; last_ms: number; max_cores: number; first_ms: number }>();
   private readonly threads = new ThreadCpu();
+  private readonly cpu_at_start: CpuTimes | null = readCpuTimes();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly cgroups: Cgroup[], private readonly roots: () => number[]) {
@@ -103,8 +104,13 @@ export class ResourceSampler {
     });
     const processes = [...this.procs.values()].map((p) => ({ ...p, vm_hwm_mb: round3(p.vm_hwm_mb), vm_rss_mb: round3(p.vm_rss_mb) }))
       .sort((a, b) => b.vm_hwm_mb - a.vm_hwm_mb);
-    return { cgroups, processes, max_process_hwm_mb: processes.length ? processes[0].vm_hwm_mb : 0, threads: this.threads.totals() };
+    return { cgroups, processes, max_process_hwm_mb: processes.length ? processes[0].vm_hwm_mb : 0, threads: this.threads.totals(), machine_load: loadSince(this.cpu_at_start) };
   }
+}
+
+function loadSince(start: CpuTimes | null): { busy_pct: number; steal_pct: number } | null {
+  const now = readCpuTimes();
+  return start && now ? machineLoad(start, now) : null;
 }
 
 function round3(x: number): number { return Math.round(x * 1000) / 1000; }

@@ -88,3 +88,27 @@ export class ThreadCpu {
       .sort((a, b) => b.cpu_s - a.cpu_s);
   }
 }
+
+export interface CpuTimes { total: number; idle: number; steal: number }
+
+// The machine-wide line of /proc/stat (ticks): user nice system idle iowait irq softirq steal ...
+export function parseProcStat(text: string): CpuTimes {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (line === undefined) throw new Error('no cpu line in /proc/stat');
+  const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: v.reduce((a, b) => a + b, 0), idle: v[3] + v[4], steal: v[7] };
+}
+
+export function readCpuTimes(): CpuTimes | null {
+  const text = read('/proc/stat');
+  return text === undefined ? null : parseProcStat(text);
+}
+
+// How busy the whole machine was between two readings (everything on it, not only the service:
+// the load generator and the processors too), and how much the hypervisor took (steal).
+export function machineLoad(a: CpuTimes, b: CpuTimes): { busy_pct: number; steal_pct: number } {
+  const total = b.total - a.total;
+  if (total <= 0) return { busy_pct: 0, steal_pct: 0 };
+  const pct = (x: number) => Math.round((x / total) * 1000) / 10;
+  return { busy_pct: pct(total - (b.idle - a.idle) - (b.steal - a.steal)), steal_pct: pct(b.steal - a.steal) };
+}

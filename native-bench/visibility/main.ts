@@ -8,30 +8,11 @@
 //   node dist/native-bench/visibility/main.js [--rate 600] [--duration 20] [--warmup 2]
 import { Agent, request } from 'undici';
 import { startStack } from '../../test/support/stack.js';
+import { type Hist, VISIBILITY, mergeHistograms, over, quantile, share, subtract } from './histogram.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-interface Hist { le: number[]; cumulative: number[] }
-
-function parseHistogram(text: string, name: string): Hist {
-  const le: number[] = [];
-  const cumulative: number[] = [];
-  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm');
-  for (const m of text.matchAll(re)) {
-    le.push(m[1] === '+Inf' ? Infinity : Number(m[1]));
-    cumulative.push(Number(m[2]));
-  }
-  return { le, cumulative };
-}
-
-function quantile(h: Hist, q: number): number {
-  const total = h.cumulative[h.cumulative.length - 1] ?? 0;
-  const want = q * total;
-  for (let i = 0; i < h.le.length; i++) if (h.cumulative[i] >= want) return h.le[i];
-  return Infinity;
 }
 
 async function main(): Promise<void> {
@@ -82,8 +63,8 @@ async function main(): Promise<void> {
     const total = merged.cumulative[merged.cumulative.length - 1];
     console.log(JSON.stringify({
       rate, duration_s, sent, rows: total,
-      visibility_ms: { p50_le: quantile(merged, 0.5), p90_le: quantile(merged, 0.9), p99_le: quantile(merged, 0.99), p999_le: quantile(merged, 0.999) },
-      after_warmup: { warmup_s, rows: total - (warm ? warm.cumulative[warm.cumulative.length - 1] : 0), p50_le: quantile(steady, 0.5), p99_le: quantile(steady, 0.99), p999_le: quantile(steady, 0.999) },
+      visibility_ms: { share_le_20: share(merged, 20), p50_le: quantile(merged, 0.5), p90_le: quantile(merged, 0.9), p99_le: quantile(merged, 0.99), p999_le: quantile(merged, 0.999) },
+      after_warmup: { warmup_s, rows: total - (warm ? warm.cumulative[warm.cumulative.length - 1] : 0), share_le_20: share(steady, 20), p50_le: quantile(steady, 0.5), p99_le: quantile(steady, 0.99), p999_le: quantile(steady, 0.999) },
       copy_round_trip_ms: { batches: flush.cumulative[flush.cumulative.length - 1], p50_le: quantile(flush, 0.5), p99_le: quantile(flush, 0.99) },
       rows_over_20ms_by_second: late_by_second,
       buckets: Object.fromEntries(merged.le.map((le, i) => [String(le), merged.cumulative[i]])),
@@ -96,30 +77,6 @@ async function main(): Promise<void> {
 
 function readMetrics(urls: string[]): Promise<string[]> {
   return Promise.all(urls.map(async (url) => (await request(`${url}/metrics`)).body.text()));
-}
-
-const VISIBILITY = 'rinha_visibility_lag_ms';
-
-// Rows above `le_ms` (a bucket bound).
-function over(h: Hist, le_ms: number): number {
-  const i = h.le.indexOf(le_ms);
-  if (i < 0) throw new Error(`no ${le_ms} ms bucket in ${VISIBILITY}`);
-  return h.cumulative[h.cumulative.length - 1] - h.cumulative[i];
-}
-
-// What was added between two snapshots of one histogram.
-function subtract(later: Hist, earlier: Hist): Hist {
-  return { le: later.le, cumulative: later.cumulative.map((c, i) => c - (earlier.cumulative[i] ?? 0)) };
-}
-
-function mergeHistograms(texts: string[], name: string): Hist {
-  const merged: Hist = { le: [], cumulative: [] };
-  for (const text of texts) {
-    const h = parseHistogram(text, name);
-    if (merged.le.length === 0) Object.assign(merged, { le: h.le, cumulative: h.cumulative.map(() => 0) });
-    h.cumulative.forEach((c, i) => (merged.cumulative[i] += c));
-  }
-  return merged;
 }
 
 main().catch((err) => {

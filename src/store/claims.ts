@@ -6,6 +6,7 @@
 // A claim is also the payment's durable intake: it carries the amount and the accept time, and a
 // claim with no row in payments is a payment accepted and not yet settled. If its owner dies,
 // another instance settles it (pay/reclaim.ts).
+import type pg from 'pg';
 import { LazyConnection } from './connection.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from '../log.js';
@@ -41,7 +42,7 @@ export class Claims {
 
   // Connects ahead of the first batch.
   warm(): void {
-    this.db.warm();
+    this.db.warm((client) => client.query(this.claimQuery([]))); // claims nothing, prepares the statement
   }
 
   // Resolves true if this instance owns the id (and must pay it), false for a duplicate.
@@ -63,6 +64,14 @@ export class Claims {
     await this.db.reset();
   }
 
+  private claimQuery(ps: ClaimRequest[]): pg.QueryConfig {
+    return {
+      name: 'claim', // prepared once per connection: no parse and plan per batch
+      text: CLAIM_SQL,
+      values: [ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner],
+    };
+  }
+
   private async flushAll(): Promise<void> {
     while (this.queue.length > 0 && !this.closed) {
       const batch = this.queue.splice(0, this.o.batch_max_rows);
@@ -76,11 +85,7 @@ export class Claims {
       try {
         const client = await this.db.get();
         const ps = [...first.values()].map((w) => w.p);
-        const r = await client.query<{ correlation_id: string }>({
-          name: 'claim', // prepared once per connection: no parse and plan per batch
-          text: CLAIM_SQL,
-          values: [ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner],
-        });
+        const r = await client.query<{ correlation_id: string }>(this.claimQuery(ps));
         const won = new Set(r.rows.map((row) => row.correlation_id));
         for (const [id, w] of first) w.resolve(won.has(id));
         for (const w of copies) w.resolve(false);

@@ -51,7 +51,7 @@ export class BatchWriter {
 
   // Connects ahead of the first batch.
   warm(): void {
-    this.db.warm();
+    this.db.warm((client) => copyText(client, COPY_SQL, '')); // an empty COPY stores nothing
   }
 
   add(row: ConfirmedRow): void {
