@@ -86,6 +86,8 @@ test('contest run against the baseline server writes a consistent result', { tim
   const svg = readFileSync(join(outDir, 'timeline.svg'), 'utf8');
   assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.match(svg, /<\/svg>\s*$/);
+  assert.match(svg, /baseline p99 \/ s/, 'the baseline ran: its p99 line is drawn');
+  assert.ok(j.baseline.timeline.length >= 3 && j.baseline.timeline.length < j.timeline.length, 'a baseline point per second of its 3 s run');
   assert.ok(existsSync(join(outDir, 'report.md')));
   assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Score/);
 });

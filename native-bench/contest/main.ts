@@ -80,7 +80,7 @@ async function main(): Promise<number> {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'result.json'), JSON.stringify(json, null, 2) + '\n');
     writeFileSync(join(dir, 'report.md'), renderReport(json));
-    writeFileSync(join(dir, 'timeline.svg'), renderTimelineSvg(result, o.schedule));
+    writeFileSync(join(dir, 'timeline.svg'), renderTimelineSvg(result, o.schedule, baseline));
     process.stderr.write(`\nscore ${json.official.total_liquido} (p99 ${json.official.p99.valor}, inconsistencies ${json.official.multa.composicao.num_inconsistencias}, lag ${json.official.lag.lag})\n`);
     process.stdout.write(JSON.stringify({ event: 'done', out: dir, score: json.official.total_liquido }) + '\n');
     return 0;

@@ -42,6 +42,7 @@ export function buildResultJson(x: ResultInput) {
       latency: { posts_ok: b.latency.posts_ok, all_requests: b.latency.all_expected },
       counts: b.counts,
       resources: b.resources,
+      timeline: b.timeline, // per second, to line up with the service's
     } : { note: x.baselineNote },
     ratios_to_baseline: b ? {
       post_p99: ratio(r.latency.posts_ok.p99, b.latency.posts_ok.p99),

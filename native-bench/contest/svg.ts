@@ -1,4 +1,5 @@
-// timeline.svg, written by hand: POST p50/p99 per second (log axis), default vs fallback
+// timeline.svg, written by hand: POST p50/p99 per second (log axis) with the do-nothing
+// baseline's p99 per second when it ran (same harness, a few minutes later), default vs fallback
 // confirmations per second, processor phases shaded and labelled, audit marks.
 import type { RunResult } from './run.js';
 import { phaseLabel, type Phase } from './schedule.js';
@@ -8,7 +9,7 @@ const LAT_H = 220, GAP = 50, CNT_H = 160;
 const H = TOP + LAT_H + GAP + CNT_H + 40;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function renderTimelineSvg(r: RunResult, schedule: Phase[]): string {
+export function renderTimelineSvg(r: RunResult, schedule: Phase[], baseline?: RunResult): string {
   const pts = r.timeline;
   const n = Math.max(1, pts.length);
   const plotW = W - LEFT - RIGHT;
@@ -41,9 +42,11 @@ export function renderTimelineSvg(r: RunResult, schedule: Phase[]): string {
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="${width}" points="${d}"/>`);
   };
   const withData = pts.map((p) => (p.ok > 0 ? p : { ...p, p50: 0.1, p99: 0.1 }));
+  if (baseline) poly(baseline.timeline.slice(0, n).map((p) => (p.ok > 0 ? p.p99 : 0.1)), yl, '#888', 1);
   poly(withData.map((p) => p.p99), yl, '#d62728');
   poly(withData.map((p) => p.p50), yl, '#1f77b4');
   out.push(`<text x="${W - RIGHT - 190}" y="${TOP - 6}" fill="#d62728">— POST p99 / s</text><text x="${W - RIGHT - 95}" y="${TOP - 6}" fill="#1f77b4">— POST p50 / s</text>`);
+  if (baseline) out.push(`<text x="${W - RIGHT - 330}" y="${TOP - 6}" fill="#888">— baseline p99 / s</text>`);
 
   // Audit marks on the latency panel's top edge.
   for (const a of r.audits) {
