@@ -3,6 +3,7 @@ import type { ContestOptions } from './options.js';
 import type { LimitsPlan } from './topology.js';
 import type { RunResult } from './run.js';
 import { phaseLabel } from './schedule.js';
+import type { MachineLoad } from '../lib/threads.js';
 
 export interface ResultInput {
   options: ContestOptions;
@@ -115,7 +116,7 @@ export function renderReport(j: ResultJson): string {
     L.push('- CPU by thread (/proc, whole run):');
     for (const t of j.resources.threads) L.push(`  - ${t.group} (${t.threads} threads): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, j.pagamentos_solicitados.qtd_sucesso)}`);
   }
-  const load = (r: { machine_load?: { busy_pct: number; steal_pct: number } | null } | undefined) =>
+  const load = (r: { machine_load?: MachineLoad | null } | undefined) =>
     r?.machine_load ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor` : 'not measured';
   L.push(`- the whole machine (every process on it, /proc/stat): during the service run ${load(j.resources)}${j.baseline.resources ? `; during the baseline run ${load(j.baseline.resources)}` : ''}`);
   L.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);

@@ -2,12 +2,12 @@
 // (VmHWM) of every process in the watched process trees, from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Cgroup, Throttling } from '../lib/cgroup.js';
-import { type CpuTimes, ThreadCpu, machineLoad, readCpuTimes, sampleThreads } from '../lib/threads.js';
+import { type CpuTimes, type MachineLoad, ThreadCpu, machineLoad, readCpuTimes, sampleThreads } from '../lib/threads.js';
 
 export interface ProcessPeak { pid: number; command: string; vm_hwm_mb: number; vm_rss_mb: number }
 export interface CgroupPeak { name: string; limits: { cpus: number; memory_mb: number }; cpu_seconds: number; cpu_avg_cores: number; cpu_max_cores_1s: number; memory_peak_mb: number; throttled_periods: number; periods: number; throttled_ms: number }
 export interface ThreadGroupCpu { group: string; cpu_s: number; threads: number }
-export interface ResourcePeaks { cgroups: CgroupPeak[]; processes: ProcessPeak[]; max_process_hwm_mb: number; threads: ThreadGroupCpu[]; machine_load: { busy_pct: number; steal_pct: number } | null }
+export interface ResourcePeaks { cgroups: CgroupPeak[]; processes: ProcessPeak[]; max_process_hwm_mb: number; threads: ThreadGroupCpu[]; machine_load: MachineLoad | null }
 
 function readStatus(pid: number): { name: string; hwm_kb: number; rss_kb: number; ppid: number } | undefined {
   try {
@@ -108,7 +108,7 @@ export class ResourceSampler {
   }
 }
 
-function loadSince(start: CpuTimes | null): { busy_pct: number; steal_pct: number } | null {
+function loadSince(start: CpuTimes | null): MachineLoad | null {
   const now = readCpuTimes();
   return start && now ? machineLoad(start, now) : null;
 }

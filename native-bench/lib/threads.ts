@@ -90,6 +90,7 @@ export class ThreadCpu {
 }
 
 export interface CpuTimes { total: number; idle: number; steal: number }
+export interface MachineLoad { busy_pct: number; steal_pct: number }
 
 // The machine-wide line of /proc/stat (ticks): user nice system idle iowait irq softirq steal ...
 export function parseProcStat(text: string): CpuTimes {
@@ -106,7 +107,7 @@ export function readCpuTimes(): CpuTimes | null {
 
 // How busy the whole machine was between two readings (everything on it, not only the service:
 // the load generator and the processors too), and how much the hypervisor took (steal).
-export function machineLoad(a: CpuTimes, b: CpuTimes): { busy_pct: number; steal_pct: number } {
+export function machineLoad(a: CpuTimes, b: CpuTimes): MachineLoad {
   const total = b.total - a.total;
   if (total <= 0) return { busy_pct: 0, steal_pct: 0 };
   const pct = (x: number) => Math.round((x / total) * 1000) / 10;

@@ -43,11 +43,8 @@ async function run(): Promise<void> {
   // worker is cold, though: its first payments run unoptimized code at several times the CPU, and
   // at nice 10 behind a stack that is warming up too, its first confirmations waited 50-200 ms to
   // be written (visibility bench: ~100 rows over 20 ms in the first second, 10-25 at nice 0).
-  let taken_total = 0;
-  let lowered = false;
-  const lowerPriorityOnceWarm = (): void => {
-    if (lowered || taken_total < WARM_PAYMENTS) return;
-    lowered = true;
+  let cold_left = WARM_PAYMENTS; // payments to take before the priority drops
+  const lowerPriority = (): void => {
     try {
       setPriority(0, config.worker_nice);
     } catch (err) {
@@ -125,8 +122,7 @@ async function run(): Promise<void> {
     }
     if (n > 0) {
       dispatcher.pump();
-      taken_total += n;
-      lowerPriorityOnceWarm();
+      if (cold_left > 0 && (cold_left -= n) <= 0) lowerPriority();
     }
     return n;
   };
