@@ -44,13 +44,13 @@ after(async () => {
   rmSync(outDir, { recursive: true, force: true });
 });
 
-test('contest run against the baseline server writes a consistent result', { timeout: 50_000 }, async () => {
+test('contest run against the baseline server writes a consistent result', { timeout: 70_000 }, async () => {
   const bench = startChild([join(dist, 'native-bench', 'contest', 'main.js'),
     '--topology', 'none', '--target', targetUrl, '--default-port', '0', '--fallback-port', '0',
-    '--duration', '8', '--users', '20', '--baseline-duration', '3', '--drain-ms', '500', '--out', outDir]);
+    '--duration', '8', '--users', '20', '--baseline-duration', '3', '--baseline-both', '--baseline-pays', '--drain-ms', '500', '--out', outDir]);
   let stderr = '';
   bench.stderr!.on('data', (d) => { stderr += d; });
-  const done = await firstJsonLine(bench, 'done', 45_000).catch((err) => { throw new Error(`${err.message}\n${stderr.slice(-3000)}`); });
+  const done = await firstJsonLine(bench, 'done', 65_000).catch((err) => { throw new Error(`${err.message}\n${stderr.slice(-3000)}`); });
   assert.equal(done.out, outDir);
   await new Promise((r) => (bench.exitCode !== null ? r(null) : bench.once('exit', r)));
   assert.equal(bench.exitCode, 0, stderr.slice(-2000));
@@ -82,6 +82,16 @@ test('contest run against the baseline server writes a consistent result', { tim
   assert.equal(j.multa.composicao.num_inconsistencias, 0);
   assert.ok(j.baseline.latency.posts_ok.count > 0);
   assert.equal(typeof j.ratios_to_baseline.post_p99, 'number');
+  // --baseline-both: a baseline before the service too; the headline ratio is against their mean.
+  assert.ok(j.baseline_before.latency.posts_ok.count > 0);
+  const mean_p99 = (j.baseline.latency.posts_ok.p99 + j.baseline_before.latency.posts_ok.p99) / 2;
+  assert.ok(Math.abs(j.ratios_to_baseline.post_p99 - j.latency.posts_ok.p99 / mean_p99) < 0.001);
+  assert.ok(Math.abs(j.ratios_to_baseline.post_p99_before - j.latency.posts_ok.p99 / j.baseline_before.latency.posts_ok.p99) < 0.001);
+  // --baseline-pays: the paying baseline ran too, and the two ratios that place it are there.
+  assert.ok(j.baseline_pays.latency.posts_ok.count > 0);
+  assert.match(j.baseline_pays.note, /paying baseline/);
+  assert.equal(typeof j.ratios_to_baseline.paying_post_p99, 'number');
+  assert.equal(typeof j.ratios_to_baseline.post_p99_vs_paying, 'number');
 
   const svg = readFileSync(join(outDir, 'timeline.svg'), 'utf8');
   assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

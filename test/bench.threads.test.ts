@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { ThreadCpu, parseStatTicks, sampleThreads, threadGroup } from '../native-bench/lib/threads.js';
+import { ThreadCpu, parseSchedstat, parseStatTicks, sampleThreads, threadGroup } from '../native-bench/lib/threads.js';
 
 test('stat line: utime + stime, with spaces and parentheses in the command name', () => {
   const line = '4242 (we ird) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 6 0 12345 0 0';
@@ -22,15 +22,27 @@ test('threads are grouped by process and thread name', () => {
   assert.equal(threadGroup('haproxy -f x.cfg', 'haproxy', true), 'other');
 });
 
-test('CPU accumulates from the first sample; late threads count from zero, ended ones keep their last', () => {
+test('CPU and run-queue wait accumulate from the first sample; late threads count from zero, ended ones keep their last', () => {
   const cpu = new ThreadCpu();
-  cpu.add([{ key: '1/1', group: 'a', ticks: 100 }, { key: '1/2', group: 'b', ticks: 50 }]);
-  cpu.add([{ key: '1/1', group: 'a', ticks: 130 }, { key: '1/2', group: 'b', ticks: 60 }, { key: '1/3', group: 'b', ticks: 5 }]);
-  cpu.add([{ key: '1/1', group: 'a', ticks: 150 }]); // 1/2 and 1/3 ended
+  const t = (key: string, group: string, ticks: number, wait_ns = 0, slices = 0) => ({ key, group, ticks, wait_ns, slices });
+  cpu.add([t('1/1', 'a', 100, 5e6, 10), t('1/2', 'b', 50)]);
+  cpu.add([t('1/1', 'a', 130, 6e6, 20), t('1/2', 'b', 60), t('1/3', 'b', 5, 2e6, 4)]);
+  cpu.add([t('1/1', 'a', 150, 9e6, 30)]); // 1/2 and 1/3 ended
   assert.deepEqual(cpu.totals(10), [
-    { group: 'a', cpu_s: 0.5, threads: 1 },
-    { group: 'b', cpu_s: 0.15, threads: 2 },
+    { group: 'a', cpu_s: 0.5, threads: 1, wait_s: 0, slices: 20, wait_per_slice_us: 200 }, // 4 ms over 20
+    { group: 'b', cpu_s: 0.15, threads: 2, wait_s: 0, slices: 4, wait_per_slice_us: 500 },
   ]);
+});
+
+test('schedstat: the wait and the count of times scheduled', () => {
+  assert.deepEqual(parseSchedstat('267074376 62725272 1018\n'), { wait_ns: 62725272, slices: 1018 });
+  assert.throws(() => parseSchedstat('x'), /unparsable/);
+});
+
+test('harness processes have their own groups', () => {
+  assert.equal(threadGroup('node dist/native-bench/contest/main.js --label x', 'node', true), 'load generator (the bench)');
+  assert.equal(threadGroup('node /w/dist/native-bench/processor-sim/main.js --port 8001', 'node', true), 'processor simulators');
+  assert.equal(threadGroup('node /w/dist/native-bench/baseline/server.js', 'node', true), 'baseline server (main thread)');
 });
 
 test('a service worker thread names itself, and sampling finds it under that name', { skip: process.platform !== 'linux' && 'Linux /proc only' }, async () => {
@@ -47,7 +59,7 @@ test('a service worker thread names itself, and sampling finds it under that nam
     const comms = readdirSync(`/proc/${process.pid}/task`).map((t) => readFileSync(`/proc/${process.pid}/task/${t}/comm`, 'utf8').trim());
     assert.ok(comms.includes('rinha-worker-7'), `thread names: ${comms.join(', ')}`);
     const mine = sampleThreads([process.pid]);
-    assert.ok(mine.length >= 2 && mine.every((s) => s.ticks >= 0 && s.group === 'other'));
+    assert.ok(mine.length >= 2 && mine.every((s) => s.ticks >= 0 && s.slices > 0 && s.group === 'other'));
   } finally {
     await worker.terminate();
   }

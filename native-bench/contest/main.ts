@@ -30,7 +30,7 @@ async function measure(o: ContestOptions, procs: Processors, service: Service, l
     label, participant: o.participant, target_url: service.url, duration_s, users: o.users, amount: o.amount, timeout_ms: o.timeout_ms,
     schedule: o.schedule.map((ph) => ({ ...ph, at_s: (ph.at_s * duration_s) / o.duration_s })),
     audit: o.audit, teardown_window_s: o.teardown_window_s,
-    processors: procs, cgroups: service.cgroups, process_roots: () => service.roots(),
+    processors: procs, cgroups: service.cgroups, process_roots: () => service.roots(), harness_pids: [process.pid, ...procs.pids],
     progress: (line) => process.stderr.write(line + '\n'),
     // A service the bench just started gets polled faster (same 75 s budget as the official 15 × 5 s).
     ready_tries: startedByBench ? 150 : 15, ready_gap_ms: startedByBench ? 500 : 5000, drain_ms: o.drain_ms,
@@ -59,24 +59,33 @@ async function main(): Promise<number> {
   try {
     const procs = await startProcessors(o);
     cleanups.push(procs.stop);
+    let baselineNote = 'skipped (--no-baseline)';
+    // Baseline runs under the same limits as the service; with topology none we do not know them.
+    // Never at the same time as the service: each is stopped before the next starts.
+    let payingNote = '';
+    const runBaseline = async (label: string, pays = false): Promise<RunResult> => {
+      const basePlan = o.topology === 'none' ? { ...plan, applied: false, note: 'unlimited (topology none: the target\'s limits are unknown)' } : plan;
+      // The paying baseline is one process under the whole budget, in every topology.
+      const b = pays ? await startBaselineServer(basePlan, procs.default_url)
+        : o.topology === 'compose' ? await startComposeBaseline(o, procs) : await startBaselineServer(basePlan);
+      cleanups.push(b.stop);
+      const run = await measure(o, procs, b, label, o.baseline_duration_s, true);
+      await cleanups.pop()!();
+      if (pays) payingNote = b.description;
+      else baselineNote = b.description;
+      return run;
+    };
+    const baseline_before = o.baseline_both ? await runBaseline('baseline-before') : undefined;
+
     const service = await startService(o, procs, plan);
     cleanups.push(service.stop);
     const result = await measure(o, procs, service, 'service', o.duration_s, o.topology !== 'none');
-    await cleanups.pop()!();  // stop the service before the baseline so they never compete
+    await cleanups.pop()!();
 
-    let baseline: RunResult | undefined;
-    let baselineNote = 'skipped (--no-baseline)';
-    if (o.baseline) {
-      // Baseline runs under the same limits as the service; with topology none we do not know them.
-      const basePlan = o.topology === 'none' ? { ...plan, applied: false, note: 'unlimited (topology none: the target\'s limits are unknown)' } : plan;
-      const b = o.topology === 'compose' ? await startComposeBaseline(o, procs) : await startBaselineServer(basePlan);
-      cleanups.push(b.stop);
-      baseline = await measure(o, procs, b, 'baseline', o.baseline_duration_s, true);
-      await cleanups.pop()!();
-      baselineNote = b.description;
-    }
+    const baseline = o.baseline ? await runBaseline('baseline') : undefined;
+    const baseline_pays = o.baseline_pays ? await runBaseline('baseline-pays', true) : undefined;
 
-    const json = buildResultJson({ options: o, plan, machine, service: { description: service.description, result }, baseline, baselineNote });
+    const json = buildResultJson({ options: o, plan, machine, service: { description: service.description, result }, baseline, baseline_before, baseline_pays, baselineNote, payingNote });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'result.json'), JSON.stringify(json, null, 2) + '\n');
     writeFileSync(join(dir, 'report.md'), renderReport(json));

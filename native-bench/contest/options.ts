@@ -25,6 +25,8 @@ export interface ContestOptions {
   fallback_admin_url?: string;
   processor_token: string;
   baseline: boolean;
+  baseline_both: boolean;        // a baseline run before the service too, to see the machine's drift
+  baseline_pays: boolean;        // one more run: the minimal paying backend (baseline + sends to the processor)
   baseline_duration_s: number;
   limits: boolean;
   out?: string;
@@ -49,6 +51,10 @@ export const USAGE = `usage: node dist/native-bench/contest/main.js [options]
   --fallback-port <p>       port for the fallback simulator (default 8002)
   --processor-token <t>     current admin token of external processors (default 123)
   --no-baseline             skip the do-nothing baseline run
+  --baseline-both           run the baseline before the service as well as after it; the p99
+                            ratio is then taken against the mean of the two baselines' p99
+  --baseline-pays           one more run after the baseline: the same server sending each payment
+                            at once to the default processor, to see what paying alone costs
   --baseline-duration <s>   baseline run duration (default = --duration)
   --no-limits               run without cgroup CPU/memory limits
   --compose-file <path>     where the limits come from (default docker-compose.yml)
@@ -64,7 +70,7 @@ function num(name: string, v: string | undefined, min: number, max: number): num
 }
 
 export function parseOptions(argv: string[]): ContestOptions {
-  const flags = new Set(['--preview', '--no-baseline', '--no-limits', '--help']);
+  const flags = new Set(['--preview', '--no-baseline', '--baseline-both', '--baseline-pays', '--no-limits', '--help']);
   const values = new Map<string, string>();
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -124,6 +130,8 @@ export function parseOptions(argv: string[]): ContestOptions {
     fallback_admin_url: values.get('--fallback-admin-url'),
     processor_token: values.get('--processor-token') ?? '123',
     baseline: !seen.has('--no-baseline'),
+    baseline_both: !seen.has('--no-baseline') && seen.has('--baseline-both'),
+    baseline_pays: !seen.has('--no-baseline') && seen.has('--baseline-pays'),
     baseline_duration_s,
     limits: !seen.has('--no-limits'),
     out: values.get('--out'),

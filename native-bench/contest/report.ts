@@ -3,7 +3,7 @@ import type { ContestOptions } from './options.js';
 import type { LimitsPlan } from './topology.js';
 import type { RunResult } from './run.js';
 import { phaseLabel } from './schedule.js';
-import type { MachineLoad } from '../lib/threads.js';
+import type { MachineLoad, ThreadGroupTotals } from '../lib/threads.js';
 
 export interface ResultInput {
   options: ContestOptions;
@@ -11,7 +11,10 @@ export interface ResultInput {
   machine: Record<string, unknown>;
   service: { description: string; result: RunResult };
   baseline?: RunResult;
+  baseline_before?: RunResult; // --baseline-both: the same baseline, run before the service
+  baseline_pays?: RunResult;   // --baseline-pays: the minimal paying backend
   baselineNote: string;
+  payingNote?: string;
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
@@ -21,6 +24,8 @@ export const P99_RATIO_TARGET = 1.1;
 export function buildResultJson(x: ResultInput) {
   const r = x.service.result;
   const b = x.baseline;
+  const bb = x.baseline_before;
+  const bp = x.baseline_pays;
   const o = x.options;
   return {
     // The official final-results.json keys first, exactly as the contest computes them.
@@ -45,8 +50,28 @@ export function buildResultJson(x: ResultInput) {
       resources: b.resources,
       timeline: b.timeline, // per second, to line up with the service's
     } : { note: x.baselineNote },
+    baseline_before: bb ? {
+      latency: { posts_ok: bb.latency.posts_ok, all_requests: bb.latency.all_expected },
+      counts: bb.counts,
+      resources: bb.resources,
+      timeline: bb.timeline,
+    } : null,
+    baseline_pays: bp ? {
+      note: x.payingNote ?? '',
+      latency: { posts_ok: bp.latency.posts_ok, all_requests: bp.latency.all_expected },
+      counts: bp.counts,
+      resources: bp.resources,
+      timeline: bp.timeline,
+    } : null,
     ratios_to_baseline: b ? {
-      post_p99: ratio(r.latency.posts_ok.p99, b.latency.posts_ok.p99),
+      // With a baseline before and after, against the mean of their p99s: the machine's drift
+      // during the service run then weighs on both sides.
+      post_p99: ratio(r.latency.posts_ok.p99, bb ? (b.latency.posts_ok.p99 + bb.latency.posts_ok.p99) / 2 : b.latency.posts_ok.p99),
+      post_p99_after: ratio(r.latency.posts_ok.p99, b.latency.posts_ok.p99),
+      post_p99_before: bb ? ratio(r.latency.posts_ok.p99, bb.latency.posts_ok.p99) : null,
+      // What paying at all costs on this machine, and the service against that floor.
+      paying_post_p99: bp ? ratio(bp.latency.posts_ok.p99, b.latency.posts_ok.p99) : null,
+      post_p99_vs_paying: bp ? ratio(r.latency.posts_ok.p99, bp.latency.posts_ok.p99) : null,
       post_p50: ratio(r.latency.posts_ok.p50, b.latency.posts_ok.p50),
       post_p999: ratio(r.latency.posts_ok.p999, b.latency.posts_ok.p999),
       all_p99: ratio(r.latency.all_expected.p99, b.latency.all_expected.p99),
@@ -90,14 +115,25 @@ export function renderReport(j: ResultJson): string {
   row('POST /payments accepted', j.latency.posts_ok);
   row('all successful requests', j.latency.all_requests);
   for (const [k, v] of Object.entries(j.latency.other_calls)) row(k, v);
+  if (j.baseline_before) {
+    row('baseline before: POST accepted', j.baseline_before.latency.posts_ok);
+    row('baseline before: all successful', j.baseline_before.latency.all_requests);
+  }
   if ('latency' in j.baseline && j.baseline.latency) {
     row('baseline POST accepted', j.baseline.latency.posts_ok);
     row('baseline all successful', j.baseline.latency.all_requests);
   }
+  if (j.baseline_pays) {
+    row('paying baseline: POST accepted', j.baseline_pays.latency.posts_ok);
+    row('paying baseline: all successful', j.baseline_pays.latency.all_requests);
+  }
   L.push('');
   if (j.ratios_to_baseline) {
     const r = j.ratios_to_baseline;
-    L.push(`Service / baseline: POST p99 ×${r.post_p99} (target ≤ ×${r.target_post_p99}: ${r.post_p99 !== null && r.post_p99 <= r.target_post_p99 ? 'met' : 'NOT met'}), p50 ×${r.post_p50}, p99.9 ×${r.post_p999}. Baseline: ${j.baseline.note}.`, '');
+    L.push(`Service / baseline: POST p99 ×${r.post_p99}${r.post_p99_before !== null ? ` (against the mean of the baseline before, ×${r.post_p99_before}, and after, ×${r.post_p99_after})` : ''} (target ≤ ×${r.target_post_p99}: ${r.post_p99 !== null && r.post_p99 <= r.target_post_p99 ? 'met' : 'NOT met'}), p50 ×${r.post_p50}, p99.9 ×${r.post_p999}. Baseline: ${j.baseline.note}.`, '');
+    if (r.paying_post_p99 !== null && j.baseline_pays) {
+      L.push(`Paying baseline / baseline: POST p99 ×${r.paying_post_p99}: what sending each payment to the processors costs this machine's latency with no service logic at all. Service / paying baseline: ×${r.post_p99_vs_paying}. Paying baseline: ${j.baseline_pays.note}.`, '');
+    }
   } else L.push(`Baseline: ${j.baseline.note}.`, '');
 
   L.push('## Processor phases', '', '| at (s) | applied (s) | default | fallback | ok |', '|---|---|---|---|---|');
@@ -112,9 +148,22 @@ export function renderReport(j: ResultJson): string {
     L.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB; CFS quota hit in ${c.throttled_periods ?? 0} of ${c.periods ?? 0} periods (${c.throttled_ms ?? 0} ms stalled); ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`);
   }
   if (j.resources.cgroups.length === 0) L.push('- no cgroup (service not started under limits by the bench)');
+  const paid = j.pagamentos_solicitados.qtd_sucesso;
+  const threadLine = (t: ThreadGroupTotals) =>
+    `  - ${t.group} (${t.threads} threads): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, paid)}; waited for a CPU ${t.wait_s} s, ${t.wait_per_slice_us} µs per time scheduled`;
   if ((j.resources.threads ?? []).length > 0) {
-    L.push('- CPU by thread (/proc, whole run):');
-    for (const t of j.resources.threads) L.push(`  - ${t.group} (${t.threads} threads): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, j.pagamentos_solicitados.qtd_sucesso)}`);
+    L.push('- CPU by thread (/proc, whole run), and run-queue wait (/proc/…/schedstat):');
+    for (const t of j.resources.threads) L.push(threadLine(t));
+  }
+  if ((j.resources.harness_threads ?? []).length > 0) {
+    L.push('- the harness on the same machine (not the service):');
+    for (const t of j.resources.harness_threads) L.push(threadLine(t));
+  }
+  for (const t of j.baseline?.resources?.threads ?? []) {
+    if (t.group.startsWith('baseline server (main')) L.push(`- baseline run: ${threadLine(t).slice(4)}`);
+  }
+  for (const t of j.baseline?.resources?.harness_threads ?? []) {
+    if (t.group.startsWith('load generator')) L.push(`- baseline run: ${threadLine(t).slice(4)}`);
   }
   const load = (r: { machine_load?: MachineLoad | null } | undefined) =>
     r?.machine_load ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor` : 'not measured';

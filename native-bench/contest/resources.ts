@@ -2,12 +2,13 @@
 // (VmHWM) of every process in the watched process trees, from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Cgroup, Throttling } from '../lib/cgroup.js';
-import { type CpuTimes, type MachineLoad, ThreadCpu, machineLoad, readCpuTimes, sampleThreads } from '../lib/threads.js';
+import { type CpuTimes, type MachineLoad, ThreadCpu, type ThreadGroupTotals, machineLoad, readCpuTimes, sampleThreads } from '../lib/threads.js';
 
 export interface ProcessPeak { pid: number; command: string; vm_hwm_mb: number; vm_rss_mb: number }
 export interface CgroupPeak { name: string; limits: { cpus: number; memory_mb: number }; cpu_seconds: number; cpu_avg_cores: number; cpu_max_cores_1s: number; memory_peak_mb: number; throttled_periods: number; periods: number; throttled_ms: number }
-export interface ThreadGroupCpu { group: string; cpu_s: number; threads: number }
-export interface ResourcePeaks { cgroups: CgroupPeak[]; processes: ProcessPeak[]; max_process_hwm_mb: number; threads: ThreadGroupCpu[]; machine_load: MachineLoad | null }
+// threads: the service's; harness_threads: the bench's own load generator and the processor
+// simulators, which share the machine with it.
+export interface ResourcePeaks { cgroups: CgroupPeak[]; processes: ProcessPeak[]; max_process_hwm_mb: number; threads: ThreadGroupTotals[]; harness_threads: ThreadGroupTotals[]; machine_load: MachineLoad | null }
 
 function readStatus(pid: number): { name: string; hwm_kb: number; rss_kb: number; ppid: number } | undefined {
   try {
@@ -48,10 +49,11 @@ export class ResourceSampler {
   private readonly procs = new Map<number, ProcessPeak>();
   private readonly cg = new Map<string, { cg: Cgroup; start_throttle: Throttling; start_ns: number; last_ns: number; last_ms: number; max_cores: number; first_ms: number }>();
   private readonly threads = new ThreadCpu();
+  private readonly harness_threads = new ThreadCpu();
   private readonly cpu_at_start: CpuTimes | null = readCpuTimes();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly cgroups: Cgroup[], private readonly roots: () => number[]) {
+  constructor(private readonly cgroups: Cgroup[], private readonly roots: () => number[], private readonly harness: () => number[] = () => []) {
     const now = Date.now();
     for (const c of cgroups) {
       const ns = c.cpuUsageNs();
@@ -72,6 +74,7 @@ export class ResourceSampler {
     const pids = new Set<number>(processTree(this.roots()));
     for (const c of this.cgroups) for (const pid of c.pids()) pids.add(pid);
     this.threads.add(sampleThreads([...pids]));
+    this.harness_threads.add(sampleThreads(this.harness().filter((pid) => !pids.has(pid))));
     for (const pid of pids) {
       const st = readStatus(pid);
       if (!st || st.hwm_kb === 0) continue;  // kernel thread or gone
@@ -104,7 +107,7 @@ export class ResourceSampler {
     });
     const processes = [...this.procs.values()].map((p) => ({ ...p, vm_hwm_mb: round3(p.vm_hwm_mb), vm_rss_mb: round3(p.vm_rss_mb) }))
       .sort((a, b) => b.vm_hwm_mb - a.vm_hwm_mb);
-    return { cgroups, processes, max_process_hwm_mb: processes.length ? processes[0].vm_hwm_mb : 0, threads: this.threads.totals(), machine_load: loadSince(this.cpu_at_start) };
+    return { cgroups, processes, max_process_hwm_mb: processes.length ? processes[0].vm_hwm_mb : 0, threads: this.threads.totals(), harness_threads: this.harness_threads.totals(), machine_load: loadSince(this.cpu_at_start) };
   }
 }
 

@@ -30,6 +30,7 @@ export interface RunParams {
   processors: ProcessorEndpoints;
   cgroups: Cgroup[];
   process_roots: () => number[];
+  harness_pids?: number[];       // the load generator and the processors: their threads' CPU and waits
   progress: (line: string) => void;
   ready_tries?: number;
   ready_gap_ms?: number;
@@ -106,7 +107,7 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
       p.progress(`[${p.label}] t=${tick.t}s vus=${tick.vus} req/s=${rps} fail=${tick.fail} p99(1s)=${tick.p99_ms.toFixed(2)}ms p99(so far)=${live.quantile(0.99).toFixed(2)}ms ok=${total_ok} inconsistencies=${inconsistencies}`);
     });
 
-    const sampler = new ResourceSampler(p.cgroups, p.process_roots);
+    const sampler = new ResourceSampler(p.cgroups, p.process_roots, () => p.harness_pids ?? []);
     sampler.start(1000);
 
     // Scenario: processor schedule.

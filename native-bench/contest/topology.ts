@@ -70,12 +70,14 @@ function spawnLimited(kind: string, plan: LimitsPlan, script: string, args: stri
   };
 }
 
-export async function startBaselineServer(plan: LimitsPlan): Promise<Service> {
+/** The do-nothing server; with `pay_url`, the minimal paying one (each payment sent at once to it). */
+export async function startBaselineServer(plan: LimitsPlan, pay_url?: string): Promise<Service> {
   const script = join(distRoot, 'native-bench', 'baseline', 'server.js');
-  const s = spawnLimited('baseline', plan, script, ['--port', '0'], process.env);
+  const s = spawnLimited(pay_url ? 'baseline-pays' : 'baseline', plan, script, ['--port', '0', ...(pay_url ? ['--pay', pay_url] : [])], process.env);
   try {
     const l = await waitListening(s.child);
-    return { url: l.url, cgroups: s.cgroups, roots: () => [s.child.pid], description: `baseline uWS server (${plan.applied ? plan.note : 'unlimited'})`, stop: s.stop };
+    const what = pay_url ? 'paying baseline: uWS server that sends each payment at once to the default processor (undici, no database)' : 'baseline uWS server';
+    return { url: l.url, cgroups: s.cgroups, roots: () => [s.child.pid], description: `${what} (${plan.applied ? plan.note : 'unlimited'})`, stop: s.stop };
   } catch (err) { await s.stop(); throw err; }
 }
 

@@ -3,10 +3,12 @@
 // service), the rest of its threads (V8's platform threads: GC and compilation; libuv's pool),
 // Postgres, the launcher. Tells where a payment's CPU goes without a profiler attached.
 // Resolution is one clock tick (10 ms at CLK_TCK 100): meant for runs of tens of seconds.
+// Also the time each thread spent runnable but waiting for a CPU (/proc/.../schedstat, in ns):
+// a request's thread that waits for a CPU is latency the request sees.
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-export interface ThreadSample { key: string; group: string; ticks: number }
+export interface ThreadSample { key: string; group: string; ticks: number; wait_ns: number; slices: number }
 
 // utime + stime (fields 14 and 15) of a stat line; the command name may hold spaces and ')'.
 export function parseStatTicks(stat: string): number {
@@ -25,7 +27,17 @@ export function threadGroup(cmdline: string, comm: string, is_main: boolean): st
     return 'instance V8/libuv threads';
   }
   if (/\/src\/cluster\.js\b/.test(cmdline)) return 'launcher';
+  if (/\/baseline\/server\.js\b/.test(cmdline)) return is_main ? 'baseline server (main thread)' : 'baseline server, other threads';
+  if (/\/processor-sim\/main\.js\b/.test(cmdline)) return 'processor simulators';
+  if (/\/contest\/main\.js\b/.test(cmdline)) return 'load generator (the bench)';
   return 'other';
+}
+
+// /proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns runnable and waiting for one, times run.
+export function parseSchedstat(text: string): { wait_ns: number; slices: number } {
+  const [, wait, slices] = text.trim().split(' ').map(Number);
+  if (!Number.isFinite(wait) || !Number.isFinite(slices)) throw new Error(`unparsable schedstat: ${text.slice(0, 80)}`);
+  return { wait_ns: wait, slices };
 }
 
 let tick_ms = 0;
@@ -53,7 +65,9 @@ export function sampleThreads(pids: number[]): ThreadSample[] {
       const stat = read(`/proc/${pid}/task/${tid}/stat`);
       if (stat === undefined) continue;
       const comm = (read(`/proc/${pid}/task/${tid}/comm`) ?? '').trim();
-      out.push({ key: `${pid}/${tid}`, group: threadGroup(cmdline, comm, String(pid) === tid), ticks: parseStatTicks(stat) });
+      const sched = read(`/proc/${pid}/task/${tid}/schedstat`);
+      const { wait_ns, slices } = sched === undefined ? { wait_ns: 0, slices: 0 } : parseSchedstat(sched);
+      out.push({ key: `${pid}/${tid}`, group: threadGroup(cmdline, comm, String(pid) === tid), ticks: parseStatTicks(stat), wait_ns, slices });
     }
   }
   return out;
@@ -62,32 +76,41 @@ export function sampleThreads(pids: number[]): ThreadSample[] {
 // Accumulates CPU per group between the first sample and the last. A thread first seen later
 // counts from zero (it started meanwhile); a thread that ended keeps what it had at its last sample.
 export class ThreadCpu {
-  private readonly start = new Map<string, number>();
+  private readonly start = new Map<string, ThreadSample>();
   private readonly last = new Map<string, ThreadSample>();
   private started = false;
 
   add(samples: ThreadSample[]): void {
     for (const s of samples) {
-      if (!this.started) this.start.set(s.key, s.ticks);
-      else if (!this.start.has(s.key)) this.start.set(s.key, 0);
+      if (!this.started) this.start.set(s.key, s);
+      else if (!this.start.has(s.key)) this.start.set(s.key, { ...s, ticks: 0, wait_ns: 0, slices: 0 });
       this.last.set(s.key, s);
     }
     this.started = true;
   }
 
-  // CPU seconds per group, largest first.
-  totals(tick_ms = clockTickMs()): Array<{ group: string; cpu_s: number; threads: number }> {
-    const by = new Map<string, { cpu_s: number; threads: number }>();
+  // Per group, largest CPU first: CPU seconds, and how long its threads waited for a CPU
+  // (total, and on average each time one was scheduled).
+  totals(tick_ms = clockTickMs()): ThreadGroupTotals[] {
+    const by = new Map<string, { cpu_s: number; threads: number; wait_ns: number; slices: number }>();
     for (const [key, s] of this.last) {
-      const g = by.get(s.group) ?? { cpu_s: 0, threads: 0 };
-      g.cpu_s += ((s.ticks - (this.start.get(key) ?? 0)) * tick_ms) / 1000;
+      const g = by.get(s.group) ?? { cpu_s: 0, threads: 0, wait_ns: 0, slices: 0 };
+      const from = this.start.get(key);
+      g.cpu_s += ((s.ticks - (from?.ticks ?? 0)) * tick_ms) / 1000;
+      g.wait_ns += s.wait_ns - (from?.wait_ns ?? 0);
+      g.slices += s.slices - (from?.slices ?? 0);
       g.threads++;
       by.set(s.group, g);
     }
-    return [...by].map(([group, g]) => ({ group, cpu_s: Math.round(g.cpu_s * 100) / 100, threads: g.threads }))
-      .sort((a, b) => b.cpu_s - a.cpu_s);
+    return [...by].map(([group, g]) => ({
+      group, cpu_s: Math.round(g.cpu_s * 100) / 100, threads: g.threads,
+      wait_s: Math.round(g.wait_ns / 1e7) / 100, slices: g.slices,
+      wait_per_slice_us: g.slices > 0 ? Math.round(g.wait_ns / g.slices / 100) / 10 : 0,
+    })).sort((a, b) => b.cpu_s - a.cpu_s);
   }
 }
+
+export interface ThreadGroupTotals { group: string; cpu_s: number; threads: number; wait_s: number; slices: number; wait_per_slice_us: number }
 
 export interface CpuTimes { total: number; idle: number; steal: number }
 export interface MachineLoad { busy_pct: number; steal_pct: number }
