@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { amountToCents, checkContentType, parsePayment, parseSummaryQuery } from '../src/http/validate.js';
+import { randomUUID } from 'node:crypto';
+import { amountToCents, checkContentType, parsePayment, parseSummaryQuery, readCanonicalPayment, readPayment } from '../src/http/validate.js';
 
 const ID = '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3';
 
@@ -64,4 +65,62 @@ test('summary query: optional inclusive ISO bounds', () => {
     const r = parseSummaryQuery(q);
     assert.equal(r.ok, false, q);
   }
+});
+
+// The front's byte-level fast path against the general parser: whatever it accepts, the general
+// path accepts with the same id and cents; what it refuses (-1) goes to the general path.
+const fast = (body: string) => {
+  const id = new Uint8Array(16);
+  const cents = readCanonicalPayment(Buffer.from(body), id);
+  return { cents, id: Buffer.from(id).toString('hex') };
+};
+const general = (body: string) => {
+  const id = new Uint8Array(16);
+  const r = readPayment(body, id);
+  return r.ok ? { cents: r.amount_cents, id: Buffer.from(id).toString('hex') } : null;
+};
+
+test('fast path: bodies as load generators send them are read from bytes, in either order', () => {
+  const id_hex = ID.replaceAll('-', '');
+  assert.deepEqual(fast(`{"correlationId":"${ID}","amount":19.9}`), { cents: 1990, id: id_hex });
+  assert.deepEqual(fast(`{"amount":20.05,"correlationId":"${ID.toUpperCase()}"}`), { cents: 2005, id: id_hex });
+  assert.deepEqual(fast(`{"correlationId":"${ID}","amount":7}`), { cents: 700, id: id_hex });
+  assert.deepEqual(fast(`{"correlationId":"${ID}","amount":0.01}`), { cents: 1, id: id_hex });
+  assert.deepEqual(fast(`{"correlationId":"${ID}","amount":999999999.99}`), { cents: 99999999999, id: id_hex });
+  // Every JSON.stringify'd payment with a 2-decimal amount takes the fast path.
+  for (let i = 0; i < 2000; i++) {
+    const amount = Math.round(Math.random() * 10 ** (1 + (i % 9))) / 100 || 0.01;
+    const body = JSON.stringify(i % 2 ? { correlationId: randomUUID(), amount } : { amount, correlationId: randomUUID() });
+    const f = fast(body);
+    assert.ok(f.cents > 0, `fast path not taken for ${body}`);
+    assert.deepEqual(f, general(body), body);
+  }
+});
+
+test('fast path: anything else is left to the general path, and nothing it accepts differs from it', () => {
+  const refused = [
+    `{ "correlationId":"${ID}","amount":1}`, `{"correlationId":"${ID}","amount":1 }`, `{"correlationId":"${ID}","amount":1}\n`,
+    `{"correlationId":"${ID}","amount":0}`, `{"correlationId":"${ID}","amount":0.00}`, `{"correlationId":"${ID}","amount":-1}`,
+    `{"correlationId":"${ID}","amount":1e2}`, `{"correlationId":"${ID}","amount":1.001}`, `{"correlationId":"${ID}","amount":01}`,
+    `{"correlationId":"${ID}","amount":1.}`, `{"correlationId":"${ID}","amount":.5}`, `{"correlationId":"${ID}","amount":1234567890}`,
+    `{"correlationId":"${ID}","amount":1,"x":1}`, `{"correlationId":"${ID}","amount":1,"amount":2}`, `{"correlationId":"${ID}"}`,
+    `{"correlationId":"${ID.slice(1)}","amount":1}`, `{"correlationId":"${ID}x","amount":1}`, `{"amount":1}`, '', '{', '{}',
+  ];
+  for (const body of refused) assert.equal(fast(body).cents, -1, body);
+  // Mutations of a canonical body: a byte changed, dropped or doubled anywhere.
+  const base = `{"correlationId":"${ID}","amount":123.45}`;
+  const alphabet = '0123456789abcdefABCDEF-.,:"{} eE+x\\';
+  let agreed = 0;
+  for (let i = 0; i < 20000; i++) {
+    const at = i % base.length;
+    const c = alphabet[(i * 7919) % alphabet.length];
+    const body = i % 3 === 0 ? base.slice(0, at) + c + base.slice(at + 1)
+      : i % 3 === 1 ? base.slice(0, at) + base.slice(at + 1)
+        : base.slice(0, at) + base[at] + base.slice(at);
+    const f = fast(body);
+    if (f.cents === -1) continue;
+    assert.deepEqual(f, general(body), body);
+    agreed++;
+  }
+  assert.ok(agreed > 100, `only ${agreed} mutated bodies took the fast path`);
 });

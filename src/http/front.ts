@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { C_ACCEPTED, type Counters, renderMetrics } from '../counters.js';
 import type { Ring } from '../queue/ring.js';
 import { writeAcceptedRecord } from '../queue/record.js';
-import { checkContentType, parseSummaryQuery, readPayment } from './validate.js';
+import { checkContentType, parseSummaryQuery, readCanonicalPayment, readPayment } from './validate.js';
 
 export interface FrontDeps {
   config: Config;
@@ -75,6 +75,11 @@ export function startFront(deps: FrontDeps): Promise<Front> {
   let accepting = true;
 
   const id = new Uint8Array(16); // the id being accepted: validated into it, copied into a slot
+  let amount_cents = 0; // the amount being accepted (one payment at a time: a single thread)
+  const fill = (view: DataView, bytes: Uint8Array, base: number): void => {
+    writeAcceptedRecord(view, bytes, base, id, amount_cents, Date.now());
+  };
+  // The general path: any body, any JSON spelling, every error named.
   const acceptPayment = (res: uWS.HttpResponse, body: string): void => {
     const parsed = readPayment(body, id);
     if (!parsed.ok) {
@@ -82,10 +87,12 @@ export function startFront(deps: FrontDeps): Promise<Front> {
       sendError(res, parsed.status, parsed.error);
       return;
     }
-    const now = Date.now();
-    const pushed = ring.pushWith((view, bytes, base) => {
-      writeAcceptedRecord(view, bytes, base, id, parsed.amount_cents, now);
-    });
+    acceptValid(res, parsed.amount_cents);
+  };
+  // id holds a valid id: queue the payment and answer.
+  const acceptValid = (res: uWS.HttpResponse, cents: number): void => {
+    amount_cents = cents;
+    const pushed = ring.pushWith(fill);
     if (!pushed) {
       counters.reject('ring_full');
       sendError(res, 503, 'queue is full; retry later');
@@ -133,9 +140,11 @@ export function startFront(deps: FrontDeps): Promise<Front> {
         return;
       }
       if (isLast && chunks === null) {
-        // The common case: the whole body in one chunk, decoded in place (the chunk dies with
-        // this callback).
-        acceptPayment(res, Buffer.from(chunk).toString('utf8'));
+        // The common case: the whole body in one chunk, read in place (the chunk dies with this
+        // callback). A body spelled as load generators spell it is read from its bytes.
+        const cents = readCanonicalPayment(new Uint8Array(chunk), id);
+        if (cents > 0) acceptValid(res, cents);
+        else acceptPayment(res, Buffer.from(chunk).toString('utf8'));
         return;
       }
       (chunks ??= []).push(Buffer.from(chunk.slice(0)));

@@ -55,6 +55,27 @@ export function parseUuidInto(text: string, out: Uint8Array, offset: number): bo
   return byte === 16;
 }
 
+// The same, from 36 bytes of UTF-8 at bytes[at..] (a request body, before any string exists).
+export function parseUuidBytesInto(bytes: Uint8Array, at: number, out: Uint8Array, offset: number): boolean {
+  if (at + 36 > bytes.length) return false;
+  let byte = 0;
+  for (let i = 0; i < 36; ) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (bytes[at + i] !== 45) return false; // '-'
+      i++;
+      continue;
+    }
+    const hi = bytes[at + i];
+    const lo = bytes[at + i + 1];
+    const h = hi < 128 ? HEX_VALUE[hi] : -1;
+    const l = lo < 128 ? HEX_VALUE[lo] : -1;
+    if (h < 0 || l < 0) return false;
+    out[offset + byte++] = (h << 4) | l;
+    i += 2;
+  }
+  return byte === 16;
+}
+
 export function formatUuid(bytes: Uint8Array, offset = 0): string {
   let s = '';
   for (let i = 0; i < 16; i++) {
