@@ -150,7 +150,7 @@ export function renderReport(j: ResultJson): string {
   if (j.resources.cgroups.length === 0) L.push('- no cgroup (service not started under limits by the bench)');
   const paid = j.pagamentos_solicitados.qtd_sucesso;
   const threadLine = (t: ThreadGroupTotals) =>
-    `  - ${t.group} (${t.threads} threads): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, paid)}; waited for a CPU ${t.wait_s} s, ${t.wait_per_slice_us} µs per time scheduled`;
+    `  - ${t.group} (${t.threads} thread${t.threads === 1 ? '' : 's'}): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, paid)}; waited for a CPU ${t.wait_s} s, ${t.wait_per_slice_us} µs per time scheduled`;
   if ((j.resources.threads ?? []).length > 0) {
     L.push('- CPU by thread (/proc, whole run), and run-queue wait (/proc/…/schedstat):');
     for (const t of j.resources.threads) L.push(threadLine(t));
