@@ -1,5 +1,5 @@
-// Input validation for the public API: pure functions from request text to a value or a
-// client error. Strict on purpose: anything that is not exactly a payment is refused, so a
+// Input validation for the public API: functions from request text (or, for the common
+// spelling of a payment, its bytes) to a value or a client error. Strict on purpose: anything that is not exactly a payment is refused, so a
 // refused request changes nothing.
 import { formatUuid, parseUuidBytesInto, parseUuidInto } from '../queue/record.js';
 
