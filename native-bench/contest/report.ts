@@ -21,6 +21,17 @@ const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 10
 export const RSS_TARGET_MB = 100;
 export const P99_RATIO_TARGET = 1.1;
 
+// What result.json keeps of a baseline run.
+type BaselineRun = ReturnType<typeof baselineRun>;
+function baselineRun(run: RunResult) {
+  return {
+    latency: { posts_ok: run.latency.posts_ok, all_requests: run.latency.all_expected },
+    counts: run.counts,
+    resources: run.resources,
+    timeline: run.timeline, // per second, to line up with the service's
+  };
+}
+
 export function buildResultJson(x: ResultInput) {
   const r = x.service.result;
   const b = x.baseline;
@@ -43,26 +54,10 @@ export function buildResultJson(x: ResultInput) {
     latency: {
       posts_ok: r.latency.posts_ok, posts_all: r.latency.posts_all, all_requests: r.latency.all_expected, other_calls: r.latency.other_calls,
     },
-    baseline: b ? {
-      note: x.baselineNote, duration_s: o.baseline_duration_s,
-      latency: { posts_ok: b.latency.posts_ok, all_requests: b.latency.all_expected },
-      counts: b.counts,
-      resources: b.resources,
-      timeline: b.timeline, // per second, to line up with the service's
-    } : { note: x.baselineNote },
-    baseline_before: bb ? {
-      latency: { posts_ok: bb.latency.posts_ok, all_requests: bb.latency.all_expected },
-      counts: bb.counts,
-      resources: bb.resources,
-      timeline: bb.timeline,
-    } : null,
-    baseline_pays: bp ? {
-      note: x.payingNote ?? '',
-      latency: { posts_ok: bp.latency.posts_ok, all_requests: bp.latency.all_expected },
-      counts: bp.counts,
-      resources: bp.resources,
-      timeline: bp.timeline,
-    } : null,
+    baseline: (b ? { note: x.baselineNote, duration_s: o.baseline_duration_s, ...baselineRun(b) } : { note: x.baselineNote }) as
+      { note: string; duration_s?: number } & Partial<BaselineRun>,
+    baseline_before: bb ? baselineRun(bb) : null,
+    baseline_pays: bp ? { note: x.payingNote ?? '', ...baselineRun(bp) } : null,
     ratios_to_baseline: b ? {
       // With a baseline before and after, against the mean of their p99s: the machine's drift
       // during the service run then weighs on both sides.
@@ -149,21 +144,19 @@ export function renderReport(j: ResultJson): string {
   }
   if (j.resources.cgroups.length === 0) L.push('- no cgroup (service not started under limits by the bench)');
   const paid = j.pagamentos_solicitados.qtd_sucesso;
-  const threadLine = (t: ThreadGroupTotals) =>
-    `  - ${t.group} (${t.threads} thread${t.threads === 1 ? '' : 's'}): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, paid)}; waited for a CPU ${t.wait_s} s, ${t.wait_per_slice_us} µs per time scheduled`;
+  const threadText = (t: ThreadGroupTotals) =>
+    `${t.group} (${t.threads} thread${t.threads === 1 ? '' : 's'}): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, paid)}; waited for a CPU ${t.wait_s} s, ${t.wait_per_slice_us} µs per time scheduled`;
   if ((j.resources.threads ?? []).length > 0) {
     L.push('- CPU by thread (/proc, whole run), and run-queue wait (/proc/…/schedstat):');
-    for (const t of j.resources.threads) L.push(threadLine(t));
+    for (const t of j.resources.threads) L.push(`  - ${threadText(t)}`);
   }
   if ((j.resources.harness_threads ?? []).length > 0) {
     L.push('- the harness on the same machine (not the service):');
-    for (const t of j.resources.harness_threads) L.push(threadLine(t));
+    for (const t of j.resources.harness_threads) L.push(`  - ${threadText(t)}`);
   }
-  for (const t of j.baseline?.resources?.threads ?? []) {
-    if (t.group.startsWith('baseline server (main')) L.push(`- baseline run: ${threadLine(t).slice(4)}`);
-  }
-  for (const t of j.baseline?.resources?.harness_threads ?? []) {
-    if (t.group.startsWith('load generator')) L.push(`- baseline run: ${threadLine(t).slice(4)}`);
+  const b_res = j.baseline?.resources;
+  for (const t of [...(b_res?.threads ?? []), ...(b_res?.harness_threads ?? [])]) {
+    if (t.group.startsWith('baseline server (main') || t.group.startsWith('load generator')) L.push(`- baseline run: ${threadText(t)}`);
   }
   const load = (r: { machine_load?: MachineLoad | null } | undefined) =>
     r?.machine_load ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor` : 'not measured';

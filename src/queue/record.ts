@@ -34,28 +34,9 @@ for (let i = 0; i < 16; i++) {
   HEX_VALUE[HEX.toUpperCase().charCodeAt(i)] = i;
 }
 
-// Writes the 16 bytes of a canonical 8-4-4-4-12 UUID into out[offset..]; false if malformed.
-export function parseUuidInto(text: string, out: Uint8Array, offset: number): boolean {
-  if (text.length !== 36) return false;
-  let byte = 0;
-  for (let i = 0; i < 36; ) {
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (text.charCodeAt(i) !== 45) return false; // '-'
-      i++;
-      continue;
-    }
-    const hi = text.charCodeAt(i);
-    const lo = text.charCodeAt(i + 1);
-    const h = hi < 128 ? HEX_VALUE[hi] : -1;
-    const l = lo < 128 ? HEX_VALUE[lo] : -1;
-    if (h < 0 || l < 0) return false;
-    out[offset + byte++] = (h << 4) | l;
-    i += 2;
-  }
-  return byte === 16;
-}
-
-// The same, from 36 bytes of UTF-8 at bytes[at..] (a request body, before any string exists).
+// Writes the 16 bytes of a canonical 8-4-4-4-12 UUID read from 36 bytes of UTF-8 at
+// bytes[at..] into out[offset..]; false if malformed. The front reads a request body with it
+// before any string exists.
 export function parseUuidBytesInto(bytes: Uint8Array, at: number, out: Uint8Array, offset: number): boolean {
   if (at + 36 > bytes.length) return false;
   let byte = 0;
@@ -74,6 +55,17 @@ export function parseUuidBytesInto(bytes: Uint8Array, at: number, out: Uint8Arra
     i += 2;
   }
   return byte === 16;
+}
+
+const UTF8 = new TextEncoder();
+const UUID_TEXT = new Uint8Array(36 * 3); // room for 36 UTF-16 units of any kind
+
+// The same from a string. A non-ASCII character takes more than one UTF-8 byte (so not 36 in
+// all) or a byte >= 128 (never a hex digit): either way it is refused.
+export function parseUuidInto(text: string, out: Uint8Array, offset: number): boolean {
+  if (text.length !== 36) return false;
+  const { written } = UTF8.encodeInto(text, UUID_TEXT);
+  return written === 36 && parseUuidBytesInto(UUID_TEXT.subarray(0, 36), 0, out, offset);
 }
 
 export function formatUuid(bytes: Uint8Array, offset = 0): string {
