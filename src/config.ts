@@ -1,6 +1,5 @@
 // The environment, parsed and validated once. Every limit of the service lives here, with its
 // unit in its name. An invalid value stops start-up with a message naming the variable.
-import { SLICE_MAX_US, SLICE_MIN_US } from './sched.js';
 
 export interface Config {
   readonly port: number;
@@ -14,7 +13,6 @@ export interface Config {
   readonly worker_threads: number;
   readonly worker_nice: number;
   readonly worker_poll_ms: number;
-  readonly worker_slice_us: number; // 0 = the kernel's default slice
   readonly ring_slots: number;
   readonly body_max_bytes: number;
   readonly max_inflight_per_worker: number;
@@ -116,10 +114,6 @@ export function parseConfig(env: Env = process.env): Config {
   if (retry_backoff_max_ms < retry_backoff_min_ms) {
     throw new ConfigError('RETRY_BACKOFF_MAX_MS must be >= RETRY_BACKOFF_MIN_MS');
   }
-  const worker_slice_us = int(env, 'WORKER_SLICE_US', { min: 0, max: SLICE_MAX_US, fallback: 20_000 });
-  if (worker_slice_us !== 0 && worker_slice_us < SLICE_MIN_US) {
-    throw new ConfigError(`WORKER_SLICE_US must be 0 (the kernel's default) or ${SLICE_MIN_US}-${SLICE_MAX_US}, got ${worker_slice_us}`);
-  }
   const config: Config = {
     port: int(env, 'PORT', { min: 1, max: 65535, fallback: 9999 }),
     listen_socket: (env.LISTEN_SOCKET ?? '').trim(),
@@ -132,7 +126,6 @@ export function parseConfig(env: Env = process.env): Config {
     worker_threads: int(env, 'WORKER_THREADS', { min: 1, max: 64, fallback: 1 }),
     worker_nice: int(env, 'WORKER_NICE', { min: 0, max: 19, fallback: 10 }),
     worker_poll_ms: int(env, 'WORKER_POLL_MS', { min: 1, max: 1_000, fallback: 50 }),
-    worker_slice_us,
     ring_slots,
     body_max_bytes: int(env, 'BODY_MAX_BYTES', { min: 64, max: 1 << 20, fallback: 1024 }),
     max_inflight_per_worker,

@@ -16,7 +16,7 @@ test('an invalid value stops start-up naming the variable', () => {
   const cases: Record<string, string> = {
     PORT: '99999', RING_SLOTS: '1000', MAX_INFLIGHT_PER_WORKER: 'lots', FEE_DEFAULT: '7',
     PURGE_ENABLED: 'maybe', DATABASE_URL: 'mysql://x', PAYMENT_PROCESSOR_URL_DEFAULT: 'not a url', LOG_LEVEL: 'loud',
-    REQUEST_TIMEOUT_MS: '1.5', WORKER_SLICE_US: '50',
+    REQUEST_TIMEOUT_MS: '1.5',
   };
   for (const [name, value] of Object.entries(cases)) {
     assert.throws(() => parseConfig({ [name]: value }), (e: unknown) => e instanceof ConfigError && e.message.includes(name), name);
@@ -28,14 +28,4 @@ test('an instance needs its database and processors', () => {
   const c = parseConfig({ DATABASE_URL: 'postgres://u:p@h/db', PAYMENT_PROCESSOR_URL_DEFAULT: 'http://a:8080/', PAYMENT_PROCESSOR_URL_FALLBACK: 'http://b:8080' });
   requireInstanceConfig(c);
   assert.equal(c.processor_url_default, 'http://a:8080');
-});
-
-test('WORKER_SLICE_US: 20 ms by default, 0 leaves the kernel default, the kernel bounds otherwise', () => {
-  assert.equal(parseConfig({}).worker_slice_us, 20_000);
-  assert.equal(parseConfig({ WORKER_SLICE_US: '0' }).worker_slice_us, 0);
-  assert.equal(parseConfig({ WORKER_SLICE_US: '100' }).worker_slice_us, 100);
-  assert.equal(parseConfig({ WORKER_SLICE_US: '100000' }).worker_slice_us, 100_000);
-  for (const bad of ['99', '1', '100001', '-5', '0.5']) {
-    assert.throws(() => parseConfig({ WORKER_SLICE_US: bad }), /WORKER_SLICE_US/, bad);
-  }
 });

