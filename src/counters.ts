@@ -166,7 +166,7 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   out.push(`rinha_retries_total ${c.get(C_RETRIES)}`);
   counter('rinha_purges_total', 'Purges applied');
   out.push(`rinha_purges_total ${c.get(C_PURGED)}`);
-  counter('rinha_stale_dropped_total', 'Confirmations dropped because a purge came after the send');
+  counter('rinha_stale_dropped_total', 'Attempts in flight at a purge, dropped when they came back (not retried, not recorded)');
   out.push(`rinha_stale_dropped_total ${c.get(C_STALE_DROPPED)}`);
   counter('rinha_duplicates_dropped_total', 'Payments whose correlationId another accepted payment already claimed');
   out.push(`rinha_duplicates_dropped_total ${c.get(C_DUPLICATES_DROPPED)}`);

@@ -1,5 +1,6 @@
 // One instance: config → store → workers → front. SIGTERM/SIGINT: stop accepting, drain, flush,
 // exit 0.
+import assert from 'node:assert/strict';
 import pg from 'pg';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
@@ -7,6 +8,7 @@ import { ConfigError, type Config, describeConfig, parseConfig, requireInstanceC
 import { C_PURGED, Counters, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackHeap } from './counters.js';
 import { assertNativeUws, startFront } from './http/front.js';
 import { createLogger, type Logger } from './log.js';
+import type { PaymentRecord } from './queue/record.js';
 import { Ring } from './queue/ring.js';
 import { INSTANCE_V8_FLAGS } from './runtime.js';
 import { Bus } from './store/bus.js';
@@ -51,13 +53,21 @@ async function main(): Promise<void> {
   db.on('error', (err) => log.warn('db pool error', { err: String(err) }));
 
   const workers: Worker[] = [];
-  const applyPurge = (): void => {
-    state.bumpEpoch();
+  // A purge drops what was accepted at or before its fence (the time it was asked for), in
+  // every thread; what this instance accepted after it (the NOTIFY can arrive late) stays.
+  const applyPurge = (fence_ms: number): void => {
+    state.purgeThrough(fence_ms);
     let dropped = 0;
-    while (ring.pop() !== null) dropped++;
-    for (const w of workers) w.postMessage({ type: 'purge' } satisfies ToWorker);
+    const later: PaymentRecord[] = [];
+    for (let r = ring.pop(); r !== null; r = ring.pop()) {
+      if (r.accepted_at_ms > fence_ms) later.push(r);
+      else dropped++;
+    }
+    // Room is certain: the front and the reclaimer push from this thread, and workers only pop.
+    for (const r of later) assert(ring.push(r), 'ring full while putting back what it held');
+    for (const w of workers) w.postMessage({ type: 'purge', fence_ms } satisfies ToWorker);
     counters.add(C_PURGED);
-    log.info('purge applied', { dropped_from_ring: dropped });
+    log.info('purge applied', { fence: new Date(fence_ms).toISOString(), dropped_from_ring: dropped, kept_in_ring: later.length });
   };
 
   const owner = crypto.randomUUID(); // this instance, for durable intake

@@ -81,6 +81,16 @@ describe('reliability: Postgres restarts under load', { timeout: 120_000, skip: 
         `processors ${l.processors}, service ${l.service} (counted before the stop: ${before_stop.service}; missing from summary: ${l.processors - l.service}); ` +
         `health 200 again ${healthy_ms} ms after start; summary consistent ${consistent ? `${consistent_ms} ms after start` : 'never'}`,
     );
+    if (lost > 0) {
+      // What the instances said, to tell where a lost payment stopped.
+      const lost_ids = accepted.filter((id) => where.get(id) === 0);
+      t.diagnostic(`lost ids: ${lost_ids.join(' ')}`);
+      for (const i of stack.instances) {
+        const m = await metricsOf(i.url);
+        const counts = ['rinha_payments_accepted_total', 'rinha_duplicates_dropped_total', 'rinha_stale_dropped_total', 'rinha_purges_total', 'rinha_retries_total'].map((c) => `${c}=${sumOf(m, c)}`);
+        t.diagnostic(`instance ${i.port}: ${counts.join(' ')}; log: ${i.log.filter((x) => !/claims batch failed/.test(x)).slice(-30).join(' | ')}`);
+      }
+    }
     assert.ok(unhealthy, '/health did not answer 503 while Postgres was down');
     assert.equal(during.accepted.length, 20, 'POST /payments must answer 202 while Postgres is down');
     assert.equal(summary_while_down, 503);

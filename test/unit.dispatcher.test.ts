@@ -11,7 +11,7 @@ interface Sent { processor: 0 | 1; body: { correlationId: string; amount: number
 
 function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0) {
   let now = 1_000_000;
-  let epoch = 0;
+  let fence_ms = 0;
   const sent: Sent[] = [];
   const rows: ConfirmedRow[] = [];
   const d = new Dispatcher({
@@ -19,13 +19,13 @@ function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0
     retry_backoff_min_ms: 10, retry_backoff_max_ms: 100,
     send: (processor, body) => new Promise((resolve) => sent.push({ processor, body: JSON.parse(body), answer: resolve })),
     health: (p) => ({ failing: p === 0 ? !!health.default_failing : false, min_response_ms: 0, checked_at_ms: 1 }),
-    epoch: () => epoch,
+    purged_through_ms: () => fence_ms,
     record: (row) => rows.push(row),
     counters: Counters.create(),
     now: () => now,
   });
   const flush = () => new Promise((r) => setImmediate(r));
-  return { d, sent, rows, flush, tick: (ms: number) => { now += ms; }, purge: () => { epoch++; d.purge(); } };
+  return { d, sent, rows, flush, tick: (ms: number) => { now += ms; }, purge: (at_ms = now) => { fence_ms = at_ms; return d.purge(at_ms); } };
 }
 
 const ok: AttemptResult = { outcome: 'ok', status: 200, retry_after_ms: 0 };
@@ -42,7 +42,7 @@ test('200 records the payment with the requestedAt that was sent', async () => {
   assert.deepEqual(h.sent[0].body, { correlationId: ID, amount: 19.9, requestedAt: new Date(1_000_000).toISOString() });
   h.sent[0].answer(ok);
   await h.flush();
-  assert.deepEqual(h.rows, [{ correlation_id: ID, amount_cents: 1990, requested_at_ms: 1_000_000, processor: 0, confirmed_at_ms: 1_000_000 }]);
+  assert.deepEqual(h.rows, [{ correlation_id: ID, amount_cents: 1990, accepted_at_ms: 999_000, requested_at_ms: 1_000_000, processor: 0, confirmed_at_ms: 1_000_000 }]);
   assert.equal(h.d.isIdle(), true);
 });
 
@@ -120,11 +120,46 @@ test('a purge drops waiting payments and confirmations of sends made before it',
   h.d.add({ correlation_id: ID, amount_cents: 100, accepted_at_ms: 1_000_000 });
   h.d.pump();
   for (let i = 0; i < 3; i++) h.d.add({ correlation_id: crypto.randomUUID(), amount_cents: 100, accepted_at_ms: 1_000_000 });
-  h.purge();
+  assert.equal(h.purge(), 3);
   assert.equal(h.d.waiting, 0);
   h.sent[0].answer(ok);
   await h.flush();
   assert.equal(h.rows.length, 0);
+});
+
+test('an attempt in flight at a purge that fails is not retried', async () => {
+  const h = harness();
+  h.d.add({ correlation_id: ID, amount_cents: 100, accepted_at_ms: 999_000 });
+  h.d.pump();
+  h.purge();
+  h.sent[0].answer(failed);
+  await h.flush();
+  h.tick(10_000);
+  h.d.pump();
+  assert.equal(h.sent.length, 1);
+  assert.equal(h.d.isIdle(), true);
+});
+
+test('a purge that arrives late keeps what was accepted after its fence, and pays it', async () => {
+  const h = harness();
+  const old_ids = [crypto.randomUUID(), crypto.randomUUID()];
+  const new_ids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+  h.d.add({ correlation_id: old_ids[0], amount_cents: 100, accepted_at_ms: 999_990 });
+  h.d.add({ correlation_id: new_ids[0], amount_cents: 100, accepted_at_ms: 999_996 });
+  h.d.pump(); // both in flight
+  h.d.add({ correlation_id: old_ids[1], amount_cents: 100, accepted_at_ms: 999_995 });
+  h.d.add({ correlation_id: new_ids[1], amount_cents: 200, accepted_at_ms: 999_996 });
+  h.d.add({ correlation_id: new_ids[2], amount_cents: 300, accepted_at_ms: 1_000_000 });
+  assert.equal(h.purge(999_995), 1, 'only the waiting payment accepted at or before the fence');
+  assert.equal(h.d.waiting, 2);
+  for (const s of h.sent) s.answer(ok);
+  await h.flush();
+  h.d.pump();
+  for (const s of h.sent.slice(2)) s.answer(ok);
+  await h.flush();
+  assert.deepEqual(h.sent.map((s) => s.body.correlationId).sort(), [old_ids[0], ...new_ids].sort());
+  assert.deepEqual(h.rows.map((r) => r.correlation_id).sort(), [...new_ids].sort(), 'the old in-flight one is not recorded');
+  assert.ok(h.rows.every((r) => r.accepted_at_ms > 999_995));
 });
 
 test('a send rate limit spreads a backlog over time', () => {

@@ -22,7 +22,6 @@ export interface Job {
   attempts: number;
   pinned: -1 | 0 | 1; // processor an unknown outcome ties it to
   not_before_ms: number;
-  epoch: number;
   held: boolean;
 }
 
@@ -36,7 +35,7 @@ export interface DispatcherOptions {
   retry_backoff_max_ms: number;
   send: (processor: 0 | 1, body: string) => Promise<AttemptResult>;
   health: (processor: 0 | 1) => HealthView;
-  epoch: () => number;
+  purged_through_ms: () => number; // payments accepted at or before it were purged
   record: (row: ConfirmedRow) => void;
   counters: Counters;
   now?: () => number;
@@ -113,21 +112,21 @@ export class Dispatcher {
       attempts: 0,
       pinned: -1,
       not_before_ms: 0,
-      epoch: this.o.epoch(),
       held: false,
     });
   }
 
-  // Drops every payment not in flight (purge). In-flight ones are dropped when they return,
-  // by their epoch.
-  purge(): number {
-    const n = this.waiting;
-    this.queue = [];
+  // Purge: drops every payment accepted at or before the fence that is not in flight (those
+  // drop when they return). Later ones were accepted after the purge and stay.
+  purge(fence_ms: number): number {
+    const before = this.waiting;
+    const kept = (job: Job): boolean => job.accepted_at_ms > fence_ms;
+    this.queue = this.queue.slice(this.head).filter(kept);
     this.head = 0;
-    this.pinned = [];
+    this.pinned = this.pinned.filter(kept);
     this.publish(false);
     this.settle();
-    return n;
+    return before - this.waiting;
   }
 
   // Sends what can be sent now. Cheap to call often.
@@ -277,6 +276,7 @@ export class Dispatcher {
 
   // Not stored by this attempt. Pinned payments stay pinned: an earlier attempt may still land.
   private requeue(job: Job, now: number): void {
+    if (this.purged(job)) return;
     if (job.pinned !== -1) {
       this.retryLater(job, now);
       return;
@@ -287,20 +287,26 @@ export class Dispatcher {
   }
 
   private retryLater(job: Job, now: number): void {
+    if (this.purged(job)) return;
     const o = this.o;
     const exp = Math.min(o.retry_backoff_max_ms, o.retry_backoff_min_ms * 2 ** Math.min(job.attempts - 1, 16));
     job.not_before_ms = now + exp / 2 + Math.random() * (exp / 2);
     this.pinned.push(job);
   }
 
+  // A purge came while it was in flight: it is not ours to retry or record any more.
+  private purged(job: Job): boolean {
+    if (job.accepted_at_ms > this.o.purged_through_ms()) return false;
+    this.o.counters.add(C_STALE_DROPPED);
+    return true;
+  }
+
   private confirm(job: Job, p: 0 | 1, now: number): void {
-    if (job.epoch !== this.o.epoch()) {
-      this.o.counters.add(C_STALE_DROPPED); // a purge came after it was taken
-      return;
-    }
+    if (this.purged(job)) return;
     this.o.record({
       correlation_id: job.correlation_id,
       amount_cents: job.amount_cents,
+      accepted_at_ms: job.accepted_at_ms,
       requested_at_ms: job.requested_at_ms,
       processor: p,
       confirmed_at_ms: now,

@@ -1,5 +1,5 @@
 // State shared by every thread of an instance without messages: the cluster's latest processor
-// health (written by the main thread from the leader's NOTIFY) and control words (purge epoch).
+// health (written by the main thread from the leader's NOTIFY) and the purge fence.
 // A seqlock guards the health fields so a reader never sees a half-written snapshot.
 
 export interface HealthReading {
@@ -9,17 +9,18 @@ export interface HealthReading {
 }
 
 const W_SEQ = 0;
-const W_EPOCH = 1;
 const INT_WORDS = 4;
 const FIELDS = 3; // failing, min_response_ms, checked_at_ms
+const FENCE_OFFSET = INT_WORDS * 4 + 2 * FIELDS * 8; // 8-aligned
 
 export class SharedState {
   readonly sab: SharedArrayBuffer;
   private readonly ints: Int32Array;
   private readonly health: Float64Array;
+  private readonly fence: BigInt64Array;
 
   static create(): SharedState {
-    return new SharedState(new SharedArrayBuffer(INT_WORDS * 4 + 2 * FIELDS * 8));
+    return new SharedState(new SharedArrayBuffer(FENCE_OFFSET + 8));
   }
 
   static attach(sab: SharedArrayBuffer): SharedState {
@@ -30,6 +31,7 @@ export class SharedState {
     this.sab = sab;
     this.ints = new Int32Array(sab, 0, INT_WORDS);
     this.health = new Float64Array(sab, INT_WORDS * 4, 2 * FIELDS);
+    this.fence = new BigInt64Array(sab, FENCE_OFFSET, 1);
   }
 
   // Single writer: the main thread.
@@ -55,11 +57,13 @@ export class SharedState {
     }
   }
 
-  epoch(): number {
-    return Atomics.load(this.ints, W_EPOCH);
+  // Payments accepted at or before this time (epoch ms) were purged; 0 = never.
+  purgedThroughMs(): number {
+    return Number(Atomics.load(this.fence, 0));
   }
 
-  bumpEpoch(): number {
-    return Atomics.add(this.ints, W_EPOCH, 1) + 1;
+  // Single writer: the main thread. The fence only moves forward.
+  purgeThrough(fence_ms: number): void {
+    if (fence_ms > this.purgedThroughMs()) Atomics.store(this.fence, 0, BigInt(Math.floor(fence_ms)));
   }
 }

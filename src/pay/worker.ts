@@ -26,7 +26,7 @@ export interface WorkerData {
 const IDLE_PARK_MS = 1_000; // an idle worker still wakes now and then (drain and purge need no wake-up)
 const WARM_PAYMENTS = 1_000; // payments after which the worker's hot paths are compiled
 
-export type ToWorker = { type: 'purge' } | { type: 'drain' };
+export type ToWorker = { type: 'purge'; fence_ms: number } | { type: 'drain' };
 export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number } | { type: 'purged'; dropped: number };
 
 async function run(): Promise<void> {
@@ -78,7 +78,7 @@ async function run(): Promise<void> {
     retry_backoff_max_ms: config.retry_backoff_max_ms,
     send: (p, body) => clients[p].pay(body),
     health: (p) => state.readHealth(p),
-    epoch: () => state.epoch(),
+    purged_through_ms: () => state.purgedThroughMs(),
     record: (row) => writer.add(row),
     counters,
     log: (msg, fields) => log.warn(msg, fields),
@@ -114,8 +114,8 @@ async function run(): Promise<void> {
         if (mine) {
           dispatcher.add(p);
           dispatcher.pump(); // publishes it in the dispatcher's share of the backlog first
-        } else {
-          counters.add(C_DUPLICATES_DROPPED);
+        } else if (p.accepted_at_ms > state.purgedThroughMs()) {
+          counters.add(C_DUPLICATES_DROPPED); // not purged: another copy claimed it first
         }
         counters.sub(G_BACKLOG);
       });
@@ -144,9 +144,9 @@ async function run(): Promise<void> {
 
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'purge') {
-      // The epoch was bumped by the main thread; in-flight confirmations of the old one drop.
-      claims?.discard();
-      const dropped = dispatcher.purge() + writer.discardPending();
+      // The main thread has moved the fence: in-flight confirmations of older payments drop.
+      // Payments accepted after the fence (the purge reached this instance late) stay.
+      const dropped = (claims?.discard(msg.fence_ms) ?? 0) + dispatcher.purge(msg.fence_ms) + writer.discardPending(msg.fence_ms);
       // Records still in the ring are drained by the main thread.
       port.postMessage({ type: 'purged', dropped } satisfies FromWorker);
     } else if (msg.type === 'drain' && !draining) {

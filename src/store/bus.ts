@@ -18,7 +18,7 @@ export interface BusOptions {
   log: Logger;
   reconnect_interval_ms: number;
   onHealth(row: HealthRow): void;
-  onPurge(): void;
+  onPurge(fence_ms: number): void; // drop what was accepted at or before fence_ms
   onConnection(up: boolean): void;
 }
 
@@ -57,7 +57,10 @@ export class Bus {
     client.on('notification', (n) => {
       try {
         if (n.channel === CH_HEALTH && n.payload) this.o.onHealth(JSON.parse(n.payload) as HealthRow);
-        else if (n.channel === CH_PURGE) this.o.onPurge();
+        else if (n.channel === CH_PURGE) {
+          const fence_ms = Number(n.payload);
+          this.o.onPurge(Number.isFinite(fence_ms) && fence_ms > 0 ? fence_ms : Date.now());
+        }
       } catch (err) {
         this.o.log.warn('bad notification', { channel: n.channel, err: String(err) });
       }
@@ -144,9 +147,12 @@ export class Bus {
     );
   }
 
-  // Truncates the table and tells every instance (this one included) to drop its queued work.
+  // Truncates the tables and tells every instance (this one included) to drop its queued work:
+  // what was accepted up to now. The fence travels with the NOTIFY, so an instance that hears it
+  // late keeps the payments it accepted meanwhile (a client may send them once this returns).
   async purge(db: pg.Pool): Promise<void> {
-    await db.query(`BEGIN; TRUNCATE payments, payment_claims; SELECT pg_notify('${CH_PURGE}', ''); COMMIT`);
+    const fence_ms = Date.now(); // one clock: the instances share the host's
+    await db.query(`BEGIN; TRUNCATE payments, payment_claims; SELECT pg_notify('${CH_PURGE}', '${fence_ms}'); COMMIT`);
   }
 
   async close(): Promise<void> {

@@ -53,10 +53,17 @@ export class Claims {
     });
   }
 
-  // Purge: forget what waits (those payments are dropped).
-  discard(): void {
-    for (const w of this.queue) w.resolve(false);
-    this.queue = [];
+  // Purge: forgets what waits and was accepted at or before the fence (those payments are
+  // dropped); returns how many.
+  discard(fence_ms: number): number {
+    const kept: Waiting[] = [];
+    for (const w of this.queue) {
+      if (w.p.accepted_at_ms > fence_ms) kept.push(w);
+      else w.resolve(false);
+    }
+    const dropped = this.queue.length - kept.length;
+    this.queue = kept;
+    return dropped;
   }
 
   async close(): Promise<void> {

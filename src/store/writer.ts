@@ -14,6 +14,7 @@ import { GroupCommit } from './group-commit.js';
 export interface ConfirmedRow {
   correlation_id: string;
   amount_cents: number;
+  accepted_at_ms: number; // for the purge fence; not written
   requested_at_ms: number;
   processor: 0 | 1;
   confirmed_at_ms: number;
@@ -61,11 +62,13 @@ export class BatchWriter {
   }
 
   // Drops rows not yet written (purge). A COPY already in flight completes.
-  discardPending(): number {
+  // Purge: drops the unwritten rows of payments accepted at or before the fence.
+  discardPending(fence_ms: number): number {
     const n = this.pending.length;
-    this.pending = [];
-    this.opts.counters.sub(G_WRITER_PENDING, n);
-    return n;
+    this.pending = this.pending.filter((row) => row.accepted_at_ms > fence_ms);
+    const dropped = n - this.pending.length;
+    this.opts.counters.sub(G_WRITER_PENDING, dropped);
+    return dropped;
   }
 
   // Resolves once everything added so far is committed.
