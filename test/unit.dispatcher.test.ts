@@ -127,6 +127,30 @@ test('a purge drops waiting payments and confirmations of sends made before it',
   assert.equal(h.rows.length, 0);
 });
 
+test('once the fence has moved, nothing accepted before it is sent, even before purge() is called', () => {
+  let fence_ms = 0;
+  const sent: string[] = [];
+  const d = new Dispatcher({
+    max_inflight: 10, max_sends_per_s: 0, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
+    retry_backoff_min_ms: 10, retry_backoff_max_ms: 100,
+    send: (_p, body) => { sent.push(JSON.parse(body).correlationId); return new Promise(() => {}); },
+    health: () => ({ failing: false, min_response_ms: 0, checked_at_ms: 1 }),
+    purged_through_ms: () => fence_ms,
+    record: () => {},
+    counters: Counters.create(),
+    now: () => 1_000_000,
+  });
+  const queued = crypto.randomUUID();
+  const later = crypto.randomUUID();
+  d.add({ correlation_id: queued, amount_cents: 100, accepted_at_ms: 999_000 });
+  fence_ms = 999_500; // the main thread moved it; the worker has not read the message yet
+  d.add({ correlation_id: crypto.randomUUID(), amount_cents: 100, accepted_at_ms: 999_400 }); // taken from the ring just before
+  d.add({ correlation_id: later, amount_cents: 100, accepted_at_ms: 999_600 });
+  d.pump();
+  assert.deepEqual(sent, [later]);
+  assert.equal(d.waiting, 0);
+});
+
 test('an attempt in flight at a purge that fails is not retried', async () => {
   const h = harness();
   h.d.add({ correlation_id: ID, amount_cents: 100, accepted_at_ms: 999_000 });

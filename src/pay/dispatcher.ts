@@ -64,6 +64,7 @@ export class Dispatcher {
   private idleWaiters: Array<() => void> = [];
   private tokens: number;
   private tokens_at_ms: number;
+  private seen_fence_ms = 0;
 
   constructor(opts: DispatcherOptions) {
     this.o = opts;
@@ -104,6 +105,10 @@ export class Dispatcher {
   }
 
   add(p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void {
+    if (p.accepted_at_ms <= this.o.purged_through_ms()) {
+      this.o.counters.add(C_STALE_DROPPED); // taken from the ring just before a purge
+      return;
+    }
     this.queue.push({
       correlation_id: p.correlation_id,
       amount_cents: p.amount_cents,
@@ -119,6 +124,7 @@ export class Dispatcher {
   // Purge: drops every payment accepted at or before the fence that is not in flight (those
   // drop when they return). Later ones were accepted after the purge and stay.
   purge(fence_ms: number): number {
+    this.seen_fence_ms = fence_ms;
     const before = this.waiting;
     const kept = (job: Job): boolean => job.accepted_at_ms > fence_ms;
     this.queue = this.queue.slice(this.head).filter(kept);
@@ -133,6 +139,10 @@ export class Dispatcher {
   pump(): void {
     const now = this.now();
     const o = this.o;
+    // A purge applies from the moment the fence moves, before this thread reads its message:
+    // nothing it dropped is sent in between.
+    const fence_ms = o.purged_through_ms();
+    if (fence_ms !== this.seen_fence_ms) this.purge(fence_ms);
     const allowed = this.allowance(now);
     let room = Math.min(o.max_inflight - this.inflightCount, allowed);
     const room_at_start = room;
