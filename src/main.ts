@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     }
     // Room is certain: the front and the reclaimer push from this thread, and workers only pop.
     for (const r of later) assert(ring.push(r), 'ring full while putting back what it held');
-    for (const w of workers) w.postMessage({ type: 'purge', fence_ms } satisfies ToWorker);
+    for (const w of workers) w.postMessage({ type: 'purge' } satisfies ToWorker); // they read the fence from state
     counters.add(C_PURGED);
     log.info('purge applied', { fence: new Date(fence_ms).toISOString(), dropped_from_ring: dropped, kept_in_ring: later.length });
   };

@@ -143,7 +143,10 @@ test('purge empties the summary and queued work across instances', async () => {
 // Payments both instances hold (processors failing), read from /metrics.
 async function held(): Promise<number> {
   let n = 0;
-  for (const i of stack.instances) n += sumOf(await metricsOf(i.url), 'rinha_backlog') + sumOf(await metricsOf(i.url), 'rinha_ring_depth');
+  for (const i of stack.instances) {
+    const m = await metricsOf(i.url);
+    n += sumOf(m, 'rinha_backlog') + sumOf(m, 'rinha_ring_depth');
+  }
   return n;
 }
 

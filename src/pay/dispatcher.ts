@@ -105,10 +105,7 @@ export class Dispatcher {
   }
 
   add(p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void {
-    if (p.accepted_at_ms <= this.o.purged_through_ms()) {
-      this.o.counters.add(C_STALE_DROPPED); // taken from the ring just before a purge
-      return;
-    }
+    if (this.purged(p.accepted_at_ms)) return; // taken from the ring just before a purge
     this.queue.push({
       correlation_id: p.correlation_id,
       amount_cents: p.amount_cents,
@@ -286,33 +283,33 @@ export class Dispatcher {
 
   // Not stored by this attempt. Pinned payments stay pinned: an earlier attempt may still land.
   private requeue(job: Job, now: number): void {
-    if (this.purged(job)) return;
     if (job.pinned !== -1) {
       this.retryLater(job, now);
       return;
     }
+    if (this.purged(job.accepted_at_ms)) return;
     // Back at the head: it is the oldest, and its requestedAt will be new.
     if (this.head > 0) this.queue[--this.head] = job;
     else this.queue.unshift(job);
   }
 
   private retryLater(job: Job, now: number): void {
-    if (this.purged(job)) return;
+    if (this.purged(job.accepted_at_ms)) return;
     const o = this.o;
     const exp = Math.min(o.retry_backoff_max_ms, o.retry_backoff_min_ms * 2 ** Math.min(job.attempts - 1, 16));
     job.not_before_ms = now + exp / 2 + Math.random() * (exp / 2);
     this.pinned.push(job);
   }
 
-  // A purge came while it was in flight: it is not ours to retry or record any more.
-  private purged(job: Job): boolean {
-    if (job.accepted_at_ms > this.o.purged_through_ms()) return false;
+  // A purge came after this payment was accepted: it is not ours to send, retry or record.
+  private purged(accepted_at_ms: number): boolean {
+    if (accepted_at_ms > this.o.purged_through_ms()) return false;
     this.o.counters.add(C_STALE_DROPPED);
     return true;
   }
 
   private confirm(job: Job, p: 0 | 1, now: number): void {
-    if (this.purged(job)) return;
+    if (this.purged(job.accepted_at_ms)) return;
     this.o.record({
       correlation_id: job.correlation_id,
       amount_cents: job.amount_cents,

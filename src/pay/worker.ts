@@ -26,7 +26,7 @@ export interface WorkerData {
 const IDLE_PARK_MS = 1_000; // an idle worker still wakes now and then (drain and purge need no wake-up)
 const WARM_PAYMENTS = 1_000; // payments after which the worker's hot paths are compiled
 
-export type ToWorker = { type: 'purge'; fence_ms: number } | { type: 'drain' };
+export type ToWorker = { type: 'purge' } | { type: 'drain' };
 export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number } | { type: 'purged'; dropped: number };
 
 async function run(): Promise<void> {
@@ -146,7 +146,8 @@ async function run(): Promise<void> {
     if (msg.type === 'purge') {
       // The main thread has moved the fence: in-flight confirmations of older payments drop.
       // Payments accepted after the fence (the purge reached this instance late) stay.
-      const dropped = (claims?.discard(msg.fence_ms) ?? 0) + dispatcher.purge(msg.fence_ms) + writer.discardPending(msg.fence_ms);
+      const fence_ms = state.purgedThroughMs();
+      const dropped = (claims?.discard(fence_ms) ?? 0) + dispatcher.purge(fence_ms) + writer.discardPending(fence_ms);
       // Records still in the ring are drained by the main thread.
       port.postMessage({ type: 'purged', dropped } satisfies FromWorker);
     } else if (msg.type === 'drain' && !draining) {
