@@ -1,48 +1,61 @@
 // The do-nothing Rinha backend: the floor any real service's latency is compared with.
 // One uWebSockets.js process; POST /payments reads the body and answers 202, nothing else.
-// With `pay` (--pay <processor url>) it is the minimal paying backend instead: each accepted
-// payment is also sent at once to that processor (undici, keep-alive, no database, no retry).
-// It measures what paying at all costs a machine the processors share: their work and the
-// sends, without any of a real service's bookkeeping.
+// With `pay` (--pay <processor url>) it is the minimal paying backend instead: the service's own
+// shape with none of its bookkeeping. The front reads the body with the service's fast path and
+// puts the payment in the service's ring; a worker thread (nice 10, 50 ms tick, the service's
+// defaults) sends each one once to that processor with the service's client. No database, no
+// claims, no router, no retry. It measures what paying at all costs on a machine the processors
+// share: their work and the sends.
 // CLI: node dist/native-bench/baseline/server.js --port <p> [--pay <url>]
 //      (prints {"event":"listening","port":n,"url":...})
 import uWS from 'uWebSockets.js';
-import { Pool } from 'undici';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { readCanonicalPayment } from '../../src/http/validate.js';
+import { writeAcceptedRecord } from '../../src/queue/record.js';
+import { Ring } from '../../src/queue/ring.js';
+import type { PayWorkerData } from './pay-worker.js';
 
 const ZERO_SUMMARY = '{"default":{"totalRequests":0,"totalAmount":0},"fallback":{"totalRequests":0,"totalAmount":0}}';
 const MAX_BODY_BYTES = 64 * 1024;
 
 export interface BaselineServer { port: number; url: string; close(): void }
 
-const PAY_CONNECTIONS = 64;
+const PAY_CONNECTIONS = 128; // the service's MAX_INFLIGHT_PER_WORKER
+const PAY_TICK_MS = 50; // the service's WORKER_POLL_MS
+const PAY_NICE = 10; // the service's WORKER_NICE
+const RING_SLOTS = 16_384; // the service's RING_SLOTS
 
 export function startBaseline(opts: { port: number; host?: string; pay?: string }): Promise<BaselineServer> {
   const host = opts.host ?? '127.0.0.1';
   const app = uWS.App();
-  const pool = opts.pay ? new Pool(opts.pay, { connections: PAY_CONNECTIONS }) : null;
-  const pay = (body: string): void => {
-    if (pool === null || body.length < 2) return;
-    const requestedAt = new Date().toISOString();
-    pool.request({
-      path: '/payments', method: 'POST', headers: { 'content-type': 'application/json' },
-      body: `${body.slice(0, body.lastIndexOf('}'))},"requestedAt":"${requestedAt}"}`,
-    }).then((r) => r.body.dump(), () => {});
+  const ring = opts.pay ? Ring.create(RING_SLOTS) : null;
+  const worker = ring !== null && opts.pay
+    ? new Worker(new URL('./pay-worker.js', import.meta.url), {
+        workerData: { ring: ring.sab, origin: opts.pay, tick_ms: PAY_TICK_MS, nice: PAY_NICE, connections: PAY_CONNECTIONS } satisfies PayWorkerData,
+      })
+    : null;
+  const id = new Uint8Array(16);
+  let cents = 0;
+  const fill = (view: DataView, bytes: Uint8Array, base: number): void => writeAcceptedRecord(view, bytes, base, id, cents, Date.now());
+  // Queues a payment spelled as load generators spell it; anything else is not paid.
+  const pay = (body: Uint8Array): void => {
+    if (ring === null) return;
+    cents = readCanonicalPayment(body, id);
+    if (cents > 0) ring.pushWith(fill);
   };
   app.post('/payments', (res) => {
     let aborted = false;
     let bytes = 0;
-    let text = '';
     res.onAborted(() => { aborted = true; });
     res.onData((chunk, isLast) => {
       bytes += chunk.byteLength;  // read (and drop) the body like a real service would
-      if (pool !== null && bytes <= MAX_BODY_BYTES) text += Buffer.from(chunk).toString('utf8');
+      if (ring !== null && isLast && !aborted && bytes === chunk.byteLength) pay(new Uint8Array(chunk)); // one-chunk bodies: what load generators send
       if (!isLast || aborted) return;
       res.cork(() => {
         if (bytes > MAX_BODY_BYTES) res.writeStatus('413 Payload Too Large').end();
         else res.writeStatus('202 Accepted').end();
       });
-      if (bytes <= MAX_BODY_BYTES) pay(text);
     });
   });
   app.get('/payments-summary', (res) => {
@@ -59,7 +72,7 @@ export function startBaseline(opts: { port: number; host?: string; pay?: string 
     app.listen(host, opts.port, (token) => {
       if (!token) { reject(new Error(`baseline: cannot listen on ${host}:${opts.port}`)); return; }
       const port = uWS.us_socket_local_port(token);
-      resolve({ port, url: `http://${host}:${port}`, close: () => { uWS.us_listen_socket_close(token); void pool?.close(); } });
+      resolve({ port, url: `http://${host}:${port}`, close: () => { uWS.us_listen_socket_close(token); void worker?.terminate(); } });
     });
   });
 }

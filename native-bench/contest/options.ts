@@ -53,8 +53,9 @@ export const USAGE = `usage: node dist/native-bench/contest/main.js [options]
   --no-baseline             skip the do-nothing baseline run
   --baseline-both           run the baseline before the service as well as after it; the p99
                             ratio is then taken against the mean of the two baselines' p99
-  --baseline-pays           one more run after the baseline: the same server sending each payment
-                            at once to the default processor, to see what paying alone costs
+  --baseline-pays           one more run after the baseline: the same server, with a worker thread
+                            sending each payment once to the default processor through the
+                            service's ring and client, to see what paying alone costs
   --baseline-duration <s>   baseline run duration (default = --duration)
   --no-limits               run without cgroup CPU/memory limits
   --compose-file <path>     where the limits come from (default docker-compose.yml)

@@ -70,13 +70,13 @@ function spawnLimited(kind: string, plan: LimitsPlan, script: string, args: stri
   };
 }
 
-/** The do-nothing server; with `pay_url`, the minimal paying one (each payment sent at once to it). */
+/** The do-nothing server; with `pay_url`, the minimal paying one (a worker thread sends each payment once to it). */
 export async function startBaselineServer(plan: LimitsPlan, pay_url?: string): Promise<Service> {
   const script = join(distRoot, 'native-bench', 'baseline', 'server.js');
   const s = spawnLimited(pay_url ? 'baseline-pays' : 'baseline', plan, script, ['--port', '0', ...(pay_url ? ['--pay', pay_url] : [])], process.env);
   try {
     const l = await waitListening(s.child);
-    const what = pay_url ? 'paying baseline: uWS server that sends each payment at once to the default processor (undici, no database)' : 'baseline uWS server';
+    const what = pay_url ? 'paying baseline: uWS server whose worker thread sends each payment once to the default processor (the service\'s ring and client, 50 ms tick, nice 10; no database, no retry)' : 'baseline uWS server';
     return { url: l.url, cgroups: s.cgroups, roots: () => [s.child.pid], description: `${what} (${plan.applied ? plan.note : 'unlimited'})`, stop: s.stop };
   } catch (err) { await s.stop(); throw err; }
 }

@@ -61,8 +61,8 @@ export class BatchWriter {
     this.commit.kick(); // confirmations read in this turn of the loop go in the same COPY
   }
 
-  // Drops rows not yet written (purge). A COPY already in flight completes.
-  // Purge: drops the unwritten rows of payments accepted at or before the fence.
+  // Purge: drops the unwritten rows of payments accepted at or before the fence; returns how
+  // many. A COPY already in flight completes.
   discardPending(fence_ms: number): number {
     const n = this.pending.length;
     this.pending = this.pending.filter((row) => row.accepted_at_ms > fence_ms);
