@@ -25,7 +25,12 @@ function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0
     now: () => now,
   });
   const flush = () => new Promise((r) => setImmediate(r));
-  return { d, sent, rows, flush, tick: (ms: number) => { now += ms; }, purge: (at_ms = now) => { fence_ms = at_ms; return d.purge(at_ms); } };
+  return {
+    d, sent, rows, flush,
+    tick: (ms: number) => { now += ms; },
+    moveFence: (at_ms: number) => { fence_ms = at_ms; }, // what the main thread does, before the worker reads its message
+    purge: (at_ms = now) => { fence_ms = at_ms; return d.purge(at_ms); },
+  };
 }
 
 const ok: AttemptResult = { outcome: 'ok', status: 200, retry_after_ms: 0 };
@@ -128,27 +133,16 @@ test('a purge drops waiting payments and confirmations of sends made before it',
 });
 
 test('once the fence has moved, nothing accepted before it is sent, even before purge() is called', () => {
-  let fence_ms = 0;
-  const sent: string[] = [];
-  const d = new Dispatcher({
-    max_inflight: 10, max_sends_per_s: 0, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
-    retry_backoff_min_ms: 10, retry_backoff_max_ms: 100,
-    send: (_p, body) => { sent.push(JSON.parse(body).correlationId); return new Promise(() => {}); },
-    health: () => ({ failing: false, min_response_ms: 0, checked_at_ms: 1 }),
-    purged_through_ms: () => fence_ms,
-    record: () => {},
-    counters: Counters.create(),
-    now: () => 1_000_000,
-  });
+  const h = harness();
   const queued = crypto.randomUUID();
   const later = crypto.randomUUID();
-  d.add({ correlation_id: queued, amount_cents: 100, accepted_at_ms: 999_000 });
-  fence_ms = 999_500; // the main thread moved it; the worker has not read the message yet
-  d.add({ correlation_id: crypto.randomUUID(), amount_cents: 100, accepted_at_ms: 999_400 }); // taken from the ring just before
-  d.add({ correlation_id: later, amount_cents: 100, accepted_at_ms: 999_600 });
-  d.pump();
-  assert.deepEqual(sent, [later]);
-  assert.equal(d.waiting, 0);
+  h.d.add({ correlation_id: queued, amount_cents: 100, accepted_at_ms: 999_000 });
+  h.moveFence(999_500); // the main thread moved it; the worker has not read the message yet
+  h.d.add({ correlation_id: crypto.randomUUID(), amount_cents: 100, accepted_at_ms: 999_400 }); // taken from the ring just before
+  h.d.add({ correlation_id: later, amount_cents: 100, accepted_at_ms: 999_600 });
+  h.d.pump();
+  assert.deepEqual(h.sent.map((s) => s.body.correlationId), [later]);
+  assert.equal(h.d.waiting, 0);
 });
 
 test('an attempt in flight at a purge that fails is not retried', async () => {

@@ -5,9 +5,9 @@
 import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { ProcessorClient } from '../../src/pay/client.js';
+import { paymentBody } from '../../src/pay/dispatcher.js';
 import { formatUuid } from '../../src/queue/record.js';
 import { Ring } from '../../src/queue/ring.js';
-import { formatCents } from '../../src/store/summary.js';
 
 export interface PayWorkerData { ring: SharedArrayBuffer; origin: string; tick_ms: number; nice: number; connections: number }
 
@@ -21,12 +21,7 @@ try {
 }
 
 const tick = (): void => {
-  for (let r = ring.pop(); r !== null; r = ring.pop()) {
-    const body =
-      `{"correlationId":"${formatUuid(r.id)}","amount":${formatCents(r.amount_cents)},` +
-      `"requestedAt":"${new Date().toISOString()}"}`;
-    void client.pay(body);
-  }
+  for (let r = ring.pop(); r !== null; r = ring.pop()) void client.pay(paymentBody(formatUuid(r.id), r.amount_cents, Date.now()));
   setTimeout(tick, data.tick_ms);
 };
 tick();

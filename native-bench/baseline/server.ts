@@ -29,18 +29,12 @@ const RING_SLOTS = 16_384; // the service's RING_SLOTS
 export function startBaseline(opts: { port: number; host?: string; pay?: string }): Promise<BaselineServer> {
   const host = opts.host ?? '127.0.0.1';
   const app = uWS.App();
-  const ring = opts.pay ? Ring.create(RING_SLOTS) : null;
-  const worker = ring !== null && opts.pay
-    ? new Worker(new URL('./pay-worker.js', import.meta.url), {
-        workerData: { ring: ring.sab, origin: opts.pay, tick_ms: PAY_TICK_MS, nice: PAY_NICE, connections: PAY_CONNECTIONS } satisfies PayWorkerData,
-      })
-    : null;
+  const paying = opts.pay ? startPaying(opts.pay) : null;
   const id = new Uint8Array(16);
   let cents = 0;
   const fill = (view: DataView, bytes: Uint8Array, base: number): void => writeAcceptedRecord(view, bytes, base, id, cents, Date.now());
   // Queues a payment spelled as load generators spell it; anything else is not paid.
-  const pay = (body: Uint8Array): void => {
-    if (ring === null) return;
+  const pay = (ring: Ring, body: Uint8Array): void => {
     cents = readCanonicalPayment(body, id);
     if (cents > 0) ring.pushWith(fill);
   };
@@ -50,7 +44,7 @@ export function startBaseline(opts: { port: number; host?: string; pay?: string 
     res.onAborted(() => { aborted = true; });
     res.onData((chunk, isLast) => {
       bytes += chunk.byteLength;  // read (and drop) the body like a real service would
-      if (ring !== null && isLast && !aborted && bytes === chunk.byteLength) pay(new Uint8Array(chunk)); // one-chunk bodies: what load generators send
+      if (paying !== null && isLast && !aborted && bytes === chunk.byteLength) pay(paying.ring, new Uint8Array(chunk)); // one-chunk bodies: what load generators send
       if (!isLast || aborted) return;
       res.cork(() => {
         if (bytes > MAX_BODY_BYTES) res.writeStatus('413 Payload Too Large').end();
@@ -72,9 +66,16 @@ export function startBaseline(opts: { port: number; host?: string; pay?: string 
     app.listen(host, opts.port, (token) => {
       if (!token) { reject(new Error(`baseline: cannot listen on ${host}:${opts.port}`)); return; }
       const port = uWS.us_socket_local_port(token);
-      resolve({ port, url: `http://${host}:${port}`, close: () => { uWS.us_listen_socket_close(token); void worker?.terminate(); } });
+      resolve({ port, url: `http://${host}:${port}`, close: () => { uWS.us_listen_socket_close(token); void paying?.worker.terminate(); } });
     });
   });
+}
+
+// The paying side: the ring the front fills and the worker thread that empties it.
+function startPaying(origin: string): { ring: Ring; worker: Worker } {
+  const ring = Ring.create(RING_SLOTS);
+  const workerData: PayWorkerData = { ring: ring.sab, origin, tick_ms: PAY_TICK_MS, nice: PAY_NICE, connections: PAY_CONNECTIONS };
+  return { ring, worker: new Worker(new URL('./pay-worker.js', import.meta.url), { workerData }) };
 }
 
 function parsePay(argv: string[]): string | undefined {

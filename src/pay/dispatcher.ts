@@ -51,6 +51,14 @@ const newObservations = (): Observations => ({
   cooldown_until_ms: 0,
 });
 
+// A processor's POST /payments body: exact cents, requestedAt in ISO-8601 with milliseconds.
+export function paymentBody(correlation_id: string, amount_cents: number, requested_at_ms: number): string {
+  return (
+    `{"correlationId":"${correlation_id}","amount":${formatCents(amount_cents)},` +
+    `"requestedAt":"${new Date(requested_at_ms).toISOString()}"}`
+  );
+}
+
 export class Dispatcher {
   private readonly o: DispatcherOptions;
   private readonly now: () => number;
@@ -221,12 +229,9 @@ export class Dispatcher {
     job.attempts++;
     // A new requestedAt unless an earlier attempt here may have been stored with the old one.
     if (job.pinned === -1) job.requested_at_ms = now;
-    const body =
-      `{"correlationId":"${job.correlation_id}","amount":${formatCents(job.amount_cents)},` +
-      `"requestedAt":"${new Date(job.requested_at_ms).toISOString()}"}`;
     this.inflight[p].set(job, now);
     o.counters.add(G_INFLIGHT + p);
-    o.send(p, body).then((result) => this.settleAttempt(job, p, now, result));
+    o.send(p, paymentBody(job.correlation_id, job.amount_cents, job.requested_at_ms)).then((result) => this.settleAttempt(job, p, now, result));
   }
 
   private settleAttempt(job: Job, p: 0 | 1, sent_at: number, result: AttemptResult): void {
