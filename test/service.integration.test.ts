@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startSimulator } from '../native-bench/processor-sim/server.js';
 import { SimAdmin } from '../native-bench/processor-sim/client.js';
 import pg from 'pg';
+import { purgeTablesSql } from '../src/store/bus.js';
 import { metricsOf } from './support/reliability-stack.js';
 import { sumOf } from './support/reliability-metrics.js';
 import { compare, eventually, get, payment, post, type Stack, startInstance, startStack, stopProcess, summary } from './support/stack.js';
@@ -180,6 +181,52 @@ test('a purge drops the work queued before it, and keeps what an instance accept
   const c = await settled(total);
   assert.equal(c.default + c.fallback, 6, 'exactly the 6 accepted after the fence were paid');
   assertAgrees(c);
+});
+
+test('after a purge, a payment accepted before it and confirmed after it is not counted, even by an instance that has not heard the purge', async () => {
+  await Promise.all(stack.sims.map((s) => s.admin.setFailure(true))); // what is accepted now is held
+  const old = await pay(6);
+  const db = new pg.Client({ connectionString: stack.pg.url });
+  await db.connect();
+  try {
+    // Claimed, so held by the dispatchers (an unclaimed one would meet the fence and be dropped).
+    const claimed = async (): Promise<number> =>
+      Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM payment_claims WHERE correlation_id = ANY($1::uuid[])', [old])).rows[0].n);
+    assert.ok(await eventually(async () => (await claimed()) === 6, 10_000, 50), 'the 6 payments are claimed and held');
+    // The tables' half of a purge without its NOTIFY: for the instances, it has not arrived yet.
+    const fence_ms = Date.now();
+    await db.query(`BEGIN; ${purgeTablesSql(fence_ms)}; COMMIT`);
+    while (Date.now() <= fence_ms) await new Promise((r) => setTimeout(r, 1));
+  } finally {
+    await db.end();
+  }
+  await Promise.all(stack.sims.map((s) => s.admin.purge()));
+  await pay(4); // accepted after the purge
+  await Promise.all(stack.sims.map((s) => s.admin.setFailure(false)));
+  // Not having heard the purge, the instances pay all 10 and store them.
+  const c = await eventually(async () => {
+    const x = await compare(stack);
+    return x.default + x.fallback === 10 && (await held()) === 0;
+  }, 60_000, 100);
+  assert.ok(c, 'the processors were paid all 10');
+  const stored = await eventually(async () => {
+    const db2 = new pg.Client({ connectionString: stack.pg.url });
+    await db2.connect();
+    try {
+      return Number((await db2.query<{ n: string }>('SELECT count(*) AS n FROM payments')).rows[0].n) === 10;
+    } finally {
+      await db2.end();
+    }
+  }, 10_000, 50);
+  assert.ok(stored, 'all 10 confirmations were written, the 6 stale ones after the purge');
+  const s = await summary(stack.instances[0].url);
+  assert.equal(s.default.totalRequests + s.fallback.totalRequests, 4, 'only the 4 accepted after the purge are counted');
+
+  // A whole purge, heard by both instances, brings the two sides back together for what follows.
+  assert.equal((await post(stack.instances[0].url, '/purge-payments', '')).status, 200);
+  await Promise.all(stack.sims.map((s) => s.admin.purge()));
+  total = 0;
+  assertAgrees(await settled(total));
 });
 
 test('metrics and health', async () => {

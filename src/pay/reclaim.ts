@@ -87,8 +87,8 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
       const hit = d?.found ? { p: 0, at: d.requested_at_ms } : f?.found ? { p: 1, at: f.requested_at_ms } : null;
       if (hit !== null) {
         await o.db.query(
-          'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor) VALUES ($1, $2, $3, $4) ON CONFLICT (correlation_id) DO NOTHING',
-          [c.correlation_id, c.amount_cents, hit.at, hit.p],
+          'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (correlation_id) DO NOTHING',
+          [c.correlation_id, c.amount_cents, hit.at, hit.p, c.accepted_at_ms],
         );
         settled++;
       } else if (d !== null && f !== null) {

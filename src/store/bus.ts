@@ -2,6 +2,7 @@
 // a session advisory lock that elects the one instance polling processor health. Reconnects
 // forever with a fixed interval; losing the connection releases leadership (the lock is the
 // session's).
+import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 
@@ -147,12 +148,24 @@ export class Bus {
     );
   }
 
-  // Truncates the tables and tells every instance (this one included) to drop its queued work:
-  // what was accepted up to now. The fence travels with the NOTIFY, so an instance that hears it
-  // late keeps the payments it accepted meanwhile (a client may send them once this returns).
+  // Purges what was accepted up to now, in the tables and in every instance (this one included).
+  // The fence (this moment) is stored in purge_fence and travels with the NOTIFY. The tables are
+  // locked against writes while it moves, so a write in flight commits before (and is deleted)
+  // or runs after and meets the new fence: the summary does not count a row accepted at or
+  // before it, and no claim is taken for one. What was accepted after it stays, in the tables
+  // and in an instance that hears the NOTIFY late. Returns once the clock has passed the fence,
+  // so a payment accepted after the answer is never at or before it.
   async purge(db: pg.Pool): Promise<void> {
     const fence_ms = Date.now(); // one clock: the instances share the host's
-    await db.query(`BEGIN; TRUNCATE payments, payment_claims; SELECT pg_notify('${CH_PURGE}', '${fence_ms}'); COMMIT`);
+    const client = await db.connect();
+    try {
+      await client.query(`BEGIN; ${purgeTablesSql(fence_ms)}; SELECT pg_notify('${CH_PURGE}', '${fence_ms}'); COMMIT`);
+      client.release();
+    } catch (err) {
+      client.release(true); // its transaction may be left open: do not reuse the connection
+      throw err;
+    }
+    while (Date.now() <= fence_ms) await new Promise((r) => setTimeout(r, 1));
   }
 
   async close(): Promise<void> {
@@ -161,6 +174,21 @@ export class Bus {
     this.client = null;
     if (client) await client.end().catch(() => {});
   }
+}
+
+// The tables' half of a purge, inside the caller's transaction: the fence moves while writes are
+// locked out; rows accepted at or before it go, later ones stay. The claims are locked first: a
+// claim that comes while the purge waits for a COPY in flight then waits too, and meets the new
+// fence, instead of being taken for a payment the purge is about to drop.
+export function purgeTablesSql(fence_ms: number): string {
+  assert(Number.isSafeInteger(fence_ms) && fence_ms > 0, 'a purge fence is a time in ms');
+  return (
+    'LOCK TABLE payment_claims, payments IN SHARE ROW EXCLUSIVE MODE; ' +
+    `INSERT INTO purge_fence (fence_ms) VALUES (${fence_ms}) ` +
+    'ON CONFLICT (one) DO UPDATE SET fence_ms = greatest(purge_fence.fence_ms, excluded.fence_ms); ' +
+    `DELETE FROM payments WHERE accepted_at_ms <= ${fence_ms}; ` +
+    `DELETE FROM payment_claims WHERE accepted_at_ms <= ${fence_ms}`
+  );
 }
 
 // The (int4, int4) advisory lock an instance holds on its own session while it lives.

@@ -19,10 +19,13 @@ export interface ClaimsOptions {
   log: Logger;
 }
 
-// Only the rows inserted come back: those ids are ours.
+// Only the rows inserted come back: those ids are ours. A payment accepted at or before the last
+// purge's fence is not claimed (dropped), even if this instance has not heard of the purge yet;
+// the purge locks the table, so a claim waiting on it reads the new fence.
 const CLAIM_SQL =
   'INSERT INTO payment_claims (correlation_id, amount_cents, accepted_at_ms, owner) ' +
-  'SELECT *, $4::uuid FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) ON CONFLICT (correlation_id) DO NOTHING ' +
+  'SELECT u.*, $4::uuid FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u (id, cents, accepted_at_ms) ' +
+  'WHERE u.accepted_at_ms > coalesce((SELECT fence_ms FROM purge_fence), -1) ON CONFLICT (correlation_id) DO NOTHING ' +
   'RETURNING correlation_id';
 
 export interface ClaimRequest { correlation_id: string; amount_cents: number; accepted_at_ms: number }

@@ -47,11 +47,34 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
         correlation_id  uuid     PRIMARY KEY,
         amount_cents    bigint   NOT NULL CHECK (amount_cents > 0),
         requested_at_ms bigint   NOT NULL,
-        processor       smallint NOT NULL CHECK (processor IN (0, 1))
+        processor       smallint NOT NULL CHECK (processor IN (0, 1)),
+        accepted_at_ms  bigint   NOT NULL
       )`);
+    // A database made before accepted_at_ms: its rows count as accepted at 0, after no purge.
+    // (Checked first: ALTER TABLE locks the table even when the column exists, and a running
+    // instance may be writing to it.)
+    await client.query(`
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'payments' AND column_name = 'accepted_at_ms') THEN
+          ALTER TABLE payments ADD COLUMN accepted_at_ms bigint NOT NULL DEFAULT 0;
+        END IF;
+      END $$`);
+    await client.query('DROP INDEX IF EXISTS payments_requested_at');
     await client.query(
-      'CREATE INDEX IF NOT EXISTS payments_requested_at ON payments (requested_at_ms) INCLUDE (processor, amount_cents)',
+      'CREATE INDEX IF NOT EXISTS payments_summary ON payments (requested_at_ms) INCLUDE (processor, amount_cents, accepted_at_ms)',
     );
+    // The last purge's fence: what was accepted at or before it is purged. The summary does not
+    // count such a row even if a write that was in flight at the purge stores it afterwards, and
+    // no claim for such a payment is taken (src/store/bus.ts). -1, or no row: never purged.
+    // Logged, unlike the rest: a crash must not lose the fence (readers coalesce a missing row
+    // anyway, in case a crash ever does).
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS purge_fence (
+        one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+        fence_ms bigint  NOT NULL
+      )`);
+    await client.query('INSERT INTO purge_fence (fence_ms) VALUES (-1) ON CONFLICT DO NOTHING');
     // Who pays each id: one row per id ever accepted, and, until a payments row exists for
     // it, the payment's durable intake (src/store/claims.ts, src/pay/reclaim.ts).
     await client.query(`

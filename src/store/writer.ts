@@ -14,7 +14,7 @@ import { GroupCommit } from './group-commit.js';
 export interface ConfirmedRow {
   correlation_id: string;
   amount_cents: number;
-  accepted_at_ms: number; // for the purge fence; not written
+  accepted_at_ms: number; // against the purge fence (here and in the summary)
   requested_at_ms: number;
   processor: 0 | 1;
   confirmed_at_ms: number;
@@ -28,10 +28,10 @@ export interface WriterOptions {
   log: Logger;
 }
 
-const COPY_SQL = 'COPY payments (correlation_id, amount_cents, requested_at_ms, processor) FROM STDIN';
+const COPY_SQL = 'COPY payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) FROM STDIN';
 const UPSERT_SQL =
-  'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor) ' +
-  'SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[]) ON CONFLICT (correlation_id) DO NOTHING';
+  'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) ' +
+  'SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[], $5::bigint[]) ON CONFLICT (correlation_id) DO NOTHING';
 
 export class BatchWriter {
   private readonly opts: WriterOptions;
@@ -120,7 +120,7 @@ export class BatchWriter {
   private async write(client: pg.Client, batch: ConfirmedRow[]): Promise<void> {
     try {
       let text = '';
-      for (const r of batch) text += `${r.correlation_id}\t${r.amount_cents}\t${r.requested_at_ms}\t${r.processor}\n`;
+      for (const r of batch) text += `${r.correlation_id}\t${r.amount_cents}\t${r.requested_at_ms}\t${r.processor}\t${r.accepted_at_ms}\n`;
       await copyText(client, COPY_SQL, text);
     } catch (err) {
       // 23505 unique_violation: some id is already stored (a duplicate confirmation, or a COPY
@@ -131,6 +131,7 @@ export class BatchWriter {
         batch.map((r) => r.amount_cents),
         batch.map((r) => r.requested_at_ms),
         batch.map((r) => r.processor),
+        batch.map((r) => r.accepted_at_ms),
       ]);
     }
   }
