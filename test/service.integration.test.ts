@@ -188,37 +188,29 @@ test('after a purge, a payment accepted before it and confirmed after it is not 
   const old = await pay(6);
   const db = new pg.Client({ connectionString: stack.pg.url });
   await db.connect();
+  const count = async (sql: string, values: unknown[] = []): Promise<number> => Number((await db.query<{ n: string }>(sql, values)).rows[0].n);
   try {
     // Claimed, so held by the dispatchers (an unclaimed one would meet the fence and be dropped).
-    const claimed = async (): Promise<number> =>
-      Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM payment_claims WHERE correlation_id = ANY($1::uuid[])', [old])).rows[0].n);
+    const claimed = (): Promise<number> => count('SELECT count(*) AS n FROM payment_claims WHERE correlation_id = ANY($1::uuid[])', [old]);
     assert.ok(await eventually(async () => (await claimed()) === 6, 10_000, 50), 'the 6 payments are claimed and held');
     // The tables' half of a purge without its NOTIFY: for the instances, it has not arrived yet.
     const fence_ms = Date.now();
     await db.query(`BEGIN; ${purgeTablesSql(fence_ms)}; COMMIT`);
     while (Date.now() <= fence_ms) await new Promise((r) => setTimeout(r, 1));
+    await Promise.all(stack.sims.map((s) => s.admin.purge()));
+    await pay(4); // accepted after the purge
+    await Promise.all(stack.sims.map((s) => s.admin.setFailure(false)));
+    // Not having heard the purge, the instances pay all 10 and store them.
+    const c = await eventually(async () => {
+      const x = await compare(stack);
+      return x.default + x.fallback === 10 && (await held()) === 0;
+    }, 60_000, 100);
+    assert.ok(c, 'the processors were paid all 10');
+    const stored = await eventually(async () => (await count('SELECT count(*) AS n FROM payments')) === 10, 10_000, 50);
+    assert.ok(stored, 'all 10 confirmations were written, the 6 stale ones after the purge');
   } finally {
     await db.end();
   }
-  await Promise.all(stack.sims.map((s) => s.admin.purge()));
-  await pay(4); // accepted after the purge
-  await Promise.all(stack.sims.map((s) => s.admin.setFailure(false)));
-  // Not having heard the purge, the instances pay all 10 and store them.
-  const c = await eventually(async () => {
-    const x = await compare(stack);
-    return x.default + x.fallback === 10 && (await held()) === 0;
-  }, 60_000, 100);
-  assert.ok(c, 'the processors were paid all 10');
-  const stored = await eventually(async () => {
-    const db2 = new pg.Client({ connectionString: stack.pg.url });
-    await db2.connect();
-    try {
-      return Number((await db2.query<{ n: string }>('SELECT count(*) AS n FROM payments')).rows[0].n) === 10;
-    } finally {
-      await db2.end();
-    }
-  }, 10_000, 50);
-  assert.ok(stored, 'all 10 confirmations were written, the 6 stale ones after the purge');
   const s = await summary(stack.instances[0].url);
   assert.equal(s.default.totalRequests + s.fallback.totalRequests, 4, 'only the 4 accepted after the purge are counted');
 

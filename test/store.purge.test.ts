@@ -5,23 +5,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Counters } from '../src/counters.js';
-import { createLogger } from '../src/log.js';
 import { Bus } from '../src/store/bus.js';
 import { Claims } from '../src/store/claims.js';
-import { connectWithRetry, ensureSchema } from '../src/store/db.js';
+import { connectWithRetry } from '../src/store/db.js';
 import { querySummary } from '../src/store/summary.js';
 import { BatchWriter, type ConfirmedRow } from '../src/store/writer.js';
-import { type Postgres, startPostgres } from './support/stack.js';
+import type { Postgres } from './support/stack.js';
+import { commitRows, confirmedRow, startSchemaPostgres, storeLog as log } from './support/store.js';
 
 let pgs: Postgres;
 let admin: pg.Client;
 let pool: pg.Pool;
-const log = createLogger('error');
 
 before(async () => {
-  pgs = await startPostgres();
-  admin = await connectWithRetry({ url: pgs.url, attempts: 50, interval_ms: 200, log, purpose: 'purge-test' });
-  await ensureSchema(admin);
+  ({ pgs, admin } = await startSchemaPostgres('purge-test'));
   pool = new pg.Pool({ connectionString: pgs.url, max: 2 });
 });
 after(async () => {
@@ -33,19 +30,12 @@ after(async () => {
 const bus = (): Bus =>
   new Bus({ url: pgs.url, owner: crypto.randomUUID(), log, reconnect_interval_ms: 100, onHealth() {}, onPurge() {}, onConnection() {} });
 
-const row = (accepted_at_ms: number, processor: 0 | 1 = 0): ConfirmedRow => ({
-  correlation_id: crypto.randomUUID(),
-  amount_cents: 2005,
-  accepted_at_ms,
-  requested_at_ms: accepted_at_ms + 10,
-  processor,
-  confirmed_at_ms: Date.now(),
-});
+const row = (accepted_at_ms: number, processor: 0 | 1 = 0): ConfirmedRow =>
+  confirmedRow({ accepted_at_ms, requested_at_ms: accepted_at_ms + 10, processor });
 
 async function write(rows: ConfirmedRow[]): Promise<void> {
   const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 100, retry_interval_ms: 50, counters: Counters.create(), log });
-  for (const r of rows) writer.add(r);
-  await writer.idle();
+  await commitRows(writer, rows);
   await writer.close();
 }
 

@@ -6,19 +6,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { C_WRITER_ERRORS, C_WRITER_ROWS, Counters } from '../src/counters.js';
-import { createLogger } from '../src/log.js';
-import { connectWithRetry, ensureSchema } from '../src/store/db.js';
 import { BatchWriter, type ConfirmedRow } from '../src/store/writer.js';
-import { type Postgres, startPostgres } from './support/stack.js';
+import type { Postgres } from './support/stack.js';
+import { commitRows, confirmedRow, startSchemaPostgres, storeLog as log } from './support/store.js';
 
 let pgs: Postgres;
 let admin: pg.Client;
-const log = createLogger('error');
 
 before(async () => {
-  pgs = await startPostgres();
-  admin = await connectWithRetry({ url: pgs.url, attempts: 50, interval_ms: 200, log, purpose: 'writer-test' });
-  await ensureSchema(admin);
+  ({ pgs, admin } = await startSchemaPostgres('writer-test'));
   await admin.query('TRUNCATE payments');
 });
 after(async () => {
@@ -27,14 +23,7 @@ after(async () => {
 });
 
 const rows = (n: number, processor: 0 | 1 = 0): ConfirmedRow[] =>
-  Array.from({ length: n }, (_, i) => ({
-    correlation_id: crypto.randomUUID(),
-    amount_cents: 1000 + i,
-    accepted_at_ms: 1_000,
-    requested_at_ms: 2_000 + i,
-    processor,
-    confirmed_at_ms: Date.now(),
-  }));
+  Array.from({ length: n }, (_, i) => confirmedRow({ amount_cents: 1000 + i, requested_at_ms: 2_000 + i, processor }));
 
 function newWriter(counters: Counters, batch_max_rows = 10_000): BatchWriter {
   return new BatchWriter({ url: pgs.url, batch_max_rows, retry_interval_ms: 50, counters, log });
@@ -54,14 +43,11 @@ test('small batches and one larger than the socket buffer are all stored, each r
   const counters = Counters.create();
   const writer = newWriter(counters);
   const small = rows(3);
-  for (const r of small) writer.add(r);
-  await writer.idle();
+  await commitRows(writer, small);
   const big = rows(8_000, 1); // ~400 KB of COPY text: more than the socket takes in one write
-  for (const r of big) writer.add(r);
-  await writer.idle();
+  await commitRows(writer, big);
   const more = rows(5);
-  for (const r of more) writer.add(r);
-  await writer.idle();
+  await commitRows(writer, more);
   await writer.close();
   const all = [...small, ...big, ...more];
   assert.deepEqual(await stored(all.map((r) => r.correlation_id)), { n: all.length, cents: cents(all) });
@@ -73,14 +59,11 @@ test('a batch meeting ids already stored stores the new ones once, and the conne
   const counters = Counters.create();
   const writer = newWriter(counters);
   const first = rows(4);
-  for (const r of first) writer.add(r);
-  await writer.idle();
+  await commitRows(writer, first);
   const fresh = rows(6);
-  for (const r of [...fresh.slice(0, 3), first[1], ...fresh.slice(3), first[2]]) writer.add(r);
-  await writer.idle();
+  await commitRows(writer, [...fresh.slice(0, 3), first[1], ...fresh.slice(3), first[2]]);
   const after_dup = rows(2); // on the same connection: it must still be in step with the backend
-  for (const r of after_dup) writer.add(r);
-  await writer.idle();
+  await commitRows(writer, after_dup);
   await writer.close();
   const all = [...first, ...fresh, ...after_dup];
   assert.deepEqual(await stored(all.map((r) => r.correlation_id)), { n: all.length, cents: cents(all) });
@@ -91,8 +74,7 @@ test('a COPY that fails to start loses nothing: retried until it can, then store
   const counters = Counters.create();
   const writer = newWriter(counters);
   const before_rows = rows(2);
-  for (const r of before_rows) writer.add(r);
-  await writer.idle(); // connected, statement known
+  await commitRows(writer, before_rows); // connected, statement known
   await admin.query('ALTER TABLE payments RENAME TO payments_away');
   const during = rows(7);
   try {

@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { FLAG_CLAIMED, writeNewRecord } from '../queue/record.js';
 import type { Ring } from '../queue/ring.js';
 import { ownerLockKey } from '../store/bus.js';
+import { PAYMENTS_COLUMNS } from '../store/db.js';
 
 export interface ReclaimOptions {
   db: pg.Pool;
@@ -87,7 +88,7 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
       const hit = d?.found ? { p: 0, at: d.requested_at_ms } : f?.found ? { p: 1, at: f.requested_at_ms } : null;
       if (hit !== null) {
         await o.db.query(
-          'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (correlation_id) DO NOTHING',
+          `INSERT INTO payments (${PAYMENTS_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (correlation_id) DO NOTHING`,
           [c.correlation_id, c.amount_cents, hit.at, hit.p, c.accepted_at_ms],
         );
         settled++;

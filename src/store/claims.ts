@@ -8,6 +8,7 @@
 // another instance settles it (pay/reclaim.ts).
 import type pg from 'pg';
 import { LazyConnection } from './connection.js';
+import { PURGE_FENCE_SQL } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from '../log.js';
 
@@ -25,7 +26,7 @@ export interface ClaimsOptions {
 const CLAIM_SQL =
   'INSERT INTO payment_claims (correlation_id, amount_cents, accepted_at_ms, owner) ' +
   'SELECT u.*, $4::uuid FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u (id, cents, accepted_at_ms) ' +
-  'WHERE u.accepted_at_ms > coalesce((SELECT fence_ms FROM purge_fence), -1) ON CONFLICT (correlation_id) DO NOTHING ' +
+  `WHERE u.accepted_at_ms > ${PURGE_FENCE_SQL} ON CONFLICT (correlation_id) DO NOTHING ` +
   'RETURNING correlation_id';
 
 export interface ClaimRequest { correlation_id: string; amount_cents: number; accepted_at_ms: number }

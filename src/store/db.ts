@@ -35,6 +35,12 @@ export async function connectWithRetry(opts: ConnectOptions): Promise<pg.Client>
 
 const SCHEMA_LOCK_KEY = 7_202_501;
 
+// The columns every writer of payments fills, in this order (COPY, its upsert, the reclaimer).
+export const PAYMENTS_COLUMNS = 'correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms';
+
+// The last purge's fence, for any statement: no row means never purged.
+export const PURGE_FENCE_SQL = 'coalesce((SELECT fence_ms FROM purge_fence), -1)';
+
 // Money in integer cents, time in epoch ms: the row is exactly what the processor stored.
 // UNLOGGED: this is a contest cache of the processors' own records; a clean restart keeps it,
 // a Postgres crash empties it (see README, reliability).
@@ -66,15 +72,13 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
     );
     // The last purge's fence: what was accepted at or before it is purged. The summary does not
     // count such a row even if a write that was in flight at the purge stores it afterwards, and
-    // no claim for such a payment is taken (src/store/bus.ts). -1, or no row: never purged.
-    // Logged, unlike the rest: a crash must not lose the fence (readers coalesce a missing row
-    // anyway, in case a crash ever does).
+    // no claim for such a payment is taken (src/store/bus.ts). No row until the first purge
+    // (PURGE_FENCE_SQL). Logged, unlike the rest: a crash must not lose the fence.
     await client.query(`
       CREATE TABLE IF NOT EXISTS purge_fence (
         one      boolean PRIMARY KEY DEFAULT true CHECK (one),
         fence_ms bigint  NOT NULL
       )`);
-    await client.query('INSERT INTO purge_fence (fence_ms) VALUES (-1) ON CONFLICT DO NOTHING');
     // Who pays each id: one row per id ever accepted, and, until a payments row exists for
     // it, the payment's durable intake (src/store/claims.ts, src/pay/reclaim.ts).
     await client.query(`

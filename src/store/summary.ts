@@ -1,5 +1,6 @@
 // The summary: one aggregate over the requested_at index, exact integer cents, the SPEC's shape.
 import type pg from 'pg';
+import { PURGE_FENCE_SQL } from './db.js';
 
 export interface ProcessorTotals { count: number; cents: number }
 export interface Totals { default: ProcessorTotals; fallback: ProcessorTotals }
@@ -29,7 +30,7 @@ export async function querySummary(db: pg.Pool | pg.Client, from_ms: number | nu
     name: 'summary',
     text:
       'SELECT processor, count(*) AS n, coalesce(sum(amount_cents), 0) AS cents FROM payments ' +
-      'WHERE requested_at_ms BETWEEN $1 AND $2 AND accepted_at_ms > coalesce((SELECT fence_ms FROM purge_fence), -1) GROUP BY processor',
+      `WHERE requested_at_ms BETWEEN $1 AND $2 AND accepted_at_ms > ${PURGE_FENCE_SQL} GROUP BY processor`,
     values: [from_ms === null ? MIN_MS : String(from_ms), to_ms === null ? MAX_MS : String(to_ms)],
   });
   const totals: Totals = { default: { count: 0, cents: 0 }, fallback: { count: 0, cents: 0 } };

@@ -9,6 +9,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { C_WRITER_BATCHES, C_WRITER_ERRORS, C_WRITER_ROWS, type Counters, G_WRITER_PENDING, H_BATCH_ROWS, H_FLUSH_MS, H_VISIBILITY_MS } from '../counters.js';
 import type { Logger } from '../log.js';
 import { LazyConnection } from './connection.js';
+import { PAYMENTS_COLUMNS } from './db.js';
 import { GroupCommit } from './group-commit.js';
 
 export interface ConfirmedRow {
@@ -28,9 +29,9 @@ export interface WriterOptions {
   log: Logger;
 }
 
-const COPY_SQL = 'COPY payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) FROM STDIN';
+const COPY_SQL = `COPY payments (${PAYMENTS_COLUMNS}) FROM STDIN`;
 const UPSERT_SQL =
-  'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) ' +
+  `INSERT INTO payments (${PAYMENTS_COLUMNS}) ` +
   'SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::smallint[], $5::bigint[]) ON CONFLICT (correlation_id) DO NOTHING';
 
 export class BatchWriter {
