@@ -1,13 +1,15 @@
-// Measures the simulator: POST /payments throughput with fresh ids (autocannon), then the admin
-// summary's latency with 50 k stored payments. The simulator runs as a child process (its own core).
-// Usage: node dist/native-bench/processor-sim/bench.js [--port 18010] [--connections 100] [--duration_s 10] [--stored 50000]
+// Measures the simulator: its CPU per payment under a client shaped like one of the service's
+// payment workers, POST /payments throughput with fresh ids (autocannon), then the admin summary's
+// latency with 50 k stored payments. The simulator runs as a child process (its own core).
+// Usage: node dist/native-bench/processor-sim/bench.js [--port 18010] [--connections 100] [--duration_s 10] [--stored 50000] [--rate 600]
 
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
+import { cpuMs } from '../http/proc-cpu.js';
 import { SimAdmin } from './client.js';
 
 interface AutocannonResult {
@@ -40,6 +42,39 @@ async function post_load(url: string, opts: Record<string, unknown>): Promise<Au
   });
 }
 
+// The contest replica's load on a simulator: a payment worker's burst every 50 ms (its tick) over
+// 128 keep-alive connections, at the contest's peak rate. What matters is the simulator's CPU per
+// payment, since the replica runs it on the cores the service is scored on.
+async function worker_shaped(url: string, pid: number, rate_per_s: number, duration_s: number): Promise<Record<string, unknown>> {
+  const pool = new Pool(url, { connections: 128, pipelining: 1 });
+  const statuses: Record<string, number> = {};
+  const pay = async (): Promise<void> => {
+    const body = JSON.stringify({ correlationId: randomUUID(), amount: 20.05, requestedAt: new Date().toISOString() });
+    const res = await pool.request({ path: '/payments', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await res.body.dump();
+    statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+  };
+  for (let i = 0; i < 20; i += 1) await Promise.all(Array.from({ length: 100 }, pay)); // warm-up, and every connection open
+  const per_tick = Math.max(1, Math.round(rate_per_s / 20));
+  const in_flight: Array<Promise<void>> = [];
+  const cpu_before = cpuMs(pid);
+  const ticks = duration_s * 20;
+  for (let tick = 0; tick < ticks; tick += 1) {
+    for (let i = 0; i < per_tick; i += 1) in_flight.push(pay());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await Promise.all(in_flight);
+  const cpu_after = cpuMs(pid);
+  await pool.close();
+  const sent = ticks * per_tick;
+  const cpu_ms = cpu_before === null || cpu_after === null ? null : cpu_after - cpu_before;
+  return {
+    bench: 'simulator CPU per payment, payment-worker-shaped client', rate_per_s, duration_s, sent,
+    simulator_cpu_ms: cpu_ms, cpu_us_per_payment: cpu_ms === null ? null : Math.round((cpu_ms * 1000) / sent),
+    statuses,
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -69,6 +104,8 @@ async function main(): Promise<void> {
     const { url } = JSON.parse(String(line)) as { url: string };
     const admin = new SimAdmin(url);
 
+    console.log(JSON.stringify(await worker_shaped(url, child.pid!, arg('rate', 600), duration_s)));
+    await admin.purge();
     await post_load(url, { connections, duration: 2 }); // warm-up
     await admin.purge();
     const load = await post_load(url, { connections, duration: duration_s });
