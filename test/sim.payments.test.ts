@@ -175,6 +175,22 @@ test('a client that gives up during the delay does not cancel the store', async 
   }
 });
 
+test('every answer tells keep-alive clients to retire the connection before the server would close it idle', async () => {
+  // uWS closes a connection idle for 10 s; a client that sends on it at that moment loses the
+  // request. undici retires a connection at the hinted timeout less 1 s.
+  const answers = [
+    await request(sim.url + '/payments', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ correlationId: randomUUID(), amount: 1, requestedAt: '2025-07-01T00:00:00.000Z' }) }),
+    await request(sim.url + '/payments/service-health'),
+    await request(sim.url + '/payments/' + randomUUID()),
+  ];
+  for (const res of answers) {
+    await res.body.text();
+    const hint = /^timeout=(\d+)$/.exec(String(res.headers['keep-alive']));
+    assert.ok(hint, `keep-alive header: ${String(res.headers['keep-alive'])}`);
+    assert.ok(Number(hint[1]) < 10, 'the hint is below the server idle close');
+  }
+});
+
 test('unknown route -> 404', async () => {
   const res = await request(sim.url + '/nope');
   await res.body.text();
