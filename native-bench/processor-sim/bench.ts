@@ -105,7 +105,6 @@ async function main(): Promise<void> {
     const admin = new SimAdmin(url);
 
     console.log(JSON.stringify(await worker_shaped(url, child.pid!, arg('rate', 600), duration_s)));
-    await admin.purge();
     await post_load(url, { connections, duration: 2 }); // warm-up
     await admin.purge();
     const load = await post_load(url, { connections, duration: duration_s });

@@ -64,6 +64,12 @@ export function parseIsoMs(text: string): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
+interface AnswerOptions {
+  close?: boolean; // close the connection after the answer
+  type?: string; // content-type of a non-empty body
+  retry_after?: boolean; // the rate limits' Retry-After
+}
+
 /**
  * One request's answer. uWS invalidates a response once its client is gone, so every answer goes
  * through here: it is dropped after an abort, and corked, since most leave from a timer or a queue.
@@ -88,32 +94,37 @@ class Exchange {
     this.on_abort = fn;
   }
 
-  send(status: number, body: string, close_after = false): void {
-    if (!this.open) return;
+  /** Takes the one answer this request gets; false when the client is gone or it was given. */
+  claim(): boolean {
+    if (!this.open) return false;
     this.answered = true;
+    return true;
+  }
+
+  /** The status line and the headers every answer carries; inside cork(). */
+  head(status: number): uWS.HttpResponse {
+    return this.res.writeStatus(status_lines[status]).writeHeader('keep-alive', keep_alive_hint);
+  }
+
+  send(status: number, body: string, o: AnswerOptions = {}): void {
+    if (!this.claim()) return;
     this.res.cork(() => {
-      this.res.writeStatus(status_lines[status]).writeHeader('keep-alive', keep_alive_hint);
-      if (body.length > 0) this.res.writeHeader('content-type', 'application/json');
-      if (status === 204) this.res.endWithoutBody(0, close_after);
-      else this.res.end(body, close_after);
+      const res = this.head(status);
+      if (o.retry_after) res.writeHeader('retry-after', retry_after_s);
+      if (body.length > 0) res.writeHeader('content-type', o.type ?? 'application/json');
+      if (status === 204) res.endWithoutBody(0, o.close);
+      else res.end(body, o.close);
     });
   }
 
   /** 429 with Retry-After, as the processor's rate limits answer. */
-  tooMany(text: string, close_after = false): void {
-    if (!this.open) return;
-    this.answered = true;
-    this.res.cork(() => {
-      this.res.writeStatus(status_lines[429]).writeHeader('retry-after', retry_after_s).writeHeader('content-type', 'text/plain');
-      this.res.end(text, close_after);
-    });
+  tooMany(text: string, close = false): void {
+    this.send(429, text, { close, type: 'text/plain', retry_after: true });
   }
 
   /** Closes the connection with no answer at all. */
   drop(): void {
-    if (!this.open) return;
-    this.answered = true;
-    this.res.close();
+    if (this.claim()) this.res.close();
   }
 }
 
@@ -131,9 +142,14 @@ function read_body(ex: Exchange, done: (error: BodyError | null, body: string) =
       done('too_large', '');
       return;
     }
-    chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory after this call
-    if (!is_last) return;
-    const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    let body: string;
+    if (is_last && chunks.length === 0) {
+      body = Buffer.from(chunk).toString('utf8'); // the usual one-chunk body, decoded in place
+    } else {
+      chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory after this call
+      if (!is_last) return;
+      body = Buffer.concat(chunks).toString('utf8');
+    }
     chunks = null;
     done(null, body);
   });
@@ -185,7 +201,7 @@ class Simulator {
       const admitted = this.limiter.acquire(() => {
         if (error) {
           this.limiter.release();
-          return ex.send(413, '{"error":"body too large"}', true);
+          return ex.send(413, '{"error":"body too large"}', { close: true });
         }
         const payment = parse_payment(body);
         if (payment === null) {
@@ -210,12 +226,7 @@ class Simulator {
     }
     if (fault === 'none') return ex.send(200, ok_body);
     if (fault === 'reset') return ex.drop();
-    if (fault === 'garbage') {
-      if (!ex.open) return;
-      ex.answered = true;
-      ex.res.cork(() => ex.res.writeStatus(status_lines[200]).writeHeader('content-type', 'application/json').end('<html>definitely not json'));
-      return;
-    }
+    if (fault === 'garbage') return ex.send(200, '<html>definitely not json');
     this.dribble(ex, ok_body);
   }
 
@@ -230,19 +241,18 @@ class Simulator {
 
   /** slow-body: 200 and the first piece at once, the rest in slow_body_chunks pieces over ~slow_body_total_ms. */
   private dribble(ex: Exchange, body: string): void {
-    if (!ex.open) return;
-    ex.answered = true;
+    if (!ex.claim()) return;
     const bytes = Buffer.from(body);
     const step = Math.ceil(bytes.length / slow_body_chunks);
     const interval_ms = Math.floor(slow_body_total_ms / slow_body_chunks);
     let offset = 0;
     const piece = (): void => {
       if (ex.aborted) return;
-      const end = Math.min(bytes.length, offset + step);
-      const chunk = bytes.subarray(offset, end);
-      offset = end;
+      const first = offset === 0;
+      const chunk = bytes.subarray(offset, offset + step);
+      offset += chunk.length;
       ex.res.cork(() => {
-        if (end === step) ex.res.writeStatus(status_lines[200]).writeHeader('content-type', 'application/json');
+        if (first) ex.head(200).writeHeader('content-type', 'application/json');
         ex.res.tryEnd(chunk, bytes.length); // Content-Length is the whole body's
       });
       if (offset < bytes.length) this.later(piece, interval_ms);
@@ -279,7 +289,7 @@ class Simulator {
     }
     if (method === 'PUT' && path.startsWith('/admin/configurations/')) {
       return read_body(ex, (error, body) => {
-        if (error) return ex.send(413, '{"error":"' + error + '"}', true);
+        if (error) return ex.send(413, '{"error":"' + error + '"}', { close: true });
         const parsed = parse_json_object(body);
         if (parsed === null) return ex.send(400, '{"error":"invalid json"}');
         this.configure(path.slice('/admin/configurations/'.length), parsed, ex);
