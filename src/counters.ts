@@ -147,7 +147,7 @@ export class Counters {
 }
 
 // Prometheus text exposition of one instance's counters.
-export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slots: number }): string {
+export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slots: number; ring_wakeups: number }): string {
   const out: string[] = [];
   const counter = (name: string, help: string, type = 'counter'): void => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -184,6 +184,8 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   out.push(`rinha_ring_depth ${extra.ring_depth}`);
   counter('rinha_ring_slots', 'Ring capacity', 'gauge');
   out.push(`rinha_ring_slots ${extra.ring_slots}`);
+  counter('rinha_ring_wakeups_total', 'Times a push woke a parked worker (a system call on the front thread; flat while workers tick)');
+  out.push(`rinha_ring_wakeups_total ${extra.ring_wakeups}`);
   counter('rinha_backlog', 'Payments taken from the ring and not yet confirmed or in flight', 'gauge');
   out.push(`rinha_backlog ${c.get(G_BACKLOG)}`);
   counter('rinha_held', 'Payments of the backlog held by the router', 'gauge');

@@ -14,7 +14,10 @@ after(() => clearInterval(keepAlive));
 test('the first push into an empty ring wakes the parked consumer', async () => {
   const ring = Ring.create(8);
   const parked = ring.waitForRecords(LONG_MS);
+  assert.equal(ring.wakeups(), 0);
   assert.equal(ring.push(record(1)), true);
+  assert.equal(ring.push(record(2)), true); // the wake-up is already sent: once per sleep
+  assert.equal(ring.wakeups(), 1);
   assert.equal(await parked, 'woken');
   assert.equal(await ring.waitForRecords(LONG_MS), 'ready');
 });
@@ -22,6 +25,7 @@ test('the first push into an empty ring wakes the parked consumer', async () => 
 test('a consumer that is not parked is not woken: the push is no system call', async () => {
   const ring = Ring.create(8);
   for (let i = 0; i < 3; i++) assert.equal(ring.push(record(i)), true);
+  assert.equal(ring.wakeups(), 0);
   // Records already wait: parking returns at once without sleeping.
   assert.equal(await ring.waitForRecords(LONG_MS), 'ready');
   let n = 0;

@@ -200,7 +200,7 @@ export function startFront(deps: FrontDeps): Promise<Front> {
   });
 
   app.get('/metrics', (res) => {
-    const body = renderMetrics(counters, { ring_depth: ring.size(), ring_slots: ring.slots });
+    const body = renderMetrics(counters, { ring_depth: ring.size(), ring_slots: ring.slots, ring_wakeups: ring.wakeups() });
     res.cork(() => {
       res.writeStatus('200 OK').writeHeader('Content-Type', 'text/plain; version=0.0.4').end(body);
     });

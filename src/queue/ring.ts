@@ -10,6 +10,7 @@ const H_DEQUEUE = 16;
 const H_SIGNAL = 32; // bumped when a sleeping consumer must wake
 const H_SLEEPERS = 48; // consumers parked (or about to park) on H_SIGNAL
 const H_WAKE_PENDING = 56; // 1 once a wake-up is sent, until a consumer parks again
+const H_WAKEUPS = 60; // wake-ups sent by pushes (wraps at 2^32)
 const HEADER_BYTES = 256;
 const SLOT_SEQ_BYTES = 8;
 const SLOT_BYTES = SLOT_SEQ_BYTES + RECORD_BYTES;
@@ -72,6 +73,7 @@ export class Ring {
           if (Atomics.load(h, H_SLEEPERS) > 0 && Atomics.compareExchange(h, H_WAKE_PENDING, 0, 1) === 0) {
             Atomics.add(h, H_SIGNAL, 1);
             Atomics.notify(h, H_SIGNAL);
+            Atomics.add(h, H_WAKEUPS, 1);
           }
           return true;
         }
@@ -109,6 +111,12 @@ export class Ring {
         pos = Atomics.load(h, H_DEQUEUE);
       }
     }
+  }
+
+  // Parked consumers woken by a push so far (mod 2^32): each one cost the pushing thread a system
+  // call, so under load it should stay flat.
+  wakeups(): number {
+    return Atomics.load(this.header, H_WAKEUPS) >>> 0;
   }
 
   // Records waiting (a snapshot: exact when nobody is pushing or popping).

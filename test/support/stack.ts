@@ -121,9 +121,14 @@ export async function startStack(opts: { instances?: number; env?: Record<string
     ...opts.env,
   };
   const instances: Instance[] = [];
-  for (let i = 0; i < (opts.instances ?? 2); i++) instances.push(await startInstance(env));
-  // One clean start: the purge clears what a previous test left in a shared DATABASE_URL.
-  await post(instances[0].url, '/purge-payments', '');
+  try {
+    for (let i = 0; i < (opts.instances ?? 2); i++) instances.push(await startInstance(env));
+    // One clean start: the purge clears what a previous test left in a shared DATABASE_URL.
+    await post(instances[0].url, '/purge-payments', '');
+  } catch (err) {
+    await stopParts(instances, sims, pg); // a failed start leaves nothing running to hang the test file
+    throw err;
+  }
   return { pg, sims, instances, env, stop: () => stopParts(instances, sims, pg) };
 }
 
