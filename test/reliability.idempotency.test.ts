@@ -1,9 +1,11 @@
 // The same correlationId sent more than once - to one instance, to two, 20 times at once across
-// both - is paid once (processors' totals) and counted once (the service's summary).
+// both - is paid once (processors' totals), counted once (the service's summary), and every other
+// copy shows in /metrics as a dropped duplicate.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Stack } from './support/stack.js';
-import { agrees, ledger, quiesce, sendPayments, startReliabilityStack } from './support/reliability-stack.js';
+import { metricValue } from './support/reliability-metrics.js';
+import { agrees, ledger, metricsOf, quiesce, sendPayments, startReliabilityStack } from './support/reliability-stack.js';
 
 describe('reliability: idempotency', { timeout: 60_000 }, () => {
   let stack: Stack;
@@ -28,6 +30,15 @@ describe('reliability: idempotency', { timeout: 60_000 }, () => {
     assert.ok(agrees(l), `${label}: service disagrees with processors ${JSON.stringify(l)}`);
     // Every instance gives the same global answer.
     for (const b of bases) assert.equal((await ledger(stack, b)).service, expected);
+    // Every copy accepted after the first of its id was dropped as a duplicate (none as purged).
+    let accepted = 0;
+    let duplicates = 0;
+    for (const b of bases) {
+      const m = await metricsOf(b);
+      accepted += metricValue(m, 'rinha_payments_accepted_total');
+      duplicates += metricValue(m, 'rinha_duplicates_dropped_total');
+    }
+    assert.equal(duplicates, accepted - expected, `${label}: ${accepted} accepted for ${expected} distinct ids`);
   };
 
   it('twice to one instance, one after the other', async (t) => {

@@ -54,7 +54,7 @@ test('a purge removes what was accepted up to it and keeps what was accepted aft
   const old = [row(before_ms - 5), row(before_ms - 1, 1)];
   await write(old);
   const claims = new Claims({ url: pgs.url, owner: crypto.randomUUID(), batch_max_rows: 100, retry_interval_ms: 50, log });
-  for (const r of old) assert.equal(await claims.claim(r), true);
+  for (const r of old) assert.equal(await claims.claim(r), 'mine');
 
   await bus().purge(pool);
   const f = await fence();
@@ -64,7 +64,7 @@ test('a purge removes what was accepted up to it and keeps what was accepted aft
   // Accepted after the fence, written before an instance hears of the purge: kept.
   const later = [row(f + 1), row(f + 2, 1)];
   await write(later);
-  for (const r of later) assert.equal(await claims.claim(r), true);
+  for (const r of later) assert.equal(await claims.claim(r), 'mine');
   await claims.close();
   assert.equal(await count('payments'), 2);
   assert.equal(await count('payment_claims'), 2);
@@ -83,7 +83,7 @@ test('after a purge, a confirmation of a payment accepted before it is not count
   const fresh = row(f + 1);
   const claimed = await Promise.all([...stale, fresh].map((r) => claims.claim(r)));
   await claims.close();
-  assert.deepEqual(claimed, [false, false, true], 'only the payment accepted after the fence is claimed');
+  assert.deepEqual(claimed, ['purged', 'purged', 'mine'], 'only the payment accepted after the fence is claimed');
   assert.equal(await count('payment_claims'), 1);
   await write([fresh]);
   const s = await querySummary(pool, null, null);
@@ -116,7 +116,7 @@ test('a purge waits for a write in flight, and a claim waiting on the purge meet
     await sleep(200);
     await holder.query('COMMIT');
     await purging;
-    assert.equal(await waiting, false, 'the claim ran after the purge and met its fence');
+    assert.equal(await waiting, 'purged', 'the claim ran after the purge and met its fence');
     assert.equal(await count('payments'), 0, 'the row committed before the purge was deleted by it');
     assert.equal(await count('payment_claims'), 0);
   } finally {
@@ -131,11 +131,32 @@ test('with no fence row (a crash emptied the table), nothing is refused or hidde
   await admin.query('DELETE FROM purge_fence');
   const r = row(Date.now());
   const claims = new Claims({ url: pgs.url, owner: crypto.randomUUID(), batch_max_rows: 100, retry_interval_ms: 50, log });
-  assert.equal(await claims.claim(r), true);
+  assert.equal(await claims.claim(r), 'mine');
   await claims.close();
   await write([r]);
   assert.deepEqual(await querySummary(pool, null, null), { default: { count: 1, cents: 2005 }, fallback: { count: 0, cents: 0 } });
   await bus().purge(pool);
   assert.ok((await fence()) > r.accepted_at_ms, 'the purge wrote its fence into the empty table');
   assert.equal(await count('payments'), 0);
+});
+
+test('a refused claim says why: a copy of an id already claimed, or a payment the purge cleared', async () => {
+  await bus().purge(pool);
+  await sleep(5);
+  const accepted_ms = Date.now();
+  const first = row(accepted_ms);
+  const stale = row(accepted_ms - 60_000); // accepted before the purge just made
+  const a = new Claims({ url: pgs.url, owner: crypto.randomUUID(), batch_max_rows: 100, retry_interval_ms: 50, log });
+  const b = new Claims({ url: pgs.url, owner: crypto.randomUUID(), batch_max_rows: 100, retry_interval_ms: 50, log });
+  try {
+    assert.equal(await a.claim(first), 'mine');
+    // Another instance, later: a duplicate, not a purge. In one batch: the first copy decides.
+    const copy = { ...first, accepted_at_ms: accepted_ms + 3 };
+    const fresh = row(accepted_ms + 5);
+    assert.deepEqual(await Promise.all([b.claim(copy), b.claim(fresh), b.claim({ ...fresh }), b.claim(stale)]), ['duplicate', 'mine', 'duplicate', 'purged']);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(await count('payment_claims'), 2);
 });

@@ -109,14 +109,14 @@ async function run(): Promise<void> {
       }
       claiming++;
       counters.add(G_BACKLOG); // waiting for its claim is part of the backlog /metrics shows
-      void claims.claim(p).then((mine) => {
+      void claims.claim(p).then((outcome) => {
         claiming--;
-        if (mine) {
+        if (outcome === 'mine') {
           dispatcher.add(p);
           dispatcher.pump(); // publishes it in the dispatcher's share of the backlog first
-        } else if (p.accepted_at_ms > state.purgedThroughMs()) {
-          counters.add(C_DUPLICATES_DROPPED); // not purged: another copy claimed it first
-        }
+        } else if (outcome === 'duplicate') {
+          counters.add(C_DUPLICATES_DROPPED); // another copy claimed it first
+        } // purged: dropped with the rest of what the purge cleared
         counters.sub(G_BACKLOG);
       });
     }

@@ -22,15 +22,20 @@ export interface ClaimsOptions {
 
 // Only the rows inserted come back: those ids are ours. A payment accepted at or before the last
 // purge's fence is not claimed (dropped), even if this instance has not heard of the purge yet;
-// the purge locks the table, so a claim waiting on it reads the new fence.
+// the purge locks the table, so a claim waiting on it reads the new fence. The fence comes back
+// too, so a refusal can be told apart: purged, or a copy of an id already claimed.
 const CLAIM_SQL =
+  `WITH fence AS (SELECT ${PURGE_FENCE_SQL} AS ms), won AS (` +
   'INSERT INTO payment_claims (correlation_id, amount_cents, accepted_at_ms, owner) ' +
-  'SELECT u.*, $4::uuid FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u (id, cents, accepted_at_ms) ' +
-  `WHERE u.accepted_at_ms > ${PURGE_FENCE_SQL} ON CONFLICT (correlation_id) DO NOTHING ` +
-  'RETURNING correlation_id';
+  'SELECT u.*, $4::uuid FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u (id, cents, accepted_at_ms), fence ' +
+  'WHERE u.accepted_at_ms > fence.ms ON CONFLICT (correlation_id) DO NOTHING RETURNING correlation_id) ' +
+  'SELECT (SELECT ms FROM fence) AS fence_ms, ARRAY(SELECT correlation_id FROM won) AS won';
 
 export interface ClaimRequest { correlation_id: string; amount_cents: number; accepted_at_ms: number }
-interface Waiting { p: ClaimRequest; resolve(claimed: boolean): void }
+// mine: this instance pays it; duplicate: another payment claimed the id first; purged: a purge
+// came after it was accepted.
+export type ClaimOutcome = 'mine' | 'duplicate' | 'purged';
+interface Waiting { p: ClaimRequest; resolve(outcome: ClaimOutcome): void }
 
 export class Claims {
   private readonly o: ClaimsOptions;
@@ -49,8 +54,8 @@ export class Claims {
     this.db.warm((client) => client.query(this.claimQuery([]))); // claims nothing, prepares the statement
   }
 
-  // Resolves true if this instance owns the id (and must pay it), false for a duplicate.
-  claim(p: ClaimRequest): Promise<boolean> {
+  // Resolves 'mine' if this instance owns the id (and must pay it).
+  claim(p: ClaimRequest): Promise<ClaimOutcome> {
     return new Promise((resolve) => {
       this.queue.push({ p, resolve });
       this.commit.kick(); // every id pulled from the ring in this turn is claimed by one INSERT
@@ -63,7 +68,7 @@ export class Claims {
     const kept: Waiting[] = [];
     for (const w of this.queue) {
       if (w.p.accepted_at_ms > fence_ms) kept.push(w);
-      else w.resolve(false);
+      else w.resolve('purged');
     }
     const dropped = this.queue.length - kept.length;
     this.queue = kept;
@@ -96,10 +101,12 @@ export class Claims {
       try {
         const client = await this.db.get();
         const ps = [...first.values()].map((w) => w.p);
-        const r = await client.query<{ correlation_id: string }>(this.claimQuery(ps));
-        const won = new Set(r.rows.map((row) => row.correlation_id));
-        for (const [id, w] of first) w.resolve(won.has(id));
-        for (const w of copies) w.resolve(false);
+        const r = await client.query<{ fence_ms: string; won: string[] }>(this.claimQuery(ps));
+        const fence_ms = Number(r.rows[0].fence_ms); // bigint comes back as text
+        const won = new Set(r.rows[0].won);
+        const refused = (w: Waiting): ClaimOutcome => (w.p.accepted_at_ms <= fence_ms ? 'purged' : 'duplicate');
+        for (const [id, w] of first) w.resolve(won.has(id) ? 'mine' : refused(w));
+        for (const w of copies) w.resolve(refused(w));
       } catch (err) {
         this.o.log.warn('claims batch failed; retrying', { ids: batch.length, err: String(err) });
         this.queue.unshift(...batch);
