@@ -1,0 +1,26 @@
+// The store bench (native-bench/store): the CPU reading it is built on, and one short run against
+// a real Postgres that prints every statement's line with a cost.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { schedstatCpuUs } from '../native-bench/store/main.js';
+import { DIST } from './support/stack.js';
+
+test('schedstat: the first field is nanoseconds on a CPU', () => {
+  assert.equal(schedstatCpuUs('1234567 89 10\n'), 1234.567);
+  assert.throws(() => schedstatCpuUs('garbage'), /unparsable/);
+});
+
+test('a short run prints the round trip and each statement, each with a positive cost', { timeout: 120_000 }, async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(DIST, 'native-bench', 'store', 'main.js'), '--batches', '30', '--rounds', '1']);
+  const lines = stdout.split('\n').filter((l) => /^\| (SELECT|claim|COPY)/.test(l));
+  assert.deepEqual(lines.map((l) => l.split('|')[1].trim()), [
+    'SELECT 1 (the round trip)', 'claim, 1 ids', 'claim, 8 ids', 'claim, 32 ids', 'COPY, 1 rows', 'COPY, 4 rows', 'COPY, 32 rows',
+  ]);
+  for (const l of lines) {
+    const backend_us = Number(l.split('|')[2]);
+    assert.ok(backend_us > 0, l);
+  }
+});
