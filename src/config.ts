@@ -125,7 +125,7 @@ export function parseConfig(env: Env = process.env): Config {
     log_level: level(env),
     worker_threads: int(env, 'WORKER_THREADS', { min: 1, max: 64, fallback: 1 }),
     worker_nice: int(env, 'WORKER_NICE', { min: 0, max: 19, fallback: 10 }),
-    worker_poll_ms: int(env, 'WORKER_POLL_MS', { min: 1, max: 1_000, fallback: 50 }),
+    worker_poll_ms: int(env, 'WORKER_POLL_MS', { min: 1, max: 1_000, fallback: 100 }),
     ring_slots,
     body_max_bytes: int(env, 'BODY_MAX_BYTES', { min: 64, max: 1 << 20, fallback: 1024 }),
     max_inflight_per_worker,

@@ -9,13 +9,13 @@ import type { ConfirmedRow } from '../src/store/writer.js';
 
 interface Sent { processor: 0 | 1; body: { correlationId: string; amount: number; requestedAt: string }; answer(r: AttemptResult): void }
 
-function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0) {
+function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0, burst_ms?: number) {
   let now = 1_000_000;
   let fence_ms = 0;
   const sent: Sent[] = [];
   const rows: ConfirmedRow[] = [];
   const d = new Dispatcher({
-    max_inflight: 10, max_sends_per_s, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
+    max_inflight: 10, max_sends_per_s, burst_ms, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
     retry_backoff_min_ms: 10, retry_backoff_max_ms: 100,
     send: (processor, body) => new Promise((resolve) => sent.push({ processor, body: JSON.parse(body), answer: resolve })),
     health: (p) => ({ failing: p === 0 ? !!health.default_failing : false, min_response_ms: 0, checked_at_ms: 1 }),
@@ -193,4 +193,17 @@ test('a send rate limit spreads a backlog over time', () => {
   h.tick(1000);
   h.d.pump();
   assert.equal(h.sent.length, 10);
+});
+
+test('the burst is one tick of the rate, so a longer tick keeps the rate', async () => {
+  const h = harness({}, 100, 100); // a 100 ms tick at 100/s: 10 per tick, not 5
+  for (let i = 0; i < 30; i++) h.d.add({ correlation_id: crypto.randomUUID(), amount_cents: 100, accepted_at_ms: 1_000_000 });
+  h.d.pump();
+  assert.equal(h.sent.length, 10);
+  for (const s of h.sent) s.answer(ok); // room in flight again (max_inflight 10)
+  await h.flush();
+  assert.equal(h.sent.length, 10, 'the answers alone bring no tokens');
+  h.tick(100);
+  h.d.pump();
+  assert.equal(h.sent.length, 20, 'one tick later, one tick of the rate');
 });

@@ -2,7 +2,7 @@
 // One uWebSockets.js process; POST /payments reads the body and answers 202, nothing else.
 // With `pay` (--pay <processor url>) it is the minimal paying backend instead: the service's own
 // shape with none of its bookkeeping. The front reads the body with the service's fast path and
-// puts the payment in the service's ring; a worker thread (nice 10, 50 ms tick, the service's
+// puts the payment in the service's ring; a worker thread (nice 10, 100 ms tick, the service's
 // defaults) sends each one once to that processor with the service's client. No database, no
 // claims, no router, no retry. It measures what paying at all costs on a machine the processors
 // share: their work and the sends.
@@ -22,7 +22,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export interface BaselineServer { port: number; url: string; close(): void }
 
 const PAY_CONNECTIONS = 128; // the service's MAX_INFLIGHT_PER_WORKER
-const PAY_TICK_MS = 50; // the service's WORKER_POLL_MS
+const PAY_TICK_MS = 100; // the service's WORKER_POLL_MS
 const PAY_NICE = 10; // the service's WORKER_NICE
 const RING_SLOTS = 16_384; // the service's RING_SLOTS
 

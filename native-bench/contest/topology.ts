@@ -76,7 +76,7 @@ export async function startBaselineServer(plan: LimitsPlan, pay_url?: string): P
   const s = spawnLimited(pay_url ? 'baseline-pays' : 'baseline', plan, script, ['--port', '0', ...(pay_url ? ['--pay', pay_url] : [])], process.env);
   try {
     const l = await waitListening(s.child);
-    const what = pay_url ? 'paying baseline: uWS server whose worker thread sends each payment once to the default processor (the service\'s ring and client, 50 ms tick, nice 10; no database, no retry)' : 'baseline uWS server';
+    const what = pay_url ? 'paying baseline: uWS server whose worker thread sends each payment once to the default processor (the service\'s ring and client, 100 ms tick, nice 10; no database, no retry)' : 'baseline uWS server';
     return { url: l.url, cgroups: s.cgroups, roots: () => [s.child.pid], description: `${what} (${plan.applied ? plan.note : 'unlimited'})`, stop: s.stop };
   } catch (err) { await s.stop(); throw err; }
 }

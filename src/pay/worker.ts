@@ -71,6 +71,7 @@ async function run(): Promise<void> {
   const dispatcher = new Dispatcher({
     max_inflight: config.max_inflight_per_worker,
     max_sends_per_s: config.max_sends_per_s_per_worker,
+    burst_ms: config.worker_poll_ms,
     fees: [config.fee_default, config.fee_fallback],
     safe_latency_ms: config.safe_latency_ms,
     hold_budget_ms: config.hold_budget_ms,
