@@ -1,17 +1,11 @@
-// The store bench (native-bench/store): the CPU reading it is built on, and one short run against
-// a real Postgres that prints every statement's line with a cost.
+// The store bench (native-bench/store): one short run against a real Postgres that prints every
+// statement's line with a cost (its CPU reading, parseSchedstat, is tested in bench.threads).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { schedstatCpuUs } from '../native-bench/store/main.js';
 import { DIST } from './support/stack.js';
-
-test('schedstat: the first field is nanoseconds on a CPU', () => {
-  assert.equal(schedstatCpuUs('1234567 89 10\n'), 1234.567);
-  assert.throws(() => schedstatCpuUs('garbage'), /unparsable/);
-});
 
 test('a short run prints the round trip and each statement, each with a positive cost', { timeout: 120_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, [join(DIST, 'native-bench', 'store', 'main.js'), '--batches', '30', '--rounds', '1']);

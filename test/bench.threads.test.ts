@@ -34,8 +34,8 @@ test('CPU and run-queue wait accumulate from the first sample; late threads coun
   ]);
 });
 
-test('schedstat: the wait and the count of times scheduled', () => {
-  assert.deepEqual(parseSchedstat('267074376 62725272 1018\n'), { wait_ns: 62725272, slices: 1018 });
+test('schedstat: the time on a CPU, the wait and the count of times scheduled', () => {
+  assert.deepEqual(parseSchedstat('267074376 62725272 1018\n'), { cpu_ns: 267074376, wait_ns: 62725272, slices: 1018 });
   assert.throws(() => parseSchedstat('x'), /unparsable/);
 });
 

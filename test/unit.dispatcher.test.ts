@@ -9,7 +9,7 @@ import type { ConfirmedRow } from '../src/store/writer.js';
 
 interface Sent { processor: 0 | 1; body: { correlationId: string; amount: number; requestedAt: string }; answer(r: AttemptResult): void }
 
-function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0, burst_ms?: number) {
+function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0, burst_ms = 50) {
   let now = 1_000_000;
   let fence_ms = 0;
   const sent: Sent[] = [];

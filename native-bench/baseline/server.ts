@@ -2,8 +2,8 @@
 // One uWebSockets.js process; POST /payments reads the body and answers 202, nothing else.
 // With `pay` (--pay <processor url>) it is the minimal paying backend instead: the service's own
 // shape with none of its bookkeeping. The front reads the body with the service's fast path and
-// puts the payment in the service's ring; a worker thread (nice 10, 100 ms tick, the service's
-// defaults) sends each one once to that processor with the service's client. No database, no
+// puts the payment in the service's ring; a worker thread (the service's default nice, tick and
+// connections) sends each one once to that processor with the service's client. No database, no
 // claims, no router, no retry. It measures what paying at all costs on a machine the processors
 // share: their work and the sends.
 // CLI: node dist/native-bench/baseline/server.js --port <p> [--pay <url>]
@@ -11,6 +11,7 @@
 import uWS from 'uWebSockets.js';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { parseConfig } from '../../src/config.js';
 import { readCanonicalPayment } from '../../src/http/validate.js';
 import { writeAcceptedRecord } from '../../src/queue/record.js';
 import { Ring } from '../../src/queue/ring.js';
@@ -21,10 +22,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 export interface BaselineServer { port: number; url: string; close(): void }
 
-const PAY_CONNECTIONS = 128; // the service's MAX_INFLIGHT_PER_WORKER
-const PAY_TICK_MS = 100; // the service's WORKER_POLL_MS
-const PAY_NICE = 10; // the service's WORKER_NICE
-const RING_SLOTS = 16_384; // the service's RING_SLOTS
+const SERVICE = parseConfig({}); // the service's defaults: the paying side keeps its shape
 
 export function startBaseline(opts: { port: number; host?: string; pay?: string }): Promise<BaselineServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -73,8 +71,8 @@ export function startBaseline(opts: { port: number; host?: string; pay?: string 
 
 // The paying side: the ring the front fills and the worker thread that empties it.
 function startPaying(origin: string): { ring: Ring; worker: Worker } {
-  const ring = Ring.create(RING_SLOTS);
-  const workerData: PayWorkerData = { ring: ring.sab, origin, tick_ms: PAY_TICK_MS, nice: PAY_NICE, connections: PAY_CONNECTIONS };
+  const ring = Ring.create(SERVICE.ring_slots);
+  const workerData: PayWorkerData = { ring: ring.sab, origin, tick_ms: SERVICE.worker_poll_ms, nice: SERVICE.worker_nice, connections: SERVICE.pool_connections };
   return { ring, worker: new Worker(new URL('./pay-worker.js', import.meta.url), { workerData }) };
 }
 

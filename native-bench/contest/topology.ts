@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
+import { parseConfig } from '../../src/config.js';
 import { cgroupSupport, createCgroup, type Cgroup, type CgroupLimits } from '../lib/cgroup.js';
 import { spawnChild, waitListening, type Child } from './children.js';
 import { readComposeLimits } from '../topology/compose-file.js';
@@ -10,6 +11,7 @@ import type { ContestOptions } from './options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));   // dist/native-bench/contest
 const distRoot = resolve(here, '..', '..');              // dist/
+const SERVICE = parseConfig({}); // the service's defaults, which the paying baseline runs with
 export const DEFAULT_LIMITS: CgroupLimits = { cpus: 1.5, memory_mb: 350 };
 
 export interface Processors { default_url: string; fallback_url: string; token: string; pids: number[]; stop(): Promise<void> }
@@ -76,7 +78,7 @@ export async function startBaselineServer(plan: LimitsPlan, pay_url?: string): P
   const s = spawnLimited(pay_url ? 'baseline-pays' : 'baseline', plan, script, ['--port', '0', ...(pay_url ? ['--pay', pay_url] : [])], process.env);
   try {
     const l = await waitListening(s.child);
-    const what = pay_url ? 'paying baseline: uWS server whose worker thread sends each payment once to the default processor (the service\'s ring and client, 100 ms tick, nice 10; no database, no retry)' : 'baseline uWS server';
+    const what = pay_url ? `paying baseline: uWS server whose worker thread sends each payment once to the default processor (the service's ring and client, ${SERVICE.worker_poll_ms} ms tick, nice ${SERVICE.worker_nice}; no database, no retry)` : 'baseline uWS server';
     return { url: l.url, cgroups: s.cgroups, roots: () => [s.child.pid], description: `${what} (${plan.applied ? plan.note : 'unlimited'})`, stop: s.stop };
   } catch (err) { await s.stop(); throw err; }
 }

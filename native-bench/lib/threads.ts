@@ -34,10 +34,10 @@ export function threadGroup(cmdline: string, comm: string, is_main: boolean): st
 }
 
 // /proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns runnable and waiting for one, times run.
-export function parseSchedstat(text: string): { wait_ns: number; slices: number } {
-  const [, wait, slices] = text.trim().split(' ').map(Number);
-  if (!Number.isFinite(wait) || !Number.isFinite(slices)) throw new Error(`unparsable schedstat: ${text.slice(0, 80)}`);
-  return { wait_ns: wait, slices };
+export function parseSchedstat(text: string): { cpu_ns: number; wait_ns: number; slices: number } {
+  const [cpu, wait, slices] = text.trim().split(' ').map(Number);
+  if (!Number.isFinite(cpu) || !Number.isFinite(wait) || !Number.isFinite(slices)) throw new Error(`unparsable schedstat: ${text.slice(0, 80)}`);
+  return { cpu_ns: cpu, wait_ns: wait, slices };
 }
 
 let tick_ms = 0;

@@ -12,6 +12,7 @@ import { Claims } from '../../src/store/claims.js';
 import { connectWithRetry } from '../../src/store/db.js';
 import { BatchWriter, type ConfirmedRow } from '../../src/store/writer.js';
 import { confirmedRow, startSchemaPostgres, storeLog as log } from '../../test/support/store.js';
+import { parseSchedstat } from '../lib/threads.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -20,13 +21,8 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
-// CPU time of a process so far, in µs (schedstat's first field is ns on a CPU).
-export function schedstatCpuUs(text: string): number {
-  const ns = Number(text.trim().split(/\s+/)[0]);
-  if (!Number.isFinite(ns)) throw new Error(`unparsable schedstat: ${text.slice(0, 60)}`);
-  return ns / 1000;
-}
-const backendCpuUs = (pid: number): number => schedstatCpuUs(readFileSync(`/proc/${pid}/schedstat`, 'utf8'));
+// CPU time of a (single-threaded) backend process so far, in µs.
+const backendCpuUs = (pid: number): number => parseSchedstat(readFileSync(`/proc/${pid}/schedstat`, 'utf8')).cpu_ns / 1000;
 
 interface Cost { label: string; rows_per_statement: number; backend_us: number; client_us: number }
 
@@ -101,9 +97,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1]?.endsWith('/store/main.js')) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -28,7 +28,7 @@ export interface Job {
 export interface DispatcherOptions {
   max_inflight: number;
   max_sends_per_s: number; // 0 = unlimited; spreads a released backlog so it does not starve the front
-  burst_ms?: number; // the longest gap between two pumps (the worker's tick; 50 by default): a burst is that much of the rate
+  burst_ms: number; // the longest gap between two pumps (the worker's tick): a burst is that much of the rate
   fees: [number, number];
   safe_latency_ms: number;
   hold_budget_ms: number;
@@ -84,7 +84,7 @@ export class Dispatcher {
 
   // Sends allowed at once: one tick's worth of the rate, so a longer tick does not lower it.
   private burst(): number {
-    return this.o.max_sends_per_s > 0 ? Math.max(1, (this.o.max_sends_per_s * (this.o.burst_ms ?? 50)) / 1000) : Infinity;
+    return this.o.max_sends_per_s > 0 ? Math.max(1, (this.o.max_sends_per_s * this.o.burst_ms) / 1000) : Infinity;
   }
 
   // Sends the rate allows now (token bucket).
