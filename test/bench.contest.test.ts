@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { SLOW_LADDER_MS } from '../native-bench/contest/stats.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
 const children: ChildProcess[] = [];
@@ -75,6 +76,15 @@ test('contest run against the baseline server writes a consistent result', { tim
   // Timeline covers every second and its POSTs add up.
   assert.equal(j.timeline.length, 8);
   assert.equal(j.timeline.reduce((s: number, p: { posts: number }) => s + p.posts, 0), j.counts.posts);
+  // Each second counts its slow requests at every step of the ladder: never more than it
+  // accepted, never more at a higher step.
+  for (const p of j.timeline as { ok: number; over: number[] }[]) {
+    assert.equal(p.over.length, SLOW_LADDER_MS.length);
+    assert.ok(p.over[0] <= p.ok && p.over.every((n, k) => k === 0 || n <= p.over[k - 1]), JSON.stringify(p));
+  }
+  // Where the slow requests fell, against the baseline after the service's run.
+  assert.equal(j.tail_by_phase.threshold_ms, j.baseline.latency.posts_ok.p99);
+  assert.equal(j.tail_by_phase.buckets.reduce((s: number, b: { service_posts: number }) => s + b.service_posts, 0), j.counts.accepted);
   // Schedule scaled to 8 s: all 10 phases applied; audits every 10 s → one at t≈0, consistent (0 vs 0).
   assert.equal(j.phases.length, 10);
   assert.ok(j.phases.every((p: { ok: boolean }) => p.ok));
@@ -100,4 +110,5 @@ test('contest run against the baseline server writes a consistent result', { tim
   assert.ok(j.baseline.timeline.length >= 3 && j.baseline.timeline.length < j.timeline.length, 'a baseline point per second of its 3 s run');
   assert.ok(existsSync(join(outDir, 'report.md')));
   assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Score/);
+  assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Where the slow requests fell/);
 });

@@ -3,7 +3,9 @@ import type { ContestOptions } from './options.js';
 import type { LimitsPlan } from './topology.js';
 import type { RunResult } from './run.js';
 import { phaseLabel } from './schedule.js';
+import { tailByPhase } from './tail.js';
 import type { MachineLoad, ThreadGroupTotals } from '../lib/threads.js';
+import { SLOW_LADDER_MS } from './stats.js';
 
 export interface ResultInput {
   options: ContestOptions;
@@ -72,6 +74,9 @@ export function buildResultJson(x: ResultInput) {
       all_p99: ratio(r.latency.all_expected.p99, b.latency.all_expected.p99),
       target_post_p99: P99_RATIO_TARGET,
     } : null,
+    // Against the baseline after the service (the one every invocation has), per phase of the
+    // schedule (a tenth of the run).
+    tail_by_phase: b ? tailByPhase(r.timeline, b.timeline, b.latency.posts_ok.p99, Math.max(1, Math.round(o.duration_s / 10))) : null,
     counts: r.counts,
     lag_after_drain: r.lag_after_drain,
     audits: r.audits,
@@ -130,6 +135,18 @@ export function renderReport(j: ResultJson): string {
       L.push(`Paying baseline / baseline: POST p99 ×${r.paying_post_p99}: what sending each payment to the processors costs this machine's latency with no service logic at all. Service / paying baseline: ×${r.post_p99_vs_paying}. Paying baseline: ${j.baseline_pays.note}.`, '');
     }
   } else L.push(`Baseline: ${j.baseline.note}.`, '');
+  if (j.tail_by_phase) {
+    const t = j.tail_by_phase;
+    L.push('## Where the slow requests fell', '',
+      `Accepted POSTs slower than the baseline's p99 (${t.threshold_ms} ms), by ${t.bucket_s} s of the run, counted per second at fixed steps (${SLOW_LADDER_MS[0]}–${SLOW_LADDER_MS[SLOW_LADDER_MS.length - 1]} ms) and interpolated between them. "Extra" is what the service had beyond the baseline's rate in the same stretch; together they are what lifts its p99 above the baseline's.`, '',
+      '| s | POSTs | service: slower | % | baseline: slower | % | extra | share of extra |', '|---|---|---|---|---|---|---|---|');
+    const pct = (a: number, n: number) => (n > 0 ? fmt((100 * a) / n) : '–');
+    const extra_pos = t.buckets.reduce((a, x) => a + Math.max(0, x.extra), 0); // shares of what lifted it
+    for (const x of t.buckets) {
+      L.push(`| ${x.from_s}–${x.to_s} | ${x.service_posts} | ${x.service_over} | ${pct(x.service_over, x.service_posts)} | ${x.baseline_over} | ${pct(x.baseline_over, x.baseline_posts)} | ${x.extra} | ${extra_pos > 0 ? `${pct(Math.max(0, x.extra), extra_pos)} %` : '–'} |`);
+    }
+    L.push(`| all | ${t.buckets.reduce((a, x) => a + x.service_posts, 0)} | | | | | ${t.extra_total} | |`, '');
+  }
 
   L.push('## Processor phases', '', '| at (s) | applied (s) | default | fallback | ok |', '|---|---|---|---|---|');
   for (const p of j.phases) L.push(`| ${p.at_s} | ${p.applied_at_s} | ${phaseLabel(p.default)} | ${phaseLabel(p.fallback)} | ${p.ok ? 'yes' : `no: ${p.error}`} |`);

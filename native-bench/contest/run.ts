@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { runLoad, nowEpochMs, isAccepted, type LoadDone, type LoadTick } from './loadgen.js';
 import { HttpCaller, ProcessorAdmin, Backend, INITIAL_TOKEN } from './clients.js';
 import { officialResult, type OfficialResult } from './score.js';
-import { latencyStats, LiveHistogram, type LatencyStats } from './stats.js';
+import { countOver, latencyStats, LiveHistogram, type LatencyStats } from './stats.js';
 import { ResourceSampler, type ResourcePeaks } from './resources.js';
 import type { Phase } from './schedule.js';
 import type { Cgroup } from '../lib/cgroup.js';
@@ -46,6 +46,7 @@ export interface AuditRecord {
 
 export interface TimelinePoint {
   t: number; vus: number; posts: number; ok: number; fail: number; p50: number; p99: number;
+  over: number[]; // accepted POSTs slower than each step of SLOW_LADDER_MS
   default_confirmed: number; fallback_confirmed: number; audits: number[];
 }
 
@@ -245,7 +246,7 @@ function buildTimeline(duration_s: number, done: LoadDone, ticks: LoadTick[], co
     const c0 = s === 0 ? { default: 0, fallback: 0 } : confirmed.find((c) => c.t === s);
     out.push({
       t: s, vus: ticks.find((tk) => tk.t === s + 1)?.vus ?? 0, posts: posts[s], ok: perSecond[s].length, fail: fail[s],
-      p50: st.p50, p99: st.p99,
+      p50: st.p50, p99: st.p99, over: countOver(perSecond[s]),
       default_confirmed: c1 && c0 ? c1.default - c0.default : 0,
       fallback_confirmed: c1 && c0 ? c1.fallback - c0.fallback : 0,
       audits: audits.filter((a) => Math.floor(a.t_s) === s).map((a) => a.inconsistencies),

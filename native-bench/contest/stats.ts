@@ -41,3 +41,40 @@ export class LiveHistogram {
     return this.buckets.length * LiveHistogram.BUCKET_MS;
   }
 }
+
+/**
+ * Thresholds (ms) at which each second of a run counts its slow requests. With them, a run's
+ * timeline can say how many requests of any stretch were slower than a threshold chosen after
+ * the run, such as the baseline's p99, which is only known once the baseline has run.
+ */
+export const SLOW_LADDER_MS: readonly number[] = Object.freeze([1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 7, 8, 9, 10, 12, 15, 20, 30, 50, 100]);
+
+/** How many of `durations_ms` are slower than each step of `ladder` (ascending). */
+export function countOver(durations_ms: ArrayLike<number>, ladder: readonly number[] = SLOW_LADDER_MS): number[] {
+  const over = new Array<number>(ladder.length).fill(0);
+  for (let i = 0; i < durations_ms.length; i++) {
+    const d = durations_ms[i];
+    for (let k = 0; k < ladder.length && d > ladder[k]; k++) over[k]++;
+  }
+  return over;
+}
+
+/**
+ * Requests slower than `threshold_ms`, from counts over the ladder: linear between the two steps
+ * around it, the count itself on a step, the last step's count beyond the ladder, and `total`
+ * below its first step (every request is slower than a threshold below the fastest step's).
+ */
+export function overThreshold(over: readonly number[], total: number, threshold_ms: number, ladder: readonly number[] = SLOW_LADDER_MS): number {
+  if (over.length !== ladder.length) throw new Error(`ladder has ${ladder.length} steps, counts ${over.length}`);
+  if (threshold_ms <= ladder[0]) {
+    const f = ladder[0] > 0 ? threshold_ms / ladder[0] : 1; // from `total` at 0 ms to the first step
+    return total + (over[0] - total) * Math.max(0, f);
+  }
+  for (let k = 1; k < ladder.length; k++) {
+    if (threshold_ms <= ladder[k]) {
+      const f = (threshold_ms - ladder[k - 1]) / (ladder[k] - ladder[k - 1]);
+      return over[k - 1] + (over[k] - over[k - 1]) * f;
+    }
+  }
+  return over[ladder.length - 1];
+}
