@@ -129,7 +129,7 @@ export function parseConfig(env: Env = process.env): Config {
     ring_slots,
     body_max_bytes: int(env, 'BODY_MAX_BYTES', { min: 64, max: 1 << 20, fallback: 1024 }),
     max_inflight_per_worker,
-    max_sends_per_s_per_worker: int(env, 'MAX_SENDS_PER_S_PER_WORKER', { min: 0, max: 1_000_000, fallback: 600 }),
+    max_sends_per_s_per_worker: int(env, 'MAX_SENDS_PER_S_PER_WORKER', { min: 0, max: 1_000_000, fallback: 400 }),
     pool_connections: int(env, 'POOL_CONNECTIONS', { min: 1, max: 4096, fallback: max_inflight_per_worker }),
     request_timeout_ms: int(env, 'REQUEST_TIMEOUT_MS', { min: 50, max: 120_000, fallback: 6_000 }),
     connect_timeout_ms: int(env, 'CONNECT_TIMEOUT_MS', { min: 50, max: 60_000, fallback: 1_000 }),

@@ -28,6 +28,7 @@ function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0
   return {
     d, sent, rows, flush,
     tick: (ms: number) => { now += ms; },
+    at: () => now,
     moveFence: (at_ms: number) => { fence_ms = at_ms; }, // what the main thread does, before the worker reads its message
     purge: (at_ms = now) => { fence_ms = at_ms; return d.purge(at_ms); },
   };
@@ -193,6 +194,18 @@ test('a send rate limit spreads a backlog over time', () => {
   h.tick(1000);
   h.d.pump();
   assert.equal(h.sent.length, 10);
+});
+
+test('the cap never holds the rate under twice the arrival rate, so a backlog always drains', () => {
+  const h = harness({}, 100, 100);
+  assert.equal(h.d.sendRatePerS(h.at()), 100);
+  for (let i = 0; i < 200; i++) h.d.add({ correlation_id: crypto.randomUUID(), amount_cents: 100, accepted_at_ms: 1_000_000 });
+  h.tick(500);
+  assert.equal(h.d.sendRatePerS(h.at()), 100, 'the window is not over yet');
+  h.tick(500);
+  assert.equal(h.d.sendRatePerS(h.at()), 400, '200 arrived in 1 s: 2 × 200/s');
+  h.tick(1000);
+  assert.equal(h.d.sendRatePerS(h.at()), 100, 'none arrived in the next second: the cap again');
 });
 
 test('the burst is one tick of the rate, so a longer tick keeps the rate', async () => {

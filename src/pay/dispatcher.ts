@@ -28,6 +28,7 @@ export interface Job {
 export interface DispatcherOptions {
   max_inflight: number;
   max_sends_per_s: number; // 0 = unlimited; spreads a released backlog so it does not starve the front
+  // (never below ARRIVAL_HEADROOM × the rate payments arrive at: see sendRatePerS())
   burst_ms: number; // the longest gap between two pumps (the worker's tick): a burst is that much of the rate
   fees: [number, number];
   safe_latency_ms: number;
@@ -60,6 +61,12 @@ export function paymentBody(correlation_id: string, amount_cents: number, reques
   );
 }
 
+// The send cap never holds the rate under this multiple of the arrival rate: a backlog always
+// drains at least as fast as payments arrive, whatever the cap (one instance alone takes twice
+// the arrivals a cap tuned for two was measured with).
+export const ARRIVAL_HEADROOM = 2;
+const ARRIVAL_WINDOW_MS = 1000;
+
 export class Dispatcher {
   private readonly o: DispatcherOptions;
   private readonly now: () => number;
@@ -73,24 +80,40 @@ export class Dispatcher {
   private idleWaiters: Array<() => void> = [];
   private tokens: number;
   private tokens_at_ms: number;
+  private arrivals = 0; // added since arrivals_since_ms
+  private arrivals_since_ms: number;
+  private arrival_rate_per_s = 0; // over the last full window
   private seen_fence_ms = 0;
 
   constructor(opts: DispatcherOptions) {
     this.o = opts;
     this.now = opts.now ?? Date.now;
-    this.tokens = this.burst();
     this.tokens_at_ms = this.now();
+    this.arrivals_since_ms = this.tokens_at_ms;
+    this.tokens = this.burst(this.o.max_sends_per_s);
   }
 
   // Sends allowed at once: one tick's worth of the rate, so a longer tick does not lower it.
-  private burst(): number {
-    return this.o.max_sends_per_s > 0 ? Math.max(1, (this.o.max_sends_per_s * this.o.burst_ms) / 1000) : Infinity;
+  private burst(rate_per_s: number): number {
+    return Math.max(1, (rate_per_s * this.o.burst_ms) / 1000);
+  }
+
+  // The send rate now: the cap, or more when payments arrive near it. The cap exists for the
+  // release of a held backlog, which it spreads over time; it must never be what holds payments.
+  sendRatePerS(now: number): number {
+    if (now - this.arrivals_since_ms >= ARRIVAL_WINDOW_MS) {
+      this.arrival_rate_per_s = (this.arrivals * 1000) / (now - this.arrivals_since_ms);
+      this.arrivals = 0;
+      this.arrivals_since_ms = now;
+    }
+    return Math.max(this.o.max_sends_per_s, ARRIVAL_HEADROOM * this.arrival_rate_per_s);
   }
 
   // Sends the rate allows now (token bucket).
   private allowance(now: number): number {
     if (this.o.max_sends_per_s <= 0) return Infinity;
-    this.tokens = Math.min(this.burst(), this.tokens + ((now - this.tokens_at_ms) * this.o.max_sends_per_s) / 1000);
+    const rate = this.sendRatePerS(now);
+    this.tokens = Math.min(this.burst(rate), this.tokens + ((now - this.tokens_at_ms) * rate) / 1000);
     this.tokens_at_ms = now;
     return Math.floor(this.tokens);
   }
@@ -115,6 +138,7 @@ export class Dispatcher {
 
   add(p: { correlation_id: string; amount_cents: number; accepted_at_ms: number }): void {
     if (this.purged(p.accepted_at_ms)) return; // taken from the ring just before a purge
+    this.arrivals++;
     this.queue.push({
       correlation_id: p.correlation_id,
       amount_cents: p.amount_cents,
