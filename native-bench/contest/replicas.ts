@@ -4,7 +4,7 @@
 // service's extra slow requests fell (tail.ts), averaged. Markdown on stdout.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { P99_RATIO_TARGET } from './report.js';
+import { cpuUsPerPayment, P99_RATIO_TARGET } from './report.js';
 import { spread } from './spread.js';
 
 const USAGE = `usage: node dist/native-bench/contest/replicas.js [--max-stolen <pct>] <result dir | result.json>...
@@ -27,7 +27,7 @@ function load(path: string): Row {
     service_p99: j.latency.posts_ok.p99, baseline_p99: j.baseline?.latency?.posts_ok?.p99 ?? null,
     before_p99: j.baseline_before?.latency?.posts_ok?.p99 ?? null, ratio: j.ratios_to_baseline?.post_p99 ?? null,
     score: j.total_liquido, inconsistencies: j.multa.composicao.num_inconsistencias, lag: j.lag.lag, lag_after: j.lag_after_drain?.lag ?? j.lag.lag,
-    cpu_us: cg && accepted > 0 ? Math.round((cg.cpu_seconds * 1e6) / accepted) : null,
+    cpu_us: cg ? cpuUsPerPayment(cg.cpu_seconds, accepted) : null,
     stolen_pct: j.resources?.machine_load?.steal_pct ?? null,
     extra: j.tail_by_phase ? j.tail_by_phase.buckets.map((b: { extra: number }) => b.extra) : null,
   };

@@ -189,6 +189,11 @@ export function renderReport(j: ResultJson): string {
 
 // CPU the group spent per accepted payment: the cost the service adds to the machine the load
 // generator shares (less noisy than p99 from run to run).
+export function cpuUsPerPayment(cpu_s: number, accepted: number): number | null {
+  return accepted > 0 ? Math.round((cpu_s * 1e6) / accepted) : null;
+}
+
 function cpuPerPayment(cpu_s: number, accepted: number): string {
-  return accepted > 0 ? `${Math.round((cpu_s * 1e6) / accepted)} µs CPU per accepted payment` : 'no payments accepted';
+  const us = cpuUsPerPayment(cpu_s, accepted);
+  return us !== null ? `${us} µs CPU per accepted payment` : 'no payments accepted';
 }

@@ -1,6 +1,7 @@
 // How far a set of replicas' service ÷ baseline p99 ratios can be trusted: one replica's ratio
 // moves by ~0.3 on a shared 2-core machine, so a target of ≤ ×1.1 is judged on many of them, with
 // a confidence interval, never on one.
+import { percentileOfSorted } from './score.js';
 
 // Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom; 1.96 beyond.
 const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
@@ -37,13 +38,11 @@ function meanCi(xs: readonly number[]): { mean: number; sd: number; lo: number; 
 export function spread(ratios: readonly number[], target: number): Spread {
   if (ratios.length === 0) throw new Error('no ratios');
   if (!ratios.every((r) => Number.isFinite(r) && r > 0)) throw new Error('ratios must be positive numbers');
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const n = sorted.length;
-  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const median = percentileOfSorted(Float64Array.from(ratios).sort(), 0.5);
   const a = meanCi(ratios);
   const g = meanCi(ratios.map(Math.log));
   return {
-    n, median: r3(median), mean: r3(a.mean), sd: r3(a.sd), ci95: [r3(a.lo), r3(a.hi)],
+    n: ratios.length, median: r3(median), mean: r3(a.mean), sd: r3(a.sd), ci95: [r3(a.lo), r3(a.hi)],
     geo_mean: r3(Math.exp(g.mean)), geo_ci95: [r3(Math.exp(g.lo)), r3(Math.exp(g.hi))],
     at_or_below: ratios.filter((r) => r <= target).length, target,
   };

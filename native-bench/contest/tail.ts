@@ -24,23 +24,25 @@ export interface TailByPhase {
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
+// Accepted POSTs in seconds [from, to) of a run, and how many were slower than the threshold.
+function stretch(pts: readonly TimelinePoint[], from: number, to: number, threshold_ms: number): { posts: number; over: number } {
+  let posts = 0;
+  let over = 0;
+  for (let t = from; t < Math.min(to, pts.length); t++) {
+    posts += pts[t].ok;
+    over += overThreshold(pts[t].over, pts[t].ok, threshold_ms);
+  }
+  return { posts, over };
+}
+
 export function tailByPhase(service: readonly TimelinePoint[], baseline: readonly TimelinePoint[], threshold_ms: number, bucket_s: number): TailByPhase {
   if (!(bucket_s >= 1)) throw new Error(`bucket_s must be ≥ 1, got ${bucket_s}`);
   const seconds = Math.max(service.length, baseline.length);
   const buckets: TailBucket[] = [];
   for (let from = 0; from < seconds; from += bucket_s) {
     const to = Math.min(seconds, from + bucket_s);
-    const sum = (pts: readonly TimelinePoint[]) => {
-      let posts = 0;
-      let over = 0;
-      for (const p of pts.slice(from, to)) {
-        posts += p.ok;
-        over += overThreshold(p.over, p.ok, threshold_ms);
-      }
-      return { posts, over };
-    };
-    const s = sum(service);
-    const b = sum(baseline);
+    const s = stretch(service, from, to, threshold_ms);
+    const b = stretch(baseline, from, to, threshold_ms);
     // The baseline's rate of slow requests, applied to the service's count of requests.
     const expected = b.posts > 0 ? (b.over / b.posts) * s.posts : 0;
     buckets.push({

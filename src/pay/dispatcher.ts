@@ -27,8 +27,9 @@ export interface Job {
 
 export interface DispatcherOptions {
   max_inflight: number;
-  max_sends_per_s: number; // 0 = unlimited; spreads a released backlog so it does not starve the front
-  // (never below ARRIVAL_HEADROOM × the rate payments arrive at: see sendRatePerS())
+  // 0 = unlimited; spreads a released backlog so it does not starve the front. Never holds the
+  // rate under ARRIVAL_HEADROOM × the arrival rate (sendRatePerS).
+  max_sends_per_s: number;
   burst_ms: number; // the longest gap between two pumps (the worker's tick): a burst is that much of the rate
   fees: [number, number];
   safe_latency_ms: number;
