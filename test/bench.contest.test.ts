@@ -82,9 +82,15 @@ test('contest run against the baseline server writes a consistent result', { tim
     assert.equal(p.over.length, SLOW_LADDER_MS.length);
     assert.ok(p.over[0] <= p.ok && p.over.every((n, k) => k === 0 || n <= p.over[k - 1]), JSON.stringify(p));
   }
+  // And the machine's load in that second (Linux has /proc/stat): shares of the machine.
+  for (const p of j.timeline as { busy_pct: number; steal_pct: number }[]) {
+    assert.ok(p.busy_pct >= 0 && p.busy_pct <= 100 && p.steal_pct >= 0 && p.steal_pct + p.busy_pct <= 100.1, JSON.stringify(p));
+  }
+  assert.ok(j.timeline.some((p: { busy_pct: number }) => p.busy_pct > 0), 'the load generator alone keeps the machine busy');
   // Where the slow requests fell, against the baseline after the service's run.
   assert.equal(j.tail_by_phase.threshold_ms, j.baseline.latency.posts_ok.p99);
   assert.equal(j.tail_by_phase.buckets.reduce((s: number, b: { service_posts: number }) => s + b.service_posts, 0), j.counts.accepted);
+  assert.ok(j.tail_by_phase.buckets.every((b: { service_steal_pct: number; baseline_steal_pct: number }) => b.service_steal_pct >= 0 && b.baseline_steal_pct >= 0));
   // Schedule scaled to 8 s: all 10 phases applied; audits every 10 s → one at t≈0, consistent (0 vs 0).
   assert.equal(j.phases.length, 10);
   assert.ok(j.phases.every((p: { ok: boolean }) => p.ok));
@@ -110,5 +116,5 @@ test('contest run against the baseline server writes a consistent result', { tim
   assert.ok(j.baseline.timeline.length >= 3 && j.baseline.timeline.length < j.timeline.length, 'a baseline point per second of its 3 s run');
   assert.ok(existsSync(join(outDir, 'report.md')));
   assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Score/);
-  assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Where the slow requests fell/);
+  assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Where the slow requests fell[^]*\| stolen %: service \/ baseline \|/);
 });

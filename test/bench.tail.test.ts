@@ -24,10 +24,10 @@ test('overThreshold: on a step, between steps, past the ladder, below it', () =>
   assert.throws(() => overThreshold([1, 2], 6, 3, LADDER), /ladder has 3 steps/);
 });
 
-function point(t: number, durations: number[]): TimelinePoint {
+function point(t: number, durations: number[], steal_pct: number | null = null): TimelinePoint {
   return {
     t, vus: 0, posts: durations.length, ok: durations.length, fail: 0, p50: 0, p99: 0, over: countOver(durations, SLOW_LADDER_MS),
-    default_confirmed: 0, fallback_confirmed: 0, audits: [],
+    default_confirmed: 0, fallback_confirmed: 0, audits: [], busy_pct: null, steal_pct,
   };
 }
 
@@ -43,4 +43,14 @@ test('tailByPhase puts the service\'s extra slow requests in the stretch that ha
   assert.deepEqual(t.buckets.map((b) => b.extra), [-10, 10]);
   assert.equal(t.extra_total, 0, 'as many slow requests in all: the same p99');
   assert.throws(() => tailByPhase(service, baseline, 5, 0), /bucket_s/);
+});
+
+test('tailByPhase gives each stretch the hypervisor\'s share in either run, where it was sampled', () => {
+  const fast = Array.from({ length: 10 }, () => 1);
+  const service = [point(0, fast, 1), point(1, fast, 6), point(2, fast, null), point(3, fast, 2.5)];
+  const baseline = [point(0, fast), point(1, fast), point(2, fast, 0.5), point(3, fast, 0)];
+  const t = tailByPhase(service, baseline, 5, 2);
+  assert.deepEqual(t.buckets.map((b) => [b.service_steal_pct, b.baseline_steal_pct]), [[3.5, null], [2.5, 0.3]]);
+  const old = tailByPhase([{ ...point(0, fast), steal_pct: undefined as unknown as null }], [point(0, fast)], 5, 1);
+  assert.equal(old.buckets[0].service_steal_pct, null, 'a result written before steal was sampled');
 });

@@ -9,6 +9,7 @@ import { countOver, latencyStats, LiveHistogram, type LatencyStats } from './sta
 import { ResourceSampler, type ResourcePeaks } from './resources.js';
 import type { Phase } from './schedule.js';
 import type { Cgroup } from '../lib/cgroup.js';
+import { machineLoad, readCpuTimes, type MachineLoad } from '../lib/threads.js';
 
 export interface AuditWindow { every_s: number; from_back_ms: number; to_back_ms: number }
 export const FINAL_AUDIT: AuditWindow = { every_s: 10, from_back_ms: 15_000, to_back_ms: 2_000 };
@@ -48,6 +49,9 @@ export interface TimelinePoint {
   t: number; vus: number; posts: number; ok: number; fail: number; p50: number; p99: number;
   over: number[]; // accepted POSTs slower than each step of SLOW_LADDER_MS
   default_confirmed: number; fallback_confirmed: number; audits: number[];
+  // The whole machine in this second (/proc/stat): busy, and taken by the hypervisor (steal).
+  // null when unreadable.
+  busy_pct: number | null; steal_pct: number | null;
 }
 
 export interface PhaseApplied extends Phase { applied_at_s: number; ok: boolean; error?: string }
@@ -99,7 +103,7 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
     const live = new LiveHistogram();
     let inconsistencies = 0;
     let total_ok = 0;
-    const confirmed: { t: number; default: number; fallback: number }[] = [];
+    const confirmed: SecondSample[] = [];
     const load = runLoad({ target_url: p.target_url, duration_s: p.duration_s, users: p.users, amount: p.amount, timeout_ms: p.timeout_ms, start_epoch_ms: t0 }, (tick) => {
       ticks.push(tick);
       for (const d of tick.ok_durations_ms) live.add(d);
@@ -152,14 +156,19 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
       }
     })();
 
-    // Not part of the test: processors' cumulative counts each second, for the timeline.
+    // Not part of the test: processors' cumulative counts and the machine's load each second,
+    // for the timeline.
     const sampling = (async () => {
       const from = iso(t0 - 1000);
+      let cpu = readCpuTimes();
       for (let s = 1; s <= Math.ceil(p.duration_s) + 1; s++) {
         await sleep(t0 + s * 1000 - nowEpochMs());
         const to = iso(Date.now());
+        const cpu_now = readCpuTimes();
+        const load = cpu !== null && cpu_now !== null ? machineLoad(cpu, cpu_now) : null;
+        cpu = cpu_now;
         const [d, f] = await Promise.all([def.summary(from, to, null), fb.summary(from, to, null)]);
-        confirmed.push({ t: s, default: d.totalRequests, fallback: f.totalRequests });
+        confirmed.push({ t: s, default: d.totalRequests, fallback: f.totalRequests, load });
       }
     })();
 
@@ -228,7 +237,9 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
   }
 }
 
-function buildTimeline(duration_s: number, done: LoadDone, ticks: LoadTick[], confirmed: { t: number; default: number; fallback: number }[], audits: AuditRecord[]): TimelinePoint[] {
+interface SecondSample { t: number; default: number; fallback: number; load: MachineLoad | null }
+
+function buildTimeline(duration_s: number, done: LoadDone, ticks: LoadTick[], confirmed: SecondSample[], audits: AuditRecord[]): TimelinePoint[] {
   const seconds = Math.ceil(duration_s);
   const perSecond: number[][] = Array.from({ length: seconds }, () => []);
   const posts = new Array<number>(seconds).fill(0);
@@ -250,6 +261,7 @@ function buildTimeline(duration_s: number, done: LoadDone, ticks: LoadTick[], co
       default_confirmed: c1 && c0 ? c1.default - c0.default : 0,
       fallback_confirmed: c1 && c0 ? c1.fallback - c0.fallback : 0,
       audits: audits.filter((a) => Math.floor(a.t_s) === s).map((a) => a.inconsistencies),
+      busy_pct: c1?.load?.busy_pct ?? null, steal_pct: c1?.load?.steal_pct ?? null,
     });
   }
   return out;
