@@ -24,10 +24,10 @@ test('overThreshold: on a step, between steps, past the ladder, below it', () =>
   assert.throws(() => overThreshold([1, 2], 6, 3, LADDER), /ladder has 3 steps/);
 });
 
-function point(t: number, durations: number[], steal_pct: number | null = null): TimelinePoint {
+function point(t: number, durations: number[]): TimelinePoint {
   return {
     t, vus: 0, posts: durations.length, ok: durations.length, fail: 0, p50: 0, p99: 0, over: countOver(durations, SLOW_LADDER_MS),
-    default_confirmed: 0, fallback_confirmed: 0, audits: [], busy_pct: null, steal_pct,
+    default_confirmed: 0, fallback_confirmed: 0, audits: [], busy_pct: null, steal_pct: null,
   };
 }
 
@@ -45,12 +45,14 @@ test('tailByPhase puts the service\'s extra slow requests in the stretch that ha
   assert.throws(() => tailByPhase(service, baseline, 5, 0), /bucket_s/);
 });
 
-test('tailByPhase gives each stretch the hypervisor\'s share in either run, where it was sampled', () => {
+test('tailByPhase gives each stretch the share of the machine\'s demand the hypervisor took, in either run', () => {
   const fast = Array.from({ length: 10 }, () => 1);
-  const service = [point(0, fast, 1), point(1, fast, 6), point(2, fast, null), point(3, fast, 2.5)];
-  const baseline = [point(0, fast), point(1, fast), point(2, fast, 0.5), point(3, fast, 0)];
+  const at = (t: number, busy_pct: number | null, steal_pct: number | null) => ({ ...point(t, fast), busy_pct, steal_pct });
+  const service = [at(0, 18, 2), at(1, 6, 4), at(2, null, null), at(3, 9, 1)];
+  const baseline = [at(0, 5, 0), at(1, 5, 0), at(2, 0, 0), at(3, 0, 0)];
   const t = tailByPhase(service, baseline, 5, 2);
-  assert.deepEqual(t.buckets.map((b) => [b.service_steal_pct, b.baseline_steal_pct]), [[3.5, null], [2.5, 0.3]]);
-  const old = tailByPhase([{ ...point(0, fast), steal_pct: undefined as unknown as null }], [point(0, fast)], 5, 1);
-  assert.equal(old.buckets[0].service_steal_pct, null, 'a result written before steal was sampled');
+  // 0-2 s: 6 stolen of 30 wanted; 2-4 s: the second without a sample is left out, 1 of 10.
+  assert.deepEqual(t.buckets.map((b) => [b.service_stolen_share_pct, b.baseline_stolen_share_pct]), [[20, 0], [10, null]]);
+  const old = tailByPhase([{ ...point(0, fast), busy_pct: undefined as unknown as null }], [point(0, fast)], 5, 1);
+  assert.equal(old.buckets[0].service_stolen_share_pct, null, 'a result written before the load was sampled');
 });

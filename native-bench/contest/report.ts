@@ -138,12 +138,12 @@ export function renderReport(j: ResultJson): string {
   if (j.tail_by_phase) {
     const t = j.tail_by_phase;
     L.push('## Where the slow requests fell', '',
-      `Accepted POSTs slower than the baseline's p99 (${t.threshold_ms} ms), by ${t.bucket_s} s of the run, counted per second at fixed steps (${SLOW_LADDER_MS[0]}–${SLOW_LADDER_MS[SLOW_LADDER_MS.length - 1]} ms) and interpolated between them. "Extra" is what the service had beyond the baseline's rate in the same stretch; together they are what lifts its p99 above the baseline's. "Stolen" is the share of the machine the hypervisor took in that stretch of each run (/proc/stat, per second): a stretch slow in the run that lost more is the machine's as much as the code's.`, '',
-      '| s | POSTs | service: slower | % | baseline: slower | % | extra | share of extra | stolen %: service / baseline |', '|---|---|---|---|---|---|---|---|---|');
+      `Accepted POSTs slower than the baseline's p99 (${t.threshold_ms} ms), by ${t.bucket_s} s of the run, counted per second at fixed steps (${SLOW_LADDER_MS[0]}–${SLOW_LADDER_MS[SLOW_LADDER_MS.length - 1]} ms) and interpolated between them. "Extra" is what the service had beyond the baseline's rate in the same stretch; together they are what lifts its p99 above the baseline's. "Stolen" is, of the CPU time the machine wanted in that stretch of each run, the share the hypervisor gave to someone else (steal ÷ (busy + steal), /proc/stat): a stretch slow in the run that lost more is the machine's as much as the code's.`, '',
+      '| s | POSTs | service: slower | % | baseline: slower | % | extra | share of extra | stolen % of demand: service / baseline |', '|---|---|---|---|---|---|---|---|---|');
     const pct = (a: number, n: number) => (n > 0 ? fmt((100 * a) / n) : '–');
     const extra_pos = t.buckets.reduce((a, x) => a + Math.max(0, x.extra), 0); // shares of what lifted it
     for (const x of t.buckets) {
-      L.push(`| ${x.from_s}–${x.to_s} | ${x.service_posts} | ${x.service_over} | ${pct(x.service_over, x.service_posts)} | ${x.baseline_over} | ${pct(x.baseline_over, x.baseline_posts)} | ${x.extra} | ${extra_pos > 0 ? `${pct(Math.max(0, x.extra), extra_pos)} %` : '–'} | ${x.service_steal_pct ?? '–'} / ${x.baseline_steal_pct ?? '–'} |`);
+      L.push(`| ${x.from_s}–${x.to_s} | ${x.service_posts} | ${x.service_over} | ${pct(x.service_over, x.service_posts)} | ${x.baseline_over} | ${pct(x.baseline_over, x.baseline_posts)} | ${x.extra} | ${extra_pos > 0 ? `${pct(Math.max(0, x.extra), extra_pos)} %` : '–'} | ${x.service_stolen_share_pct ?? '–'} / ${x.baseline_stolen_share_pct ?? '–'} |`);
     }
     L.push(`| all | ${t.buckets.reduce((a, x) => a + x.service_posts, 0)} | | | | | ${t.extra_total} | | |`, '');
   }

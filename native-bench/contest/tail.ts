@@ -13,10 +13,11 @@ export interface TailBucket {
   baseline_posts: number;
   baseline_over: number;
   extra: number; // the service's slow requests beyond the baseline's rate in the same stretch
-  // The hypervisor's share of the machine in the stretch (mean of the seconds that have it),
-  // in either run: a stretch slow in one run only may be the machine, not the code.
-  service_steal_pct: number | null;
-  baseline_steal_pct: number | null;
+  // Of the CPU time the machine's vCPUs wanted in the stretch, the share the hypervisor gave to
+  // someone else (steal ÷ (busy + steal), /proc/stat), in either run. Steal grows with the
+  // guest's own load, so the share, not the raw steal, tells a disturbed stretch.
+  service_stolen_share_pct: number | null;
+  baseline_stolen_share_pct: number | null;
 }
 
 export interface TailByPhase {
@@ -29,21 +30,21 @@ export interface TailByPhase {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 // Accepted POSTs in seconds [from, to) of a run, and how many were slower than the threshold.
-function stretch(pts: readonly TimelinePoint[], from: number, to: number, threshold_ms: number): { posts: number; over: number; steal_pct: number | null } {
+function stretch(pts: readonly TimelinePoint[], from: number, to: number, threshold_ms: number): { posts: number; over: number; stolen_share_pct: number | null } {
   let posts = 0;
   let over = 0;
+  let busy = 0;
   let steal = 0;
-  let steal_n = 0;
   for (let t = from; t < Math.min(to, pts.length); t++) {
     posts += pts[t].ok;
     over += overThreshold(pts[t].over, pts[t].ok, threshold_ms);
-    const st = pts[t].steal_pct; // absent in results written before it was sampled
-    if (typeof st === 'number') {
-      steal += st;
-      steal_n++;
+    const { busy_pct, steal_pct } = pts[t]; // absent in results written before they were sampled
+    if (typeof busy_pct === 'number' && typeof steal_pct === 'number') {
+      busy += busy_pct;
+      steal += steal_pct;
     }
   }
-  return { posts, over, steal_pct: steal_n > 0 ? r1(steal / steal_n) : null };
+  return { posts, over, stolen_share_pct: busy + steal > 0 ? r1((100 * steal) / (busy + steal)) : null };
 }
 
 export function tailByPhase(service: readonly TimelinePoint[], baseline: readonly TimelinePoint[], threshold_ms: number, bucket_s: number): TailByPhase {
@@ -58,7 +59,7 @@ export function tailByPhase(service: readonly TimelinePoint[], baseline: readonl
     const expected = b.posts > 0 ? (b.over / b.posts) * s.posts : 0;
     buckets.push({
       from_s: from, to_s: to, service_posts: s.posts, service_over: r1(s.over), baseline_posts: b.posts, baseline_over: r1(b.over),
-      extra: r1(s.over - expected), service_steal_pct: s.steal_pct, baseline_steal_pct: b.steal_pct,
+      extra: r1(s.over - expected), service_stolen_share_pct: s.stolen_share_pct, baseline_stolen_share_pct: b.stolen_share_pct,
     });
   }
   return { threshold_ms, bucket_s, buckets, extra_total: r1(buckets.reduce((t, x) => t + x.extra, 0)) };
