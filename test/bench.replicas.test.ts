@@ -26,13 +26,14 @@ test('spread: median, mean with a Student-t interval, geometric mean, count at o
 });
 
 // Two result.json files as bench:contest writes them (only the fields the summary reads).
-function result(ratio: number, service_p99: number, stolen: number, extra: number[] | null) {
+function result(ratio: number, service_p99: number, stolen: number, extra: number[] | null, baseline_stolen = stolen) {
   return {
     total_liquido: 1880000.5, multa: { composicao: { num_inconsistencias: 0 } }, lag: { lag: 0 }, lag_after_drain: { lag: 0 },
     pagamentos_solicitados: { qtd_sucesso: 90000 }, bench: { started_at: '2026-11-26T14:35:50.000Z', duration_s: 300 },
-    latency: { posts_ok: { p99: service_p99 } }, baseline: { latency: { posts_ok: { p99: service_p99 / ratio } } }, baseline_before: null,
+    latency: { posts_ok: { p99: service_p99 } }, baseline: { latency: { posts_ok: { p99: service_p99 / ratio } }, resources: { machine_load: { busy_pct: 5, steal_pct: baseline_stolen } } },
+    baseline_before: null,
     ratios_to_baseline: { post_p99: ratio },
-    resources: { cgroups: [{ cpu_seconds: 36.9 }], machine_load: { steal_pct: stolen } },
+    resources: { cgroups: [{ cpu_seconds: 36.9 }], machine_load: { busy_pct: 10, steal_pct: stolen } },
     tail_by_phase: extra ? { buckets: extra.map((e) => ({ extra: e })) } : null,
   };
 }
@@ -45,17 +46,20 @@ test('bench:replicas lists each replica and summarizes the ratio, leaving out th
     mkdirSync(a);
     mkdirSync(b);
     writeFileSync(join(a, 'result.json'), JSON.stringify(result(1.0, 4, 0.1, [10, 30])));
-    writeFileSync(join(b, 'result.json'), JSON.stringify(result(1.5, 6, 4.2, [50, 70])));
+    writeFileSync(join(b, 'result.json'), JSON.stringify(result(1.5, 6, 4.2, [50, 70], 1.25)));
     const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'native-bench', 'contest', 'replicas.js');
     const all = execFileSync(process.execPath, [cli, a, join(b, 'result.json')], { encoding: 'utf8' });
-    assert.match(all, /\| a-rep1 \| 2026-11-26 14:35 \| 300 \| 4\.00 \| 4\.00 \| ×1\.000 \| 1,880,001 \| 0 \| 0 \/ 0 \| 410 \| 0\.10 \|/);
-    assert.match(all, /\| b-rep2 \|.*\| ×1\.500 \|.*\| 4\.20 \|/);
+    assert.match(all, /\| a-rep1 \| 2026-11-26 14:35 \| 300 \| 4\.00 \| 4\.00 \| ×1\.000 \| 1,880,001 \| 0 \| 0 \/ 0 \| 410 \| 0\.10 \| 1\.0 \/ 2\.0 \|/);
+    assert.match(all, /\| b-rep2 \|.*\| ×1\.500 \|.*\| 4\.20 \| 29\.6 \/ 20\.0 \|/); // 4.2 of 14.2 wanted; 1.25 of 6.25
     assert.match(all, /over 2 replicas: median ×1\.25, mean ×1\.25/);
     assert.match(all, /1 of 2 at or under ×1\.1/);
     assert.match(all, /mean of 2: 30, 50 \(total 80\)/);
     const calm = execFileSync(process.execPath, [cli, '--max-stolen', '1', a, b], { encoding: 'utf8' });
     assert.match(calm, /over 1 replica \(1 left out: no baseline or more than 1 % stolen\): median ×1, mean ×1/);
     assert.match(calm, /mean of 1: 10, 30 \(total 40\)/);
+    const matched = execFileSync(process.execPath, [cli, '--max-stolen-gap', '5', a, b], { encoding: 'utf8' });
+    assert.match(matched, /over 1 replica \(1 left out: no baseline or the two runs' stolen shares more than 5 points apart\): median ×1, mean ×1/);
+    assert.throws(() => execFileSync(process.execPath, [cli, '--max-stolen-gap', 'x', a], { encoding: 'utf8', stdio: 'pipe' }), /--max-stolen-gap needs a number/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,16 +6,24 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cpuUsPerPayment, P99_RATIO_TARGET } from './report.js';
 import { spread } from './spread.js';
+import { type MachineLoad, stolenSharePct } from '../lib/threads.js';
 
-const USAGE = `usage: node dist/native-bench/contest/replicas.js [--max-stolen <pct>] <result dir | result.json>...
-  --max-stolen <pct>   leave out of the summary the replicas during whose service run the hypervisor
-                       stole more than pct % of the machine (they are still listed)`;
+const USAGE = `usage: node dist/native-bench/contest/replicas.js [--max-stolen <pct>] [--max-stolen-gap <points>] <result dir | result.json>...
+  --max-stolen <pct>         leave out of the summary the replicas during whose service run the
+                             hypervisor stole more than pct % of the machine
+  --max-stolen-gap <points>  leave out the replicas whose service and baseline runs lost shares of
+                             their demand to the hypervisor more than points apart: the ratio of
+                             two runs on differently loaded hosts is the host's as much as the code's
+  (left-out replicas are still listed)`;
 
 interface Row {
   name: string; started: string; duration_s: number; service_p99: number; baseline_p99: number | null; before_p99: number | null;
   ratio: number | null; score: number; inconsistencies: number; lag: number; lag_after: number; cpu_us: number | null; stolen_pct: number | null;
+  service_stolen_share: number | null; baseline_stolen_share: number | null; // % of each run's demand (stolenSharePct)
   extra: number[] | null;
 }
+
+const share = (m: MachineLoad | undefined): number | null => (m ? stolenSharePct(m.busy_pct, m.steal_pct) : null);
 
 function load(path: string): Row {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'result.json') : path;
@@ -29,17 +37,21 @@ function load(path: string): Row {
     score: j.total_liquido, inconsistencies: j.multa.composicao.num_inconsistencias, lag: j.lag.lag, lag_after: j.lag_after_drain?.lag ?? j.lag.lag,
     cpu_us: cg ? cpuUsPerPayment(cg.cpu_seconds, accepted) : null,
     stolen_pct: j.resources?.machine_load?.steal_pct ?? null,
+    service_stolen_share: share(j.resources?.machine_load), baseline_stolen_share: share(j.baseline?.resources?.machine_load),
     extra: j.tail_by_phase ? j.tail_by_phase.buckets.map((b: { extra: number }) => b.extra) : null,
   };
 }
 
 function main(argv: string[]): number {
   let max_stolen = Infinity;
+  let max_gap = Infinity;
   const paths: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--max-stolen') {
-      max_stolen = Number(argv[++i]);
-      if (!(max_stolen >= 0)) { process.stderr.write(`--max-stolen needs a percentage\n${USAGE}\n`); return 2; }
+    if (argv[i] === '--max-stolen' || argv[i] === '--max-stolen-gap') {
+      const v = Number(argv[i + 1]);
+      if (!(v >= 0)) { process.stderr.write(`${argv[i]} needs a number ≥ 0\n${USAGE}\n`); return 2; }
+      if (argv[i++] === '--max-stolen') max_stolen = v;
+      else max_gap = v;
     } else if (argv[i].startsWith('--')) { process.stderr.write(`${USAGE}\n`); return argv[i] === '--help' ? 0 : 2; } else paths.push(argv[i]);
   }
   if (paths.length === 0) { process.stderr.write(`${USAGE}\n`); return 2; }
@@ -49,19 +61,20 @@ function main(argv: string[]): number {
   }
   const L: string[] = [];
   const f = (x: number | null, d = 2) => (x === null ? '–' : x.toFixed(d));
-  L.push('| replica | started (UTC) | s | service p99 (ms) | baseline p99 (ms) | service ÷ baseline | score | inconsistencies | lag / after drain | CPU µs per payment | stolen % |',
-    '|---|---|---|---|---|---|---|---|---|---|---|');
+  L.push('| replica | started (UTC) | s | service p99 (ms) | baseline p99 (ms) | service ÷ baseline | score | inconsistencies | lag / after drain | CPU µs per payment | stolen % | stolen % of demand: service / baseline |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const base = r.before_p99 !== null ? `${f(r.before_p99)} / ${f(r.baseline_p99)}` : f(r.baseline_p99);
-    L.push(`| ${r.name} | ${r.started} | ${r.duration_s} | ${f(r.service_p99)} | ${base} | ${r.ratio === null ? '–' : `×${f(r.ratio, 3)}`} | ${Math.round(r.score).toLocaleString('en-US')} | ${r.inconsistencies} | ${r.lag} / ${r.lag_after} | ${r.cpu_us ?? '–'} | ${f(r.stolen_pct)} |`);
+    L.push(`| ${r.name} | ${r.started} | ${r.duration_s} | ${f(r.service_p99)} | ${base} | ${r.ratio === null ? '–' : `×${f(r.ratio, 3)}`} | ${Math.round(r.score).toLocaleString('en-US')} | ${r.inconsistencies} | ${r.lag} / ${r.lag_after} | ${r.cpu_us ?? '–'} | ${f(r.stolen_pct)} | ${f(r.service_stolen_share, 1)} / ${f(r.baseline_stolen_share, 1)} |`);
   }
   L.push('');
-  const kept = rows.filter((r) => r.ratio !== null && (r.stolen_pct ?? 0) <= max_stolen);
+  const gap = (r: Row): number => (r.service_stolen_share !== null && r.baseline_stolen_share !== null ? Math.abs(r.service_stolen_share - r.baseline_stolen_share) : Infinity);
+  const kept = rows.filter((r) => r.ratio !== null && (r.stolen_pct ?? 0) <= max_stolen && (max_gap === Infinity || gap(r) <= max_gap));
   if (new Set(kept.map((r) => r.duration_s)).size > 1) L.push('Note: these replicas ran for different durations; their ratios are not of one test.', '');
   if (kept.length > 0) {
     const s = spread(kept.map((r) => r.ratio!), P99_RATIO_TARGET);
     const left = rows.length - kept.length;
-    L.push(`POST p99, service ÷ baseline, over ${s.n} replica${s.n === 1 ? '' : 's'}${left ? ` (${left} left out: no baseline${Number.isFinite(max_stolen) ? ` or more than ${max_stolen} % stolen` : ''})` : ''}: ` +
+    L.push(`POST p99, service ÷ baseline, over ${s.n} replica${s.n === 1 ? '' : 's'}${left ? ` (${left} left out: no baseline${Number.isFinite(max_stolen) ? ` or more than ${max_stolen} % stolen` : ''}${Number.isFinite(max_gap) ? ` or the two runs' stolen shares more than ${max_gap} points apart` : ''})` : ''}: ` +
       `median ×${s.median}, mean ×${s.mean} (95 % interval ×${s.ci95[0]}–${s.ci95[1]}), geometric mean ×${s.geo_mean} (×${s.geo_ci95[0]}–${s.geo_ci95[1]}); ` +
       `one replica's standard deviation ${s.sd}; ${s.at_or_below} of ${s.n} at or under ×${s.target}.`, '');
   }

@@ -4,7 +4,7 @@ import type { LimitsPlan } from './topology.js';
 import type { RunResult } from './run.js';
 import { phaseLabel } from './schedule.js';
 import { tailByPhase } from './tail.js';
-import type { MachineLoad, ThreadGroupTotals } from '../lib/threads.js';
+import { type MachineLoad, stolenSharePct, type ThreadGroupTotals } from '../lib/threads.js';
 import { SLOW_LADDER_MS } from './stats.js';
 
 export interface ResultInput {
@@ -176,7 +176,7 @@ export function renderReport(j: ResultJson): string {
     if (t.group.startsWith('baseline server (main') || t.group.startsWith('load generator')) L.push(`- baseline run: ${threadText(t)}`);
   }
   const load = (r: { machine_load?: MachineLoad | null } | undefined) =>
-    r?.machine_load ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor` : 'not measured';
+    r?.machine_load ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor (${stolenSharePct(r.machine_load.busy_pct, r.machine_load.steal_pct) ?? 0} % of what it wanted)` : 'not measured';
   L.push(`- the whole machine (every process on it, /proc/stat): during the service run ${load(j.resources)}${j.baseline.resources ? `; during the baseline run ${load(j.baseline.resources)}` : ''}`);
   L.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);
   for (const p of j.resources.processes.slice(0, 20)) L.push(`  - ${p.vm_hwm_mb} MB — pid ${p.pid} \`${p.command}\``);

@@ -2,6 +2,7 @@
 // many accepted POSTs were slower than one threshold, the baseline's p99, in the service's run
 // and in the baseline's. The service's p99 exceeds the baseline's by exactly the requests it has
 // over that threshold beyond the baseline's 1 %; this says in which phases they are.
+import { stolenSharePct } from '../lib/threads.js';
 import { overThreshold } from './stats.js';
 import type { TimelinePoint } from './run.js';
 
@@ -44,7 +45,7 @@ function stretch(pts: readonly TimelinePoint[], from: number, to: number, thresh
       steal += steal_pct;
     }
   }
-  return { posts, over, stolen_share_pct: busy + steal > 0 ? r1((100 * steal) / (busy + steal)) : null };
+  return { posts, over, stolen_share_pct: stolenSharePct(busy, steal) };
 }
 
 export function tailByPhase(service: readonly TimelinePoint[], baseline: readonly TimelinePoint[], threshold_ms: number, bucket_s: number): TailByPhase {
