@@ -57,9 +57,6 @@ test('bench:replicas lists each replica and summarizes the ratio, leaving out th
     const calm = execFileSync(process.execPath, [cli, '--max-stolen', '1', a, b], { encoding: 'utf8' });
     assert.match(calm, /over 1 replica \(1 left out: no baseline or more than 1 % stolen\): median ×1, mean ×1/);
     assert.match(calm, /mean of 1: 10, 30 \(total 40\)/);
-    const matched = execFileSync(process.execPath, [cli, '--max-stolen-gap', '5', a, b], { encoding: 'utf8' });
-    assert.match(matched, /over 1 replica \(1 left out: no baseline or the two runs' stolen shares more than 5 points apart\): median ×1, mean ×1/);
-    assert.throws(() => execFileSync(process.execPath, [cli, '--max-stolen-gap', 'x', a], { encoding: 'utf8', stdio: 'pipe' }), /--max-stolen-gap needs a number/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,13 +8,9 @@ import { cpuUsPerPayment, P99_RATIO_TARGET } from './report.js';
 import { spread } from './spread.js';
 import { type MachineLoad, stolenSharePct } from '../lib/threads.js';
 
-const USAGE = `usage: node dist/native-bench/contest/replicas.js [--max-stolen <pct>] [--max-stolen-gap <points>] <result dir | result.json>...
-  --max-stolen <pct>         leave out of the summary the replicas during whose service run the
-                             hypervisor stole more than pct % of the machine
-  --max-stolen-gap <points>  leave out the replicas whose service and baseline runs lost shares of
-                             their demand to the hypervisor more than points apart: the ratio of
-                             two runs on differently loaded hosts is the host's as much as the code's
-  (left-out replicas are still listed)`;
+const USAGE = `usage: node dist/native-bench/contest/replicas.js [--max-stolen <pct>] <result dir | result.json>...
+  --max-stolen <pct>   leave out of the summary the replicas during whose service run the hypervisor
+                       stole more than pct % of the machine (they are still listed)`;
 
 interface Row {
   name: string; started: string; duration_s: number; service_p99: number; baseline_p99: number | null; before_p99: number | null;
@@ -44,14 +40,11 @@ function load(path: string): Row {
 
 function main(argv: string[]): number {
   let max_stolen = Infinity;
-  let max_gap = Infinity;
   const paths: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--max-stolen' || argv[i] === '--max-stolen-gap') {
-      const v = Number(argv[i + 1]);
-      if (!(v >= 0)) { process.stderr.write(`${argv[i]} needs a number ≥ 0\n${USAGE}\n`); return 2; }
-      if (argv[i++] === '--max-stolen') max_stolen = v;
-      else max_gap = v;
+    if (argv[i] === '--max-stolen') {
+      max_stolen = Number(argv[++i]);
+      if (!(max_stolen >= 0)) { process.stderr.write(`--max-stolen needs a percentage\n${USAGE}\n`); return 2; }
     } else if (argv[i].startsWith('--')) { process.stderr.write(`${USAGE}\n`); return argv[i] === '--help' ? 0 : 2; } else paths.push(argv[i]);
   }
   if (paths.length === 0) { process.stderr.write(`${USAGE}\n`); return 2; }
@@ -68,13 +61,12 @@ function main(argv: string[]): number {
     L.push(`| ${r.name} | ${r.started} | ${r.duration_s} | ${f(r.service_p99)} | ${base} | ${r.ratio === null ? '–' : `×${f(r.ratio, 3)}`} | ${Math.round(r.score).toLocaleString('en-US')} | ${r.inconsistencies} | ${r.lag} / ${r.lag_after} | ${r.cpu_us ?? '–'} | ${f(r.stolen_pct)} | ${f(r.service_stolen_share, 1)} / ${f(r.baseline_stolen_share, 1)} |`);
   }
   L.push('');
-  const gap = (r: Row): number => (r.service_stolen_share !== null && r.baseline_stolen_share !== null ? Math.abs(r.service_stolen_share - r.baseline_stolen_share) : Infinity);
-  const kept = rows.filter((r) => r.ratio !== null && (r.stolen_pct ?? 0) <= max_stolen && (max_gap === Infinity || gap(r) <= max_gap));
+  const kept = rows.filter((r) => r.ratio !== null && (r.stolen_pct ?? 0) <= max_stolen);
   if (new Set(kept.map((r) => r.duration_s)).size > 1) L.push('Note: these replicas ran for different durations; their ratios are not of one test.', '');
   if (kept.length > 0) {
     const s = spread(kept.map((r) => r.ratio!), P99_RATIO_TARGET);
     const left = rows.length - kept.length;
-    L.push(`POST p99, service ÷ baseline, over ${s.n} replica${s.n === 1 ? '' : 's'}${left ? ` (${left} left out: no baseline${Number.isFinite(max_stolen) ? ` or more than ${max_stolen} % stolen` : ''}${Number.isFinite(max_gap) ? ` or the two runs' stolen shares more than ${max_gap} points apart` : ''})` : ''}: ` +
+    L.push(`POST p99, service ÷ baseline, over ${s.n} replica${s.n === 1 ? '' : 's'}${left ? ` (${left} left out: no baseline${Number.isFinite(max_stolen) ? ` or more than ${max_stolen} % stolen` : ''})` : ''}: ` +
       `median ×${s.median}, mean ×${s.mean} (95 % interval ×${s.ci95[0]}–${s.ci95[1]}), geometric mean ×${s.geo_mean} (×${s.geo_ci95[0]}–${s.geo_ci95[1]}); ` +
       `one replica's standard deviation ${s.sd}; ${s.at_or_below} of ${s.n} at or under ×${s.target}.`, '');
   }

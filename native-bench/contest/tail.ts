@@ -15,8 +15,8 @@ export interface TailBucket {
   baseline_over: number;
   extra: number; // the service's slow requests beyond the baseline's rate in the same stretch
   // Of the CPU time the machine's vCPUs wanted in the stretch, the share the hypervisor gave to
-  // someone else (steal ÷ (busy + steal), /proc/stat), in either run. Steal grows with the
-  // guest's own load, so the share, not the raw steal, tells a disturbed stretch.
+  // someone else (stolenSharePct), in either run: a stretch that lost far more than the same
+  // stretch of other runs of its kind was disturbed.
   service_stolen_share_pct: number | null;
   baseline_stolen_share_pct: number | null;
 }

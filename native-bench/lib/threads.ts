@@ -131,8 +131,11 @@ export function readCpuTimes(): CpuTimes | null {
 // How busy the whole machine was between two readings (everything on it, not only the service:
 // the load generator and the processors too), and how much the hypervisor took (steal).
 // Of the CPU time the machine's vCPUs wanted, the share the hypervisor ran someone else instead:
-// steal ÷ (busy + steal). Raw steal grows with the guest's own load; this share does not, so it
-// compares a busy run with an idle one. null when the machine wanted nothing.
+// steal ÷ (busy + steal). Raw steal grows with the guest's busy time; the share does not, but it
+// still moves with how the guest uses the CPUs (a lightly loaded guest that wakes often loses a
+// larger share of its little demand: the do-nothing run loses more than the service's at the
+// same request rate). Compare a stretch with the same stretch of runs of the same kind. null
+// when the machine wanted nothing.
 export function stolenSharePct(busy: number, steal: number): number | null {
   return busy + steal > 0 ? Math.round((1000 * steal) / (busy + steal)) / 10 : null;
 }
