@@ -81,3 +81,11 @@ test('machine load from two /proc/stat readings: busy excludes idle, iowait and 
   assert.deepEqual(machineLoad(a, b), { busy_pct: 48.8, steal_pct: 4.7 }); // of 860 ticks: 420 busy, 400 idle, 40 stolen
   assert.throws(() => parseProcStat('intr 1 2 3'), /no cpu line/);
 });
+
+test('the stolen share of demand: steal over busy plus steal', async () => {
+  const { stolenSharePct } = await import('../native-bench/lib/threads.js');
+  assert.equal(stolenSharePct(48.8, 4.7), 8.8);
+  assert.equal(stolenSharePct(9, 1), 10);
+  assert.equal(stolenSharePct(10, 0), 0);
+  assert.equal(stolenSharePct(0, 0), null, 'a machine that wanted nothing lost nothing');
+});
