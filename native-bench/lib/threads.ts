@@ -130,6 +130,13 @@ export function readCpuTimes(): CpuTimes | null {
 
 // How busy the whole machine was between two readings (everything on it, not only the service:
 // the load generator and the processors too), and how much the hypervisor took (steal).
+export function machineLoad(a: CpuTimes, b: CpuTimes): MachineLoad {
+  const total = b.total - a.total;
+  if (total <= 0) return { busy_pct: 0, steal_pct: 0 };
+  const pct = (x: number) => Math.round((x / total) * 1000) / 10;
+  return { busy_pct: pct(total - (b.idle - a.idle) - (b.steal - a.steal)), steal_pct: pct(b.steal - a.steal) };
+}
+
 // Of the CPU time the machine's vCPUs wanted, the share the hypervisor ran someone else instead:
 // steal ÷ (busy + steal). Raw steal grows with the guest's busy time; the share does not, but it
 // still moves with how the guest uses the CPUs (a lightly loaded guest that wakes often loses a
@@ -138,11 +145,4 @@ export function readCpuTimes(): CpuTimes | null {
 // when the machine wanted nothing.
 export function stolenSharePct(busy: number, steal: number): number | null {
   return busy + steal > 0 ? Math.round((1000 * steal) / (busy + steal)) / 10 : null;
-}
-
-export function machineLoad(a: CpuTimes, b: CpuTimes): MachineLoad {
-  const total = b.total - a.total;
-  if (total <= 0) return { busy_pct: 0, steal_pct: 0 };
-  const pct = (x: number) => Math.round((x / total) * 1000) / 10;
-  return { busy_pct: pct(total - (b.idle - a.idle) - (b.steal - a.steal)), steal_pct: pct(b.steal - a.steal) };
 }
