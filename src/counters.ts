@@ -1,3 +1,4 @@
+import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 // Counters, gauges and histograms in one SharedArrayBuffer: every thread of an instance writes
 // with Atomics, /metrics reads them without stopping anyone. Fixed layout, no allocation to count.
@@ -28,6 +29,8 @@ export const DECISIONS = ['default', 'fallback', 'hold'] as const;
 // Histogram bucket upper bounds, in their metric's unit (ms or rows).
 export const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 2000, 5000, 10000];
 export const ROW_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
+// GC pauses are mostly scavenges well under a millisecond; a full collection is a few ms.
+export const GC_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
 
 interface HistogramDef { name: string; help: string; unit_buckets: number[]; labels: string }
 
@@ -38,6 +41,8 @@ export const HISTOGRAMS: HistogramDef[] = [
   { name: 'rinha_writer_batch_rows', help: 'Rows per COPY batch', unit_buckets: ROW_BUCKETS, labels: '' },
   { name: 'rinha_visibility_lag_ms', help: 'Processor confirmation to committed row', unit_buckets: MS_BUCKETS, labels: '' },
   { name: 'rinha_queue_wait_ms', help: 'Accepted to first send', unit_buckets: [...MS_BUCKETS, 30000, 60000, 120000], labels: '' },
+  { name: 'rinha_gc_pause_ms', help: 'V8 garbage collection pauses per thread kind', unit_buckets: GC_BUCKETS, labels: 'thread="front"' },
+  { name: 'rinha_gc_pause_ms', help: 'V8 garbage collection pauses per thread kind', unit_buckets: GC_BUCKETS, labels: 'thread="workers"' },
 ];
 export const H_LATENCY_DEFAULT = 0;
 export const H_LATENCY_FALLBACK = 1;
@@ -45,6 +50,7 @@ export const H_FLUSH_MS = 2;
 export const H_BATCH_ROWS = 3;
 export const H_VISIBILITY_MS = 4;
 export const H_QUEUE_WAIT_MS = 5;
+export const H_GC_FRONT = 6; // + 1 for the workers
 
 // Counter word indices.
 let next = 0;
@@ -237,4 +243,15 @@ export function trackHeap(c: Counters, slot: 0 | 1): NodeJS.Timeout {
   }, 1000);
   t.unref();
   return t;
+}
+
+// Observes this thread's GC pauses into the shared histogram (slot 0 front, 1 workers). A pause
+// on the front thread is a pause of every request it holds; the observer allocates one entry per
+// collection, nothing per request.
+export function trackGc(c: Counters, slot: 0 | 1): PerformanceObserver {
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) c.observe(H_GC_FRONT + slot, entry.duration);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return observer;
 }

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, type Config, describeConfig, parseConfig, requireInstanceConfig } from './config.js';
-import { C_PURGED, Counters, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackHeap } from './counters.js';
+import { C_PURGED, Counters, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackGc, trackHeap } from './counters.js';
 import { assertNativeUws, startFront } from './http/front.js';
 import { createLogger, type Logger } from './log.js';
 import type { PaymentRecord } from './queue/record.js';
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const ring = Ring.create(config.ring_slots);
   const counters = Counters.create();
   trackHeap(counters, 0);
+  trackGc(counters, 0);
   const state = SharedState.create();
   const db = new pg.Pool({ connectionString: config.database_url, max: 2, application_name: 'rinha-front' });
   db.on('error', (err) => log.warn('db pool error', { err: String(err) }));

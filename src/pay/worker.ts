@@ -3,7 +3,7 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
-import { C_DUPLICATES_DROPPED, Counters, G_BACKLOG, G_WORKERS_ALIVE, trackHeap } from '../counters.js';
+import { C_DUPLICATES_DROPPED, Counters, G_BACKLOG, G_WORKERS_ALIVE, trackGc, trackHeap } from '../counters.js';
 import { createLogger } from '../log.js';
 import { FLAG_CLAIMED, formatUuid } from '../queue/record.js';
 import { Ring } from '../queue/ring.js';
@@ -95,6 +95,7 @@ async function run(): Promise<void> {
 
   let draining = false;
   let stopped = false;
+  const gc = trackGc(counters, 1);
 
   // Moves records from the ring into the dispatcher while it has room.
   const pull = (): number => {
@@ -168,6 +169,7 @@ async function run(): Promise<void> {
         await writer.close();
         await claims?.close();
         counters.sub(G_WORKERS_ALIVE);
+        gc.disconnect();
         port.postMessage({ type: 'drained', left: dispatcher.waiting } satisfies FromWorker);
         port.close();
       })();
