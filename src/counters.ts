@@ -247,7 +247,7 @@ export function trackHeap(c: Counters, slot: 0 | 1): NodeJS.Timeout {
 
 // Observes this thread's GC pauses into the shared histogram (slot 0 front, 1 workers). A pause
 // on the front thread is a pause of every request it holds; the observer allocates one entry per
-// collection, nothing per request.
+// collection, nothing per request, and (like trackHeap's unref'd timer) keeps no thread alive.
 export function trackGc(c: Counters, slot: 0 | 1): PerformanceObserver {
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) c.observe(H_GC_FRONT + slot, entry.duration);

@@ -95,7 +95,6 @@ async function run(): Promise<void> {
 
   let draining = false;
   let stopped = false;
-  const gc = trackGc(counters, 1);
 
   // Moves records from the ring into the dispatcher while it has room.
   const pull = (): number => {
@@ -169,7 +168,6 @@ async function run(): Promise<void> {
         await writer.close();
         await claims?.close();
         counters.sub(G_WORKERS_ALIVE);
-        gc.disconnect();
         port.postMessage({ type: 'drained', left: dispatcher.waiting } satisfies FromWorker);
         port.close();
       })();
@@ -178,6 +176,7 @@ async function run(): Promise<void> {
 
   counters.add(G_WORKERS_ALIVE);
   trackHeap(counters, 1);
+  trackGc(counters, 1);
   port.postMessage({ type: 'ready' } satisfies FromWorker);
   log.debug('worker ready');
   await ringLoop();
