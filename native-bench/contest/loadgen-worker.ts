@@ -5,8 +5,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'undici';
 import type { LoadConfig, LoadTick, LoadDone } from './loadgen.js';
+import { nameThisThread } from '../../src/runtime.js';
 
 const cfg = workerData as LoadConfig;
+nameThisThread('loadgen'); // `top -H` and the scheduler trace (bench:sched) tell it from the bench's other threads
 const port = parentPort!;
 const capacity = cfg.users * (Math.ceil(cfg.duration_s) + 2);  // ≤ 1 request per VU per second
 const start_ms = new Float64Array(capacity);

@@ -1,0 +1,117 @@
+// What a replayed scheduler trace says about latency: for each run of a contest invocation (the
+// service, each baseline), how long each kind of thread waited for a CPU once runnable, and for
+// the threads a request waits on (the server's front thread, the load generator's thread) why
+// their long waits were long and what held the CPUs meanwhile. Pure: it works on a Replay.
+import type { Replay, Wait } from './trace.js';
+
+export const IDLE = 'idle';
+export const FRONT = 'instance front (main thread)';
+export const BASELINE_FRONT = 'baseline server (main thread)';
+export const LOADGEN = 'load generator thread';
+const RUN_GAP_US = 5e6; // a front silent this long: the next run began
+
+export type WaitClass = 'queued, then moved' | 'own CPU idle' | 'queued while another CPU idled' | 'all CPUs busy';
+export const WAIT_CLASSES: readonly WaitClass[] = ['queued, then moved', 'own CPU idle', 'queued while another CPU idled', 'all CPUs busy'];
+
+export interface GroupWaits { group: string; cpu_ms: number; wakes: number; p50_us: number; p90_us: number; p99_us: number; long: number; preempted_wait_ms: number }
+export interface LongWaits { group: string; count: number; total_ms: number; classes: Record<WaitClass, number>; holders: Array<[string, number]> } // holders: group → CPU ms
+export interface RunWaits { name: string; from_us: number; to_us: number; groups: GroupWaits[]; long_waits: LongWaits[] }
+
+// Why one long wait was long, from what its own CPU and the others did meanwhile.
+export function classifyWait(w: Wait, replay: Replay, groupOf: (tid: number) => string): WaitClass {
+  if (w.migrated) return 'queued, then moved'; // it sat behind a busy CPU until another took it
+  const dur = w.to_us - w.from_us;
+  const own = replay.heldBy(w.from_us, w.to_us, groupOf, w.cpu).get(IDLE) ?? 0;
+  if (own >= dur / 2) return 'own CPU idle'; // waking its (halted) CPU took that long
+  const all = replay.heldBy(w.from_us, w.to_us, groupOf).get(IDLE) ?? 0;
+  return all - own >= dur / 2 ? 'queued while another CPU idled' : 'all CPUs busy';
+}
+
+// The contest runs one server at a time: a run is a stretch where its front thread runs.
+export function findRuns(replay: Replay, groupOf: (tid: number) => string): Array<{ name: string; front: string; from_us: number; to_us: number }> {
+  const runs: Array<{ name: string; front: string; from_us: number; to_us: number }> = [];
+  for (const front of [FRONT, BASELINE_FRONT]) {
+    const times: number[] = [];
+    for (const cpu of replay.intervals) for (const iv of cpu) if (iv.tid !== 0 && groupOf(iv.tid) === front) times.push(iv.from_us, iv.to_us);
+    times.sort((a, b) => a - b);
+    let start = -1;
+    for (let i = 0; i < times.length; i++) {
+      if (start < 0) start = times[i];
+      if (i === times.length - 1 || times[i + 1] - times[i] > RUN_GAP_US) {
+        runs.push({ name: front === FRONT ? 'service' : 'baseline', front, from_us: start, to_us: times[i] });
+        start = -1;
+      }
+    }
+  }
+  runs.sort((a, b) => a.from_us - b.from_us);
+  let n = 0;
+  for (const r of runs) if (r.front === BASELINE_FRONT && runs.filter((x) => x.front === BASELINE_FRONT).length > 1) r.name = `baseline ${++n}`;
+  return runs;
+}
+
+const quantile = (sorted: number[], q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+
+export function analyze(replay: Replay, groupOf: (tid: number) => string, long_us: number): RunWaits[] {
+  return findRuns(replay, groupOf).map(({ name, front, from_us, to_us }) => {
+    const inRun = replay.waits.filter((w) => w.to_us >= from_us && w.to_us <= to_us); // a wait belongs to the run it ends in
+    const cpu = replay.heldBy(from_us, to_us, groupOf);
+    const byGroup = new Map<string, Wait[]>();
+    for (const w of inRun) {
+      const g = groupOf(w.tid);
+      const list = byGroup.get(g);
+      if (list === undefined) byGroup.set(g, [w]);
+      else list.push(w);
+    }
+    const groups: GroupWaits[] = [...byGroup].map(([group, ws]) => {
+      const wakes = ws.filter((w) => w.cause === 'wake').map((w) => w.to_us - w.from_us).sort((a, b) => a - b);
+      const preempted = ws.filter((w) => w.cause === 'preempted').reduce((s, w) => s + w.to_us - w.from_us, 0);
+      return {
+        group, cpu_ms: (cpu.get(group) ?? 0) / 1000, wakes: wakes.length,
+        p50_us: quantile(wakes, 0.5), p90_us: quantile(wakes, 0.9), p99_us: quantile(wakes, 0.99),
+        long: wakes.filter((d) => d > long_us).length, preempted_wait_ms: preempted / 1000,
+      };
+    }).sort((a, b) => b.cpu_ms - a.cpu_ms);
+    const long_waits = [front, LOADGEN].map((group): LongWaits => {
+      const ws = (byGroup.get(group) ?? []).filter((w) => w.cause === 'wake' && w.to_us - w.from_us > long_us);
+      const classes = Object.fromEntries(WAIT_CLASSES.map((c) => [c, 0])) as Record<WaitClass, number>;
+      const held = new Map<string, number>();
+      let total = 0;
+      for (const w of ws) {
+        classes[classifyWait(w, replay, groupOf)]++;
+        total += w.to_us - w.from_us;
+        for (const [g, us] of replay.heldBy(w.from_us, w.to_us, groupOf)) held.set(g, (held.get(g) ?? 0) + us);
+      }
+      const holders = [...held].filter(([g]) => g !== IDLE).map(([g, us]): [string, number] => [g, us / 1000]).sort((a, b) => b[1] - a[1]);
+      return { group, count: ws.length, total_ms: total / 1000, classes, holders };
+    });
+    return { name, from_us, to_us, groups, long_waits };
+  });
+}
+
+const ms = (us: number): string => (Number.isNaN(us) ? '–' : (us / 1000).toFixed(2));
+
+export function renderMarkdown(runs: RunWaits[], long_us: number): string {
+  const L: string[] = [];
+  L.push(`# Waits for a CPU (scheduler trace)`, '');
+  L.push(`A wait runs from a thread's wake-up (sched_waking) to its switch-in. "Long" is over ${long_us / 1000} ms.`);
+  L.push('Why a long wait of a front or the load generator was long, by what the CPUs did meanwhile:');
+  L.push('- *queued, then moved*: it sat on a busy CPU\'s queue until another CPU took it;');
+  L.push('- *own CPU idle*: the CPU it was woken on was idle for most of the wait (a halted vCPU woke that slowly);');
+  L.push('- *queued while another CPU idled*: it waited behind a busy CPU while another sat idle;');
+  L.push('- *all CPUs busy*: every CPU ran something else for most of the wait.', '');
+  for (const r of runs) {
+    L.push(`## ${r.name} (${((r.to_us - r.from_us) / 1e6).toFixed(1)} s)`, '');
+    L.push('| thread group | CPU ms | wake-ups | wait p50 | p90 | p99 (ms) | long waits | waits after preemption (ms) |', '|---|---|---|---|---|---|---|---|');
+    for (const g of r.groups.filter((x) => x.wakes > 0).slice(0, 12)) {
+      L.push(`| ${g.group} | ${g.cpu_ms.toFixed(0)} | ${g.wakes} | ${ms(g.p50_us)} | ${ms(g.p90_us)} | ${ms(g.p99_us)} | ${g.long} | ${g.preempted_wait_ms.toFixed(0)} |`);
+    }
+    L.push('');
+    for (const lw of r.long_waits.filter((x) => x.count > 0)) {
+      const classes = WAIT_CLASSES.map((c) => `${c} ${lw.classes[c]}`).join(', ');
+      const holders = lw.holders.slice(0, 6).map(([g, v]) => `${g} ${v.toFixed(0)} ms`).join(', ');
+      L.push(`- **${lw.group}**: ${lw.count} long waits, ${lw.total_ms.toFixed(0)} ms in all. ${classes}. The CPUs meanwhile ran: ${holders}.`);
+    }
+    L.push('');
+  }
+  return L.join('\n');
+}
