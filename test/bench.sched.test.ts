@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { groupOfFor } from '../native-bench/sched/main.js';
 import { parseLine, Replay } from '../native-bench/sched/trace.js';
-import { analyze, BASELINE_FRONT, classifyWait, FRONT, IDLE, LOADGEN, renderMarkdown } from '../native-bench/sched/waits.js';
+import { analyze, BASELINE_FRONT, classifyWait, findRuns, FRONT, IDLE, LOADGEN, renderMarkdown } from '../native-bench/sched/waits.js';
 
 const T0 = 1000; // s
 const at = (us: number): string => (T0 + us / 1e6).toFixed(6);
@@ -126,6 +126,9 @@ test('analyze finds the service run and the baseline run, and explains their fro
   const base = runs[1].groups.find((x) => x.group === BASELINE_FRONT)!;
   assert.equal(base.long, 0);
   assert.equal(Math.round(base.p50_us), 20);
+  // A second baseline run ten seconds later (the paying baseline's, with --baseline-pays).
+  const r2 = replayOf([...lines, wake(1, 2 * s, 0, 7, 'base'), sw(0, 2 * s + 30, 0, 'R', 7, names), sw(0, 2 * s + 90, 7, 'S', 0, names)]);
+  assert.deepEqual(findRuns(r2, (tid) => groups[tid] ?? 'other processes').map((x) => x.name), ['service', 'baseline 1', 'baseline 2']);
   const md = renderMarkdown(runs, 1000);
   assert.match(md, /## service \(/);
   assert.match(md, /## baseline \(/);

@@ -44,8 +44,8 @@ export function findRuns(replay: Replay, groupOf: (tid: number) => string): Arra
     }
   }
   runs.sort((a, b) => a.from_us - b.from_us);
-  let n = 0;
-  for (const r of runs) if (r.front === BASELINE_FRONT && runs.filter((x) => x.front === BASELINE_FRONT).length > 1) r.name = `baseline ${++n}`;
+  const baselines = runs.filter((r) => r.front === BASELINE_FRONT);
+  if (baselines.length > 1) baselines.forEach((r, i) => (r.name = `baseline ${i + 1}`)); // in the order they ran
   return runs;
 }
 
