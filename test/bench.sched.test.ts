@@ -126,9 +126,10 @@ test('analyze finds the service run and the baseline run, and explains their fro
   const base = runs[1].groups.find((x) => x.group === BASELINE_FRONT)!;
   assert.equal(base.long, 0);
   assert.equal(Math.round(base.p50_us), 20);
-  // A second baseline run ten seconds later (the paying baseline's, with --baseline-pays).
-  const r2 = replayOf([...lines, wake(1, 2 * s, 0, 7, 'base'), sw(0, 2 * s + 30, 0, 'R', 7, names), sw(0, 2 * s + 90, 7, 'S', 0, names)]);
-  assert.deepEqual(findRuns(r2, (tid) => groups[tid] ?? 'other processes').map((x) => x.name), ['service', 'baseline 1', 'baseline 2']);
+  // The paying baseline starts right after the do-nothing one, in a process of its own (pid 8).
+  const r2 = replayOf([...lines, wake(1, s + 200, 0, 8, 'base'), sw(0, s + 230, 0, 'R', 8, { 8: 'base' }), sw(0, s + 290, 8, 'S', 0, { 8: 'base' })]);
+  const g2 = (tid: number): string => (tid === 8 ? BASELINE_FRONT : groups[tid] ?? 'other processes');
+  assert.deepEqual(findRuns(r2, g2).map((x) => [x.name, x.from_us - T0 * 1e6, x.to_us - T0 * 1e6]), [['service', 2100, 2200], ['baseline 1', s + 20, s + 120], ['baseline 2', s + 230, s + 290]]);
   const md = renderMarkdown(runs, 1000);
   assert.match(md, /## service \(/);
   assert.match(md, /## baseline \(/);

@@ -8,7 +8,6 @@ export const IDLE = 'idle';
 export const FRONT = 'instance front (main thread)';
 export const BASELINE_FRONT = 'baseline server (main thread)';
 export const LOADGEN = 'load generator thread';
-const RUN_GAP_US = 5e6; // a front silent this long: the next run began
 
 export type WaitClass = 'queued, then moved' | 'own CPU idle' | 'queued while another CPU idled' | 'all CPUs busy';
 export const WAIT_CLASSES: readonly WaitClass[] = ['queued, then moved', 'own CPU idle', 'queued while another CPU idled', 'all CPUs busy'];
@@ -27,23 +26,31 @@ export function classifyWait(w: Wait, replay: Replay, groupOf: (tid: number) => 
   return all - own >= dur / 2 ? 'queued while another CPU idled' : 'all CPUs busy';
 }
 
-// The contest runs one server at a time: a run is a stretch where its front thread runs.
+// The contest runs one server at a time: a run is the span of its front threads' processes, and
+// spans that overlap are one run (the service's instances run side by side; the do-nothing and
+// the paying baseline run one after the other, each in its own process).
 export function findRuns(replay: Replay, groupOf: (tid: number) => string): Array<{ name: string; front: string; from_us: number; to_us: number }> {
-  const runs: Array<{ name: string; front: string; from_us: number; to_us: number }> = [];
-  for (const front of [FRONT, BASELINE_FRONT]) {
-    const times: number[] = [];
-    for (const cpu of replay.intervals) for (const iv of cpu) if (iv.tid !== 0 && groupOf(iv.tid) === front) times.push(iv.from_us, iv.to_us);
-    times.sort((a, b) => a - b);
-    let start = -1;
-    for (let i = 0; i < times.length; i++) {
-      if (start < 0) start = times[i];
-      if (i === times.length - 1 || times[i + 1] - times[i] > RUN_GAP_US) {
-        runs.push({ name: front === FRONT ? 'service' : 'baseline', front, from_us: start, to_us: times[i] });
-        start = -1;
+  const spans = new Map<string, { front: string; from_us: number; to_us: number }>(); // by front group and process
+  for (const cpu of replay.intervals) {
+    for (const iv of cpu) {
+      if (iv.tid <= 0) continue;
+      const front = groupOf(iv.tid);
+      if (front !== FRONT && front !== BASELINE_FRONT) continue;
+      const key = `${front}/${replay.pidOf.get(iv.tid) ?? iv.tid}`;
+      const span = spans.get(key);
+      if (span === undefined) spans.set(key, { front, from_us: iv.from_us, to_us: iv.to_us });
+      else {
+        span.from_us = Math.min(span.from_us, iv.from_us);
+        span.to_us = Math.max(span.to_us, iv.to_us);
       }
     }
   }
-  runs.sort((a, b) => a.from_us - b.from_us);
+  const runs: Array<{ name: string; front: string; from_us: number; to_us: number }> = [];
+  for (const span of [...spans.values()].sort((a, b) => a.from_us - b.from_us)) {
+    const last = runs.at(-1);
+    if (last !== undefined && last.front === span.front && span.from_us <= last.to_us) last.to_us = Math.max(last.to_us, span.to_us);
+    else runs.push({ name: span.front === FRONT ? 'service' : 'baseline', ...span });
+  }
   const baselines = runs.filter((r) => r.front === BASELINE_FRONT);
   if (baselines.length > 1) baselines.forEach((r, i) => (r.name = `baseline ${i + 1}`)); // in the order they ran
   return runs;
