@@ -14,6 +14,7 @@ export const WAIT_CLASSES: readonly WaitClass[] = ['queued, then moved', 'own CP
 
 export interface GroupWaits { group: string; cpu_ms: number; wakes: number; p50_us: number; p90_us: number; p99_us: number; long: number; preempted_wait_ms: number }
 export interface LongWaits { group: string; count: number; total_ms: number; classes: Record<WaitClass, number>; holders: Array<[string, number]> } // holders: group → CPU ms
+export interface Run { name: string; front: string; from_us: number; to_us: number }
 export interface RunWaits { name: string; from_us: number; to_us: number; groups: GroupWaits[]; long_waits: LongWaits[] }
 
 // Why one long wait was long, from what its own CPU and the others did meanwhile.
@@ -29,8 +30,8 @@ export function classifyWait(w: Wait, replay: Replay, groupOf: (tid: number) => 
 // The contest runs one server at a time: a run is the span of its front threads' processes, and
 // spans that overlap are one run (the service's instances run side by side; the do-nothing and
 // the paying baseline run one after the other, each in its own process).
-export function findRuns(replay: Replay, groupOf: (tid: number) => string): Array<{ name: string; front: string; from_us: number; to_us: number }> {
-  const spans = new Map<string, { front: string; from_us: number; to_us: number }>(); // by front group and process
+export function findRuns(replay: Replay, groupOf: (tid: number) => string): Run[] {
+  const spans = new Map<string, Omit<Run, 'name'>>(); // by front group and process
   for (const cpu of replay.intervals) {
     for (const iv of cpu) {
       if (iv.tid <= 0) continue;
@@ -45,7 +46,7 @@ export function findRuns(replay: Replay, groupOf: (tid: number) => string): Arra
       }
     }
   }
-  const runs: Array<{ name: string; front: string; from_us: number; to_us: number }> = [];
+  const runs: Run[] = [];
   for (const span of [...spans.values()].sort((a, b) => a.from_us - b.from_us)) {
     const last = runs.at(-1);
     if (last !== undefined && last.front === span.front && span.from_us <= last.to_us) last.to_us = Math.max(last.to_us, span.to_us);
