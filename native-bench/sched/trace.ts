@@ -7,7 +7,7 @@ export type SchedEvent =
   | { kind: 'waking'; t_us: number; cpu: number; current: number; tid: number; comm: string }
   | { kind: 'runtime'; t_us: number; cpu: number; current: number; pid: number; runtime_ns: number }
   | { kind: 'migrate'; t_us: number; cpu: number; tid: number }
-  | { kind: 'other'; t_us: number; cpu: number; current: number; pid: number };
+  | { kind: 'other'; t_us: number; cpu: number; current: number };
 
 const LINE = /^\s*(-?\d+)\/(-?\d+)\s+\[(\d+)\]\s+(\d+\.\d+):\s+sched:(\w+):\s*(.*)$/;
 const SWITCH = /^prev_comm=(.*) prev_pid=(\d+) prev_prio=-?\d+ prev_state=(\S+) ==> next_comm=(.*) next_pid=(\d+) next_prio=-?\d+$/;
@@ -47,7 +47,7 @@ export function parseLine(line: string): Parsed | null {
       return g === null ? null : { pid, event: { kind: 'migrate', t_us, cpu, tid: Number(g[1]) } };
     }
     default:
-      return { pid, event: { kind: 'other', t_us, cpu, current, pid } };
+      return { pid, event: { kind: 'other', t_us, cpu, current } };
   }
 }
 
@@ -84,9 +84,9 @@ export class Replay {
     }
     if (e.kind !== 'switch' && e.kind !== 'migrate' && e.current > 0 && pid > 0) this.pidOf.set(e.current, pid);
     // Events raised in some tasks' context never reach the trace (seen on a 2-vCPU KVM guest,
-    // perf 6.1, Linux 6.18: CPU 1's idle task, a sandbox agent's threads). A thread found running where the CPU was believed
-    // idle was switched in at its first sched_stat_runtime minus the runtime it reports, since
-    // the kernel counts that runtime from the switch-in.
+    // perf 6.1, Linux 6.18: CPU 1's idle task, a sandbox agent's threads). A thread found running
+    // where the CPU was believed idle was switched in at its first sched_stat_runtime minus the
+    // runtime it reports, since the kernel counts that runtime from the switch-in.
     if (e.kind === 'runtime' && this.running[cpu] === 0 && e.current > 0 && e.current === e.pid) {
       this.switchIn(cpu, e.current, e.t_us - e.runtime_ns / 1000);
     }

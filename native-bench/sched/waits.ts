@@ -2,6 +2,7 @@
 // service, each baseline), how long each kind of thread waited for a CPU once runnable, and for
 // the threads a request waits on (the server's front thread, the load generator's thread) why
 // their long waits were long and what held the CPUs meanwhile. Pure: it works on a Replay.
+import { percentileOfSorted } from '../contest/score.js'; // the contest report's percentiles (k6's)
 import type { Replay, Wait } from './trace.js';
 
 export const IDLE = 'idle';
@@ -57,8 +58,6 @@ export function findRuns(replay: Replay, groupOf: (tid: number) => string): Run[
   return runs;
 }
 
-const quantile = (sorted: number[], q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
-
 export function analyze(replay: Replay, groupOf: (tid: number) => string, long_us: number): RunWaits[] {
   return findRuns(replay, groupOf).map(({ name, front, from_us, to_us }) => {
     const inRun = replay.waits.filter((w) => w.to_us >= from_us && w.to_us <= to_us); // a wait belongs to the run it ends in
@@ -75,7 +74,7 @@ export function analyze(replay: Replay, groupOf: (tid: number) => string, long_u
       const preempted = ws.filter((w) => w.cause === 'preempted').reduce((s, w) => s + w.to_us - w.from_us, 0);
       return {
         group, cpu_ms: (cpu.get(group) ?? 0) / 1000, wakes: wakes.length,
-        p50_us: quantile(wakes, 0.5), p90_us: quantile(wakes, 0.9), p99_us: quantile(wakes, 0.99),
+        p50_us: percentileOfSorted(wakes, 0.5), p90_us: percentileOfSorted(wakes, 0.9), p99_us: percentileOfSorted(wakes, 0.99),
         long: wakes.filter((d) => d > long_us).length, preempted_wait_ms: preempted / 1000,
       };
     }).sort((a, b) => b.cpu_ms - a.cpu_ms);
@@ -96,7 +95,7 @@ export function analyze(replay: Replay, groupOf: (tid: number) => string, long_u
   });
 }
 
-const ms = (us: number): string => (Number.isNaN(us) ? '–' : (us / 1000).toFixed(2));
+const ms = (us: number): string => (us / 1000).toFixed(2);
 
 export function renderMarkdown(runs: RunWaits[], long_us: number): string {
   const L: string[] = [];
