@@ -28,6 +28,7 @@ export interface Config {
   readonly retry_backoff_min_ms: number;
   readonly retry_backoff_max_ms: number;
   readonly batch_max_rows: number;
+  readonly writer_linger_ms: number;
   readonly health_interval_ms: number;
   readonly pg_connect_attempts: number;
   readonly pg_connect_interval_ms: number;
@@ -141,6 +142,7 @@ export function parseConfig(env: Env = process.env): Config {
     retry_backoff_min_ms,
     retry_backoff_max_ms,
     batch_max_rows: int(env, 'BATCH_MAX_ROWS', { min: 1, max: 1_000_000, fallback: 5_000 }),
+    writer_linger_ms: int(env, 'WRITER_LINGER_MS', { min: 0, max: 1_000, fallback: 2 }),
     health_interval_ms: int(env, 'HEALTH_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
     pg_connect_attempts: int(env, 'PG_CONNECT_ATTEMPTS', { min: 1, max: 10_000, fallback: 120 }),
     pg_connect_interval_ms: int(env, 'PG_CONNECT_INTERVAL_MS', { min: 10, max: 60_000, fallback: 500 }),

@@ -34,7 +34,7 @@ const row = (accepted_at_ms: number, processor: 0 | 1 = 0): ConfirmedRow =>
   confirmedRow({ accepted_at_ms, requested_at_ms: accepted_at_ms + 10, processor });
 
 async function write(rows: ConfirmedRow[]): Promise<void> {
-  const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 100, retry_interval_ms: 50, counters: Counters.create(), log });
+  const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 100, linger_ms: 0, retry_interval_ms: 50, counters: Counters.create(), log });
   await commitRows(writer, rows);
   await writer.close();
 }

@@ -26,7 +26,7 @@ const rows = (n: number, processor: 0 | 1 = 0): ConfirmedRow[] =>
   Array.from({ length: n }, (_, i) => confirmedRow({ amount_cents: 1000 + i, requested_at_ms: 2_000 + i, processor }));
 
 function newWriter(counters: Counters, batch_max_rows = 10_000): BatchWriter {
-  return new BatchWriter({ url: pgs.url, batch_max_rows, retry_interval_ms: 50, counters, log });
+  return new BatchWriter({ url: pgs.url, batch_max_rows, linger_ms: 0, retry_interval_ms: 50, counters, log });
 }
 
 async function stored(ids: string[]): Promise<{ n: number; cents: number }> {

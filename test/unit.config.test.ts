@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfig, requireInstanceConfig } from '../src/config.js';
 
@@ -28,4 +29,22 @@ test('an instance needs its database and processors', () => {
   const c = parseConfig({ DATABASE_URL: 'postgres://u:p@h/db', PAYMENT_PROCESSOR_URL_DEFAULT: 'http://a:8080/', PAYMENT_PROCESSOR_URL_FALLBACK: 'http://b:8080' });
   requireInstanceConfig(c);
   assert.equal(c.processor_url_default, 'http://a:8080');
+});
+
+test('every variable the config reads has a row in the README configuration table', () => {
+  const read = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8');
+  const source = read('../../src/config.ts');
+  const names = new Set([...source.matchAll(/\(env, '([A-Z][A-Z0-9_]*)'/g), ...source.matchAll(/env\.([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+  assert.ok(names.has('PORT') && names.has('LOG_LEVEL') && names.size > 30, `found ${[...names].join(' ')}`);
+  // A row's first cell names one variable or a pair; `PREFIX_DEFAULT` / `_FALLBACK` is short for
+  // PREFIX_DEFAULT and PREFIX_FALLBACK (a short name replaces as many parts at the end).
+  const documented = new Set<string>();
+  for (const row of read('../../README.md').split('\n').filter((l) => l.startsWith('| `'))) {
+    let last = '';
+    for (const [, name] of row.split('|')[1].matchAll(/`([A-Z_][A-Z0-9_]*)`/g)) {
+      if (!name.startsWith('_')) documented.add((last = name));
+      else documented.add(last.split('_').slice(0, -name.split('_').length + 1).join('_') + name);
+    }
+  }
+  assert.deepEqual([...names].filter((n) => !documented.has(n)), [], 'variables with no README row');
 });

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       }
       await claims.close();
 
-      const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 10_000, retry_interval_ms: 100, counters: Counters.create(), log });
+      const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 10_000, linger_ms: 0, retry_interval_ms: 100, counters: Counters.create(), log });
       writer.add(rows(1)[0]);
       await writer.idle();
       const writer_pid = await backendPid(admin, 'rinha-writer');

@@ -64,6 +64,7 @@ async function run(): Promise<void> {
   const writer = new BatchWriter({
     url: config.database_url,
     batch_max_rows: config.batch_max_rows,
+    linger_ms: config.writer_linger_ms,
     retry_interval_ms: config.pg_connect_interval_ms,
     counters,
     log,
