@@ -90,7 +90,8 @@ export class BatchWriter {
   }
 
   private async flushAll(): Promise<void> {
-    while (this.pending.length > 0) {
+    // A close (after idle(), at shutdown) ends it: a linger that ends after it opens no connection.
+    while (this.pending.length > 0 && !this.closed) {
       const batch = this.pending.slice(0, this.opts.batch_max_rows);
       const started = performance.now();
       try {
