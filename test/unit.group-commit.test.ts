@@ -63,3 +63,8 @@ test('with a linger, the first flush after an idle spell waits for the rest of i
   await idled; // no timer ticked: a new linger would never end
   assert.deepEqual(flushes, [[1, 2], [3]], 'what queued during a flush follows it without a new linger');
 });
+
+test('a linger is a whole number of ms, 0 or more', () => {
+  for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => new GroupCommit(async () => {}, () => false, () => {}, bad));
+  assert.doesNotThrow(() => new GroupCommit(async () => {}, () => false, () => {}, 0));
+});

@@ -3,6 +3,8 @@
 // the next turn of the event loop, so everything queued during this turn leaves in the same
 // statement; with a linger, it waits that long for the rest of a burst (the processor's answers
 // to one tick's sends arrive over a few ms), so a burst costs one statement instead of several.
+import assert from 'node:assert/strict';
+
 export class GroupCommit {
   private running = false;
 
@@ -11,7 +13,9 @@ export class GroupCommit {
     private readonly hasMore: () => boolean,
     private readonly onIdle: () => void = () => {},
     private readonly linger_ms = 0,
-  ) {}
+  ) {
+    assert(Number.isSafeInteger(linger_ms) && linger_ms >= 0, 'a linger is a whole number of ms, 0 or more');
+  }
 
   get busy(): boolean {
     return this.running;
