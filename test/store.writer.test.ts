@@ -1,7 +1,8 @@
 // The COPY writer against a real Postgres (src/store/writer.ts): what its group commit and its
 // corked COPY must not break. A batch larger than the socket's buffer, a batch that meets ids
-// already stored (the COPY fails whole, the batch is upserted, the connection stays in step), and
-// a COPY that cannot start (kept, retried, stored once when it can).
+// already stored (the COPY fails whole, the batch is upserted, the connection stays in step),
+// a COPY that cannot start (kept, retried, stored once when it can), and a close that comes during
+// the linger (the flush it ends opens no connection).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
@@ -89,4 +90,21 @@ test('a COPY that fails to start loses nothing: retried until it can, then store
   await writer.close();
   const all = [...before_rows, ...during];
   assert.deepEqual(await stored(all.map((r) => r.correlation_id)), { n: all.length, cents: cents(all) });
+});
+
+test('a close during the linger ends the flush loop: the lingering row opens no connection', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] }); // the linger's clock
+  const counters = Counters.create();
+  const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 100, linger_ms: 1_000, retry_interval_ms: 50, counters, log });
+  const [row] = rows(1);
+  writer.add(row); // never connected before: the flush would have to open the connection
+  await writer.close();
+  t.mock.timers.tick(1_000); // the linger ends after the close; its flush starts now, in this call
+  // The flush's first step, had it gone on, would have asked for the connection synchronously.
+  const db = (writer as unknown as { db: { client: unknown; opening: unknown } }).db;
+  assert.equal(db.opening, null, 'no connection is being opened');
+  assert.equal(db.client, null, 'no connection is open');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(counters.get(C_WRITER_ROWS), 0);
+  assert.deepEqual(await stored([row.correlation_id]), { n: 0, cents: 0 });
 });
