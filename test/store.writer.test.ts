@@ -26,8 +26,8 @@ after(async () => {
 const rows = (n: number, processor: 0 | 1 = 0): ConfirmedRow[] =>
   Array.from({ length: n }, (_, i) => confirmedRow({ amount_cents: 1000 + i, requested_at_ms: 2_000 + i, processor }));
 
-function newWriter(counters: Counters, batch_max_rows = 10_000): BatchWriter {
-  return new BatchWriter({ url: pgs.url, batch_max_rows, linger_ms: 0, retry_interval_ms: 50, counters, log });
+function newWriter(counters: Counters, batch_max_rows = 10_000, linger_ms = 0): BatchWriter {
+  return new BatchWriter({ url: pgs.url, batch_max_rows, linger_ms, retry_interval_ms: 50, counters, log });
 }
 
 async function stored(ids: string[]): Promise<{ n: number; cents: number }> {
@@ -95,7 +95,7 @@ test('a COPY that fails to start loses nothing: retried until it can, then store
 test('a close during the linger ends the flush loop: the lingering row opens no connection', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] }); // the linger's clock
   const counters = Counters.create();
-  const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 100, linger_ms: 1_000, retry_interval_ms: 50, counters, log });
+  const writer = newWriter(counters, 10_000, 1_000);
   const [row] = rows(1);
   writer.add(row); // never connected before: the flush would have to open the connection
   await writer.close();
