@@ -37,6 +37,8 @@ export interface Config {
   readonly idempotency_claims: boolean;
   readonly reclaim_grace_ms: number;
   readonly reclaim_interval_ms: number;
+  readonly embedded_pg_nice: number;
+  readonly embedded_pg_port: number; // 0 = any free port
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -151,6 +153,8 @@ export function parseConfig(env: Env = process.env): Config {
     idempotency_claims: bool(env, 'IDEMPOTENCY_CLAIMS', true),
     reclaim_grace_ms: int(env, 'RECLAIM_GRACE_MS', { min: 0, max: 600_000, fallback: 12_000 }),
     reclaim_interval_ms: int(env, 'RECLAIM_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
+    embedded_pg_nice: int(env, 'EMBEDDED_PG_NICE', { min: 0, max: 19, fallback: 5 }),
+    embedded_pg_port: int(env, 'EMBEDDED_PG_PORT', { min: 0, max: 65535, fallback: 0 }),
   };
   if (config.durable_intake && !config.idempotency_claims) {
     throw new ConfigError('DURABLE_INTAKE=true needs IDEMPOTENCY_CLAIMS=true (a claim is the durable record)');

