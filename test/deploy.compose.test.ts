@@ -4,9 +4,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../src/net.js';
 import {
   readComposeDocument, readComposeLimits, serviceEnvironment, type ComposeService,
 } from '../native-bench/topology/compose-file.js';
@@ -140,14 +140,6 @@ after(async () => {
     return exited;
   }));
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 test('the instance healthcheck command passes against a uWS /health and fails when nothing listens', async () => {
   const check = services[instanceNames()[0]].healthcheck?.test as string[];

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../src/net.js';
 import { readComposeDocument, serviceEnvironment } from '../native-bench/topology/compose-file.js';
 
 const repo_dir = fileURLToPath(new URL('../../', import.meta.url));
@@ -63,14 +63,6 @@ async function startEchoBackend(name: string, env: Record<string, string>): Prom
     child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('"listening"')) resolve(); });
     child.once('exit', (code) => reject(new Error(`echo backend ${name} exited (${code})`)));
   });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 function get(port: number, path: string): Promise<{ status: number; backend: string }> {

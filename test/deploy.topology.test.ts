@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { startSimulator, type SimulatorHandle } from '../native-bench/processor-sim/server.js';
-import { freePort, startComposeTopology, type Topology } from '../native-bench/topology/native.js';
+import { freePort } from '../src/net.js';
+import { startComposeTopology, type Topology } from '../native-bench/topology/native.js';
 
 const PAYMENTS = 20;
 const AMOUNT = 20.05;

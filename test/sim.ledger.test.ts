@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ledger } from '../native-bench/processor-sim/ledger.js';
-import { amountToCents, centsToJson, feeCents } from '../native-bench/processor-sim/money.js';
+import { feeCents, roundToCents } from '../native-bench/processor-sim/money.js';
 
 test('range totals match a brute-force scan, with out-of-order and equal timestamps', () => {
   const ledger = new Ledger();
@@ -34,18 +34,14 @@ test('range totals match a brute-force scan, with out-of-order and equal timesta
   assert.deepEqual(ledger.totals(null, null), { count: 0, amount_cents: 0 });
 });
 
-test('money: cents from JSON numbers, 2-decimal rendering, fee rounding', () => {
-  assert.equal(amountToCents(20.05), 2005);
-  assert.equal(amountToCents(19.9), 1990);
-  assert.equal(amountToCents(1.005), 101);
-  assert.equal(amountToCents(0.125), 13);
-  assert.equal(amountToCents(-0.125), -13);
-  assert.equal(amountToCents(7), 700);
-  assert.equal(amountToCents(1e-7), 0);
-  assert.equal(centsToJson(4010), '40.10');
-  assert.equal(centsToJson(5), '0.05');
-  assert.equal(centsToJson(0), '0.00');
-  assert.equal(centsToJson(-105), '-1.05');
+test('the simulator rounds amounts to cents half away from zero and fees to whole cents', () => {
+  assert.equal(roundToCents(20.05), 2005);
+  assert.equal(roundToCents(19.9), 1990);
+  assert.equal(roundToCents(1.005), 101);
+  assert.equal(roundToCents(0.125), 13);
+  assert.equal(roundToCents(-0.125), -13);
+  assert.equal(roundToCents(7), 700);
+  assert.equal(roundToCents(1e-7), 0);
   assert.equal(feeCents(2005, 0.07), 140); // 140.35
   assert.equal(feeCents(150, 0.1), 15);
   assert.equal(feeCents(2005 * 90_600, 0.07), 12_715_710); // 90.6 k payments of 20.05 at 7 %

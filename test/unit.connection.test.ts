@@ -2,19 +2,11 @@
 // backends), and a failed connect is forgotten so the next get() tries again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { freePort } from '../src/net.js';
 import { LazyConnection } from '../src/store/connection.js';
 
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 test('concurrent get() calls share one connect attempt; a failed one is retried by the next get()', async () => {
-  const port = await closedPort();
+  const port = await freePort(); // nothing listens there
   const conn = new LazyConnection(`postgres://u:p@127.0.0.1:${port}/db`, 'test');
   const a = conn.get();
   const b = conn.get();
@@ -26,7 +18,7 @@ test('concurrent get() calls share one connect attempt; a failed one is retried 
 });
 
 test('warm() swallows a failed connect (get() reports it later)', async () => {
-  const port = await closedPort();
+  const port = await freePort(); // nothing listens there
   const conn = new LazyConnection(`postgres://u:p@127.0.0.1:${port}/db`, 'test');
   conn.warm();
   await assert.rejects(conn.get(), /ECONNREFUSED/);

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { amountToCents, checkContentType, parsePayment, parseSummaryQuery, readCanonicalPayment, readPayment } from '../src/http/validate.js';
+import { amountToCents } from '../src/money.js';
+import { checkContentType, parsePayment, parseSummaryQuery, readCanonicalPayment, readPayment } from '../src/http/validate.js';
 
 const ID = '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3';
 

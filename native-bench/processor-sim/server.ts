@@ -10,7 +10,8 @@ import uWS from 'uWebSockets.js';
 import { Ledger, type StoredPayment } from './ledger.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { HealthWindow } from './health-window.js';
-import { amountToCents, centsToJson, feeCents } from './money.js';
+import { formatCents } from '../../src/money.js';
+import { feeCents, roundToCents } from './money.js';
 
 export type FaultMode = 'none' | 'hang' | 'reset' | 'garbage' | 'slow-body';
 export const fault_modes: readonly FaultMode[] = ['none', 'hang', 'reset', 'garbage', 'slow-body'];
@@ -341,9 +342,9 @@ class Simulator {
     const totals = this.ledger.totals(from_ms, to_ms);
     ex.send(
       200,
-      '{"totalAmount":' + centsToJson(totals.amount_cents) +
+      '{"totalAmount":' + formatCents(totals.amount_cents) +
         ',"totalRequests":' + totals.count +
-        ',"totalFee":' + centsToJson(feeCents(totals.amount_cents, this.fee)) +
+        ',"totalFee":' + formatCents(feeCents(totals.amount_cents, this.fee)) +
         ',"feePerTransaction":' + this.fee + '}',
     );
   }
@@ -392,7 +393,7 @@ function parse_payment(text: string): StoredPayment | null {
   if (requested_at_ms === null) return null;
   return {
     correlation_id: correlationId.toLowerCase(),
-    amount_cents: amountToCents(amount),
+    amount_cents: roundToCents(amount),
     requested_at_text: requestedAt,
     requested_at_ms,
   };
@@ -401,7 +402,7 @@ function parse_payment(text: string): StoredPayment | null {
 function payment_json(p: StoredPayment): string {
   return (
     '{"correlationId":"' + p.correlation_id +
-    '","amount":' + centsToJson(p.amount_cents) +
+    '","amount":' + formatCents(p.amount_cents) +
     ',"requestedAt":' + JSON.stringify(p.requested_at_text) + '}'
   );
 }

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cgroupSupport, createCgroup, type Cgroup } from '../lib/cgroup.js';
 import { readComposeLimits } from './compose-file.js';
-import { freePort, httpStatus } from './native.js';
+import { freePort } from '../../src/net.js';
+import { httpStatus } from './native.js';
 import { spawnComponent, type Component } from './processes.js';
 import { steadyLoad as load } from './steady-load.js';
 

@@ -1,10 +1,10 @@
 // The docker-compose topology, run natively: Postgres 15 (Debian binaries) + haproxy (the repository's
 // haproxy.cfg) + two service instances, each in its own cgroup with its compose limits. Addresses
 // that compose resolves by service name become 127.0.0.1 ports or unix sockets in a temp dir.
+import { freePort } from '../../src/net.js';
 import { INSTANCE_ENV } from '../../src/runtime.js';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,14 +53,6 @@ export interface Topology {
   /** Where each component listens, for humans. */
   addresses: Record<string, string>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => { probe.once('error', reject); probe.listen(0, '127.0.0.1', resolve); });
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 type Target = { port: number } | { socketPath: string };

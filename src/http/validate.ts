@@ -1,9 +1,8 @@
 // Input validation for the public API: functions from request text (or, for the common
 // spelling of a payment, its bytes) to a value or a client error. Strict on purpose: anything that is not exactly a payment is refused, so a
 // refused request changes nothing.
+import { amountToCents } from '../money.js';
 import { formatUuid, parseUuidBytesInto, parseUuidInto } from '../queue/record.js';
-
-export const AMOUNT_MAX_CENTS = 100_000_000_000; // 1 billion per payment: far above any real one
 
 export type Payment = { ok: true; correlation_id: string; amount_cents: number };
 export type ClientError = { ok: false; status: 400 | 413 | 415; error: string };
@@ -154,19 +153,6 @@ export function parseFlatObject(text: string): Map<string, Scalar> | string {
 }
 
 const ID_SCRATCH = new Uint8Array(16);
-
-// amount (a JSON number of currency units) → integer cents, or an error.
-export function amountToCents(amount: number): number | string {
-  if (!Number.isFinite(amount)) return 'amount must be a finite number';
-  if (amount <= 0) return 'amount must be greater than zero';
-  const cents = Math.round(amount * 100);
-  if (Math.abs(amount * 100 - cents) > 1e-6 * Math.max(1, Math.abs(cents))) {
-    return 'amount must have at most 2 decimal places';
-  }
-  if (cents > AMOUNT_MAX_CENTS) return `amount must be at most ${AMOUNT_MAX_CENTS / 100}`;
-  if (cents < 1) return 'amount must be at least 0.01';
-  return cents;
-}
 
 // Validates a payment body; the id's 16 bytes go to id_out[0..16). The front thread calls this
 // and copies id_out into a ring slot, so the id is parsed once and never becomes a string.

@@ -9,7 +9,7 @@ import {
   C_DECISION, C_RETRIES, C_STALE_DROPPED, type Counters, G_BACKLOG, G_HELD, G_INFLIGHT,
   H_LATENCY_DEFAULT, H_LATENCY_FALLBACK, H_QUEUE_WAIT_MS, type Outcome,
 } from '../counters.js';
-import { formatCents } from '../store/summary.js';
+import { formatCents } from '../money.js';
 import type { ConfirmedRow } from '../store/writer.js';
 import type { AttemptResult } from './client.js';
 import { type HealthView, type Observations, route, viewOf } from './router.js';

@@ -1,17 +1,10 @@
 // The summary: one aggregate over the requested_at index, exact integer cents, the SPEC's shape.
 import type pg from 'pg';
+import { formatCents } from '../money.js';
 import { PURGE_FENCE_SQL } from './db.js';
 
 export interface ProcessorTotals { count: number; cents: number }
 export interface Totals { default: ProcessorTotals; fallback: ProcessorTotals }
-
-// Cents rendered as a JSON number with two decimals, from integers only (no float rounding).
-export function formatCents(cents: number): string {
-  if (!Number.isSafeInteger(cents) || cents < 0) throw new RangeError(`cents must be a non-negative safe integer, got ${cents}`);
-  const units = Math.floor(cents / 100);
-  const rest = cents % 100;
-  return `${units}.${rest < 10 ? '0' : ''}${rest}`;
-}
 
 export function renderSummary(t: Totals): string {
   return (

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './stack.js';
+import { freePort } from '../../src/net.js';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 

@@ -1,7 +1,6 @@
 // Real processes for integration tests: an embedded Postgres (or DATABASE_URL when set), two
 // processor simulators and N service instances, each on its own free port.
 import { freePort } from '../../src/net.js';
-export { freePort };
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
