@@ -1,12 +1,9 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { PROCESSORS } from './processor.js';
 // Counters, gauges and histograms in one SharedArrayBuffer: every thread of an instance writes
 // with Atomics, /metrics reads them without stopping anyone. Fixed layout, no allocation to count.
 
-export const PROCESSORS = ['default', 'fallback'] as const;
-export type ProcessorName = (typeof PROCESSORS)[number];
-export const P_DEFAULT = 0;
-export const P_FALLBACK = 1;
 
 export const REJECT_REASONS = ['invalid', 'too_large', 'unsupported_media_type', 'ring_full', 'shutting_down', 'not_found'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];

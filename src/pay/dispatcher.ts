@@ -10,9 +10,10 @@ import {
   H_LATENCY_DEFAULT, H_LATENCY_FALLBACK, H_QUEUE_WAIT_MS, type Outcome,
 } from '../counters.js';
 import { formatCents } from '../money.js';
+import type { Health, Processor } from '../processor.js';
 import type { ConfirmedRow } from '../store/writer.js';
 import type { AttemptResult } from './client.js';
-import { type HealthView, type Observations, route, viewOf } from './router.js';
+import { type Observations, route, viewOf } from './router.js';
 
 export interface Job {
   correlation_id: string;
@@ -20,7 +21,7 @@ export interface Job {
   accepted_at_ms: number;
   requested_at_ms: number; // of the last attempt; kept while pinned
   attempts: number;
-  pinned: -1 | 0 | 1; // processor an unknown outcome ties it to
+  pinned: -1 | Processor; // processor an unknown outcome ties it to
   not_before_ms: number;
   held: boolean;
 }
@@ -36,8 +37,8 @@ export interface DispatcherOptions {
   hold_budget_ms: number;
   retry_backoff_min_ms: number;
   retry_backoff_max_ms: number;
-  send: (processor: 0 | 1, body: string) => Promise<AttemptResult>;
-  health: (processor: 0 | 1) => HealthView;
+  send: (processor: Processor, body: string) => Promise<AttemptResult>;
+  health: (processor: Processor) => Health;
   purged_through_ms: () => number; // payments accepted at or before it were purged
   record: (row: ConfirmedRow) => void;
   counters: Counters;
@@ -182,9 +183,9 @@ export class Dispatcher {
     if (this.pinned.length > 0 && room > 0) {
       const still: Job[] = [];
       for (const job of this.pinned) {
-        if (room > 0 && job.not_before_ms <= now && this.obs[job.pinned as 0 | 1].cooldown_until_ms <= now) {
+        if (room > 0 && job.not_before_ms <= now && this.obs[job.pinned as Processor].cooldown_until_ms <= now) {
           room--;
-          this.send(job, job.pinned as 0 | 1, now);
+          this.send(job, job.pinned as Processor, now);
         } else {
           still.push(job);
         }
@@ -227,7 +228,7 @@ export class Dispatcher {
     this.publish(held);
   }
 
-  private observed(p: 0 | 1): Observations {
+  private observed(p: Processor): Observations {
     const obs = this.obs[p];
     const first = this.inflight[p].values().next();
     obs.oldest_inflight_sent_at_ms = first.done ? 0 : first.value;
@@ -248,7 +249,7 @@ export class Dispatcher {
     }
   }
 
-  private send(job: Job, p: 0 | 1, now: number): void {
+  private send(job: Job, p: Processor, now: number): void {
     const o = this.o;
     if (job.attempts === 0) o.counters.observe(H_QUEUE_WAIT_MS, now - job.accepted_at_ms);
     else o.counters.add(C_RETRIES);
@@ -260,7 +261,7 @@ export class Dispatcher {
     o.send(p, paymentBody(job.correlation_id, job.amount_cents, job.requested_at_ms)).then((result) => this.settleAttempt(job, p, now, result));
   }
 
-  private settleAttempt(job: Job, p: 0 | 1, sent_at: number, result: AttemptResult): void {
+  private settleAttempt(job: Job, p: Processor, sent_at: number, result: AttemptResult): void {
     const o = this.o;
     const now = this.now();
     this.inflight[p].delete(job);
@@ -339,7 +340,7 @@ export class Dispatcher {
     return true;
   }
 
-  private confirm(job: Job, p: 0 | 1, now: number): void {
+  private confirm(job: Job, p: Processor, now: number): void {
     if (this.purged(job.accepted_at_ms)) return;
     this.o.record({
       correlation_id: job.correlation_id,

@@ -3,6 +3,7 @@
 import { getText } from './get-text.js';
 import { C_HEALTH_POLLS, type Counters } from '../counters.js';
 import type { Logger } from '../log.js';
+import type { Health, Processor } from '../processor.js';
 import type { HealthRow } from '../store/bus.js';
 
 export interface HealthPollerOptions {
@@ -15,7 +16,7 @@ export interface HealthPollerOptions {
   log: Logger;
 }
 
-export async function pollOnce(origin: string, timeout_ms: number): Promise<{ failing: boolean; min_response_ms: number } | null> {
+export async function pollOnce(origin: string, timeout_ms: number): Promise<Omit<Health, 'checked_at_ms'> | null> {
   const { status, text } = await getText(`${origin}/payments/service-health`, timeout_ms);
   if (status !== 200) return null; // 429: someone else used this window
   try {
@@ -30,7 +31,7 @@ export async function pollOnce(origin: string, timeout_ms: number): Promise<{ fa
 export function startHealthPoller(o: HealthPollerOptions): { stop(): void } {
   let stopped = false;
   const timers: NodeJS.Timeout[] = [];
-  const tick = async (p: 0 | 1): Promise<void> => {
+  const tick = async (p: Processor): Promise<void> => {
     try {
       if (!(await o.isLeader())) return;
       o.counters.add(C_HEALTH_POLLS + p);
@@ -41,7 +42,7 @@ export function startHealthPoller(o: HealthPollerOptions): { stop(): void } {
       o.log.debug('health poll failed', { processor: p, err: String(err) });
     }
   };
-  const loop = (p: 0 | 1): void => {
+  const loop = (p: Processor): void => {
     if (stopped) return;
     void tick(p).finally(() => {
       // Slightly over the window so two polls never land in one 5 s window.

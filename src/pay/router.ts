@@ -9,6 +9,8 @@
 // it is failing, wait for it (holding costs nothing) unless waiting has lasted the hold budget;
 // while it is merely too slow, pay the dearer one now.
 
+import type { Health } from '../processor.js';
+
 export type Route = 'default' | 'fallback' | 'hold';
 
 export interface ProcessorView {
@@ -53,19 +55,13 @@ export interface Observations {
   cooldown_until_ms: number; // after a 429
 }
 
-export interface HealthView {
-  failing: boolean;
-  min_response_ms: number;
-  checked_at_ms: number; // 0 = never
-}
-
 export const OVERDUE_FACTOR = 2;
 export const OVERDUE_SLACK_MS = 250; // room for a busy machine: a late answer is not yet a slow processor
 
 // Combines the cluster's health reading with this worker's own observations: the most recent
 // evidence wins. In-flight requests much older than the expected latency mean the processor
 // has slowed down by an unknown amount: treat its latency as unknown until evidence arrives.
-export function viewOf(health: HealthView, obs: Observations, fee: number, now_ms: number): ProcessorView {
+export function viewOf(health: Health, obs: Observations, fee: number, now_ms: number): ProcessorView {
   let failing = false;
   let failing_at = 0;
   if (health.checked_at_ms > 0) {

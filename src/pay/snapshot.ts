@@ -2,11 +2,7 @@
 // health (written by the main thread from the leader's NOTIFY) and the purge fence.
 // A seqlock guards the health fields so a reader never sees a half-written snapshot.
 
-export interface HealthReading {
-  failing: boolean;
-  min_response_ms: number;
-  checked_at_ms: number; // 0 = never checked
-}
+import type { Health, Processor } from '../processor.js';
 
 const W_SEQ = 0;
 const INT_WORDS = 4;
@@ -35,7 +31,7 @@ export class SharedState {
   }
 
   // Single writer: the main thread.
-  writeHealth(processor: 0 | 1, h: HealthReading): void {
+  writeHealth(processor: Processor, h: Health): void {
     Atomics.add(this.ints, W_SEQ, 1); // odd: write in progress
     const at = processor * FIELDS;
     this.health[at] = h.failing ? 1 : 0;
@@ -44,7 +40,7 @@ export class SharedState {
     Atomics.add(this.ints, W_SEQ, 1);
   }
 
-  readHealth(processor: 0 | 1): HealthReading {
+  readHealth(processor: Processor): Health {
     const at = processor * FIELDS;
     for (;;) {
       const before = Atomics.load(this.ints, W_SEQ);

@@ -5,12 +5,10 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import type { Health, Processor } from '../processor.js';
 
-export interface HealthRow {
-  processor: 0 | 1;
-  failing: boolean;
-  min_response_ms: number;
-  checked_at_ms: number;
+export interface HealthRow extends Health {
+  processor: Processor;
 }
 
 export interface BusOptions {
@@ -82,7 +80,7 @@ export class Bus {
       this.client = client;
       this.o.onConnection(true);
       for (const r of rows.rows) {
-        this.o.onHealth({ processor: r.processor as 0 | 1, failing: r.failing, min_response_ms: r.min_response_ms, checked_at_ms: Number(r.checked_at_ms) });
+        this.o.onHealth({ processor: r.processor as Processor, failing: r.failing, min_response_ms: r.min_response_ms, checked_at_ms: Number(r.checked_at_ms) });
       }
     } catch (err) {
       client.removeAllListeners();

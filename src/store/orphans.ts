@@ -2,6 +2,7 @@
 // them). An instance is dead when its liveness lock (a session advisory lock held by its bus
 // connection) can be taken.
 import type pg from 'pg';
+import type { Processor } from '../processor.js';
 import { ownerLockKey } from './bus.js';
 import { PAYMENTS_COLUMNS } from './db.js';
 
@@ -40,7 +41,7 @@ export async function adoptIfDead(db: pg.Pool, dead: string, self: string): Prom
 }
 
 // Records an orphan a processor says it stored, with the processor's own requestedAt.
-export async function recordOrphanPaid(db: pg.Pool, o: Orphan, processor: 0 | 1, requested_at_ms: number): Promise<void> {
+export async function recordOrphanPaid(db: pg.Pool, o: Orphan, processor: Processor, requested_at_ms: number): Promise<void> {
   await db.query(
     `INSERT INTO payments (${PAYMENTS_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (correlation_id) DO NOTHING`,
     [o.correlation_id, o.amount_cents, requested_at_ms, processor, o.accepted_at_ms],

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { C_WRITER_BATCHES, C_WRITER_ERRORS, C_WRITER_ROWS, type Counters, G_WRITER_PENDING, H_BATCH_ROWS, H_FLUSH_MS, H_VISIBILITY_MS } from '../counters.js';
 import type { Logger } from '../log.js';
+import type { Processor } from '../processor.js';
 import { LazyConnection } from './connection.js';
 import { PAYMENTS_COLUMNS } from './db.js';
 import { GroupCommit } from './group-commit.js';
@@ -20,7 +21,7 @@ export interface ConfirmedRow {
   amount_cents: number;
   accepted_at_ms: number; // against the purge fence (here and in the summary)
   requested_at_ms: number;
-  processor: 0 | 1;
+  processor: Processor;
   confirmed_at_ms: number;
 }
 
