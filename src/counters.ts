@@ -5,11 +5,11 @@ import { PROCESSORS } from './processor.js';
 // with Atomics, /metrics reads them without stopping anyone. Fixed layout, no allocation to count.
 
 
-export const REJECT_REASONS = ['invalid', 'too_large', 'unsupported_media_type', 'ring_full', 'shutting_down', 'not_found'] as const;
+const REJECT_REASONS = ['invalid', 'too_large', 'unsupported_media_type', 'ring_full', 'shutting_down', 'not_found'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 // What an attempt at a processor came to.
-export const OUTCOMES = [
+const OUTCOMES = [
   'ok', // 200: stored now
   'recovered', // 422 after an unknown outcome: stored by the earlier attempt
   'duplicate', // 422 on a first attempt: someone else stored this id; not ours to count
@@ -21,17 +21,17 @@ export const OUTCOMES = [
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-export const DECISIONS = ['default', 'fallback', 'hold'] as const;
+const DECISIONS = ['default', 'fallback', 'hold'] as const;
 
 // Histogram bucket upper bounds, in their metric's unit (ms or rows).
-export const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 2000, 5000, 10000];
-export const ROW_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
+const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 2000, 5000, 10000];
+const ROW_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
 // GC pauses are mostly scavenges well under a millisecond; a full collection is a few ms.
 export const GC_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
 
 interface HistogramDef { name: string; help: string; unit_buckets: number[]; labels: string }
 
-export const HISTOGRAMS: HistogramDef[] = [
+const HISTOGRAMS: HistogramDef[] = [
   { name: 'rinha_processor_latency_ms', help: 'Processor round trip per attempt', unit_buckets: MS_BUCKETS, labels: 'processor="default"' },
   { name: 'rinha_processor_latency_ms', help: 'Processor round trip per attempt', unit_buckets: MS_BUCKETS, labels: 'processor="fallback"' },
   { name: 'rinha_writer_flush_ms', help: 'COPY batch round trip', unit_buckets: MS_BUCKETS, labels: '' },
@@ -57,8 +57,8 @@ const alloc = (n: number): number => {
   return at;
 };
 export const C_ACCEPTED = alloc(1);
-export const C_REJECTED = alloc(REJECT_REASONS.length);
-export const C_OUTCOME = alloc(PROCESSORS.length * OUTCOMES.length);
+const C_REJECTED = alloc(REJECT_REASONS.length);
+const C_OUTCOME = alloc(PROCESSORS.length * OUTCOMES.length);
 export const C_DECISION = alloc(DECISIONS.length);
 export const C_RETRIES = alloc(1);
 export const C_PURGED = alloc(1);
@@ -76,8 +76,8 @@ export const G_WRITER_PENDING = alloc(1);
 export const G_WORKERS_ALIVE = alloc(1);
 export const G_IS_LEADER = alloc(1);
 export const G_DB_READY = alloc(1);
-export const G_HEAP_KB = alloc(2); // V8 heap used: front thread, workers (summed)
-export const G_HEAP_TOTAL_KB = alloc(2); // V8 heap reserved
+const G_HEAP_KB = alloc(2); // V8 heap used: front thread, workers (summed)
+const G_HEAP_TOTAL_KB = alloc(2); // V8 heap reserved
 const histSlots = HISTOGRAMS.map((h) => h.unit_buckets.length + 2); // buckets + +Inf + count
 const HIST_OFFSETS: number[] = [];
 for (const n of histSlots) HIST_OFFSETS.push(alloc(n));

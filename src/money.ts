@@ -1,7 +1,7 @@
 // Money: integer cents inside, a JSON number with two decimals at the edges.
 import assert from 'node:assert/strict';
 
-export const CENTS_PER_UNIT = 100;
+const CENTS_PER_UNIT = 100;
 export const AMOUNT_MAX_CENTS = 100_000_000_000; // 1 billion per payment: far above any real one
 
 // An amount as a client sends it (a JSON number of currency units) → integer cents, or the

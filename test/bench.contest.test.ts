@@ -121,5 +121,5 @@ test('contest run against the baseline server writes a consistent result', { tim
   assert.ok(j.baseline.timeline.length >= 3 && j.baseline.timeline.length < j.timeline.length, 'a baseline point per second of its 3 s run');
   assert.ok(existsSync(join(outDir, 'report.md')));
   assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Score/);
-  assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Where the slow requests fell[^]*\| stolen % of demand: service \/ baseline \|/);
+  assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Where the slow requests fell[\s\S]*\| stolen % of demand: service \/ baseline \|/);
 });

@@ -99,7 +99,9 @@ describe('reliability: /metrics', { timeout: 60_000 }, () => {
     for (let i = 0; i < invalid; i++) assert.equal((await post(base, '/payments', '{"nope":1}')).status, 400);
     assert.equal((await post(base, '/payments', JSON.stringify({ correlationId: ids[0], amount: 1, pad: 'x'.repeat(2000) }))).status, 413);
     assert.equal((await post(base, '/payments', '{}', { 'content-type': 'text/plain' })).status, 415);
-    assert.equal((await request(base + '/nowhere', { method: 'GET' }).then(async (r) => (await r.body.dump(), r.statusCode))), 404);
+    const nowhere = await request(base + '/nowhere', { method: 'GET' });
+    await nowhere.body.dump();
+    assert.equal(nowhere.statusCode, 404);
     assert.ok(await quiesce([base]));
     assert.ok(await eventually(async () => (await ledger(stack)).service === N, 10_000));
     const m1 = (await scrape(base)).m;

@@ -43,18 +43,18 @@ describe('reliability: Postgres restarts under load', { timeout: 120_000, skip: 
 
   async function outage(t: { diagnostic(s: string): void }, mode: 'fast' | 'immediate') {
     const stack = await setUp();
-    const pg_ = pg!;
+    const server = pg!;
     const load = trickle(bases, { every_ms: 50, per_tick: 4, max_ticks: 200 });
     await new Promise((r) => setTimeout(r, 1_500));
     const before_stop = await ledger(stack);
-    pg_.stop(mode);
+    server.stop(mode);
     const stopped_at = performance.now();
     // While it is down: health says so, payments are still accepted.
     const unhealthy = await eventually(async () => (await get(bases[0], '/health')).status === 503, DOWN_MS, 50);
     const during = await sendPayments(bases, Array.from({ length: 20 }, () => crypto.randomUUID()), { concurrency: 4 });
     const summary_while_down = (await get(bases[0], '/payments-summary')).status;
     await new Promise((r) => setTimeout(r, Math.max(0, DOWN_MS - (performance.now() - stopped_at))));
-    pg_.start();
+    server.start();
     const started_at = performance.now();
     await new Promise((r) => setTimeout(r, 1_500));
     const sent = await load.stop();

@@ -62,7 +62,7 @@ describe('reliability: processor faults', { timeout: 120_000 }, () => {
     const before_retries = await retries();
     await opts.apply();
     const r = await sendPayments(bases, fresh(opts.ids ?? PER_PHASE), { concurrency: opts.concurrency ?? 8 });
-    r.accepted.forEach((id) => accepted.add(id));
+    for (const id of r.accepted) accepted.add(id);
     assert.equal(r.accepted.length, opts.ids ?? PER_PHASE, `${label}: refused ${JSON.stringify([...r.refused])}`);
     // The fault was really met (bounded wait), and meanwhile nothing is counted that is not stored.
     const met = await eventually(async () => {

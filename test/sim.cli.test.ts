@@ -19,7 +19,7 @@ function run(args: string[]): ChildProcess {
   return child;
 }
 
-async function first_line(child: ChildProcess): Promise<string> {
+async function firstLine(child: ChildProcess): Promise<string> {
   let buffer = '';
   for await (const chunk of child.stdout!) {
     buffer += String(chunk);
@@ -32,7 +32,7 @@ async function first_line(child: ChildProcess): Promise<string> {
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`prints exactly one listening line, serves, and exits 0 on ${signal}`, async () => {
     const child = run(['--port', '0', '--fee', '0.07', '--token', 't1', '--name', 'fallback']);
-    const line = await first_line(child);
+    const line = await firstLine(child);
     assert.match(line, /^\{"event":"listening","port":\d+,"url":"http:\/\/127\.0\.0\.1:\d+"\}\n$/);
     const parsed = JSON.parse(line) as { event: string; port: number; url: string };
     assert.ok(parsed.port > 0);
@@ -60,7 +60,7 @@ test('missing or invalid arguments exit 2 with a message on stderr', async () =>
 
 test('a busy port makes it exit non-zero instead of printing the line', async () => {
   const first = run(['--port', '0', '--fee', '0.05']);
-  const { port } = JSON.parse(await first_line(first)) as { port: number };
+  const { port } = JSON.parse(await firstLine(first)) as { port: number };
   const second = run(['--port', String(port), '--fee', '0.05']);
   let stdout = '';
   second.stdout!.on('data', (d) => (stdout += String(d)));

@@ -22,7 +22,7 @@ after(async () => {
   await sim.close();
 });
 
-function body_for(id: string): string {
+function bodyFor(id: string): string {
   return JSON.stringify({ correlationId: id, amount: 20.05, requestedAt: '2025-07-01T12:00:00.000Z' });
 }
 
@@ -33,7 +33,7 @@ async function stored(id: string): Promise<boolean> {
 }
 
 /** POST with node:http so the raw socket error code is visible. */
-function raw_post(base_url: string, body: string, timeout_ms: number): Promise<{ status: number; text: string }> {
+function rawPost(base_url: string, body: string, timeout_ms: number): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(base_url + '/payments', { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
@@ -51,17 +51,17 @@ function raw_post(base_url: string, body: string, timeout_ms: number): Promise<{
 test('hang: no answer until the client gives up, and nothing stored', async () => {
   assert.deepEqual(await admin.setFault('hang'), { config: 'fault', was: 'none', is: 'hang' });
   const id = randomUUID();
-  await assert.rejects(raw_post(sim.url, body_for(id), 300), { code: 'CLIENT_TIMEOUT' });
+  await assert.rejects(rawPost(sim.url, bodyFor(id), 300), { code: 'CLIENT_TIMEOUT' });
   assert.equal(await stored(id), false);
   await admin.setFault('none');
-  assert.equal((await raw_post(sim.url, body_for(id), 2000)).status, 200, 'the same id is new afterwards');
+  assert.equal((await rawPost(sim.url, bodyFor(id), 2000)).status, 200, 'the same id is new afterwards');
 });
 
 test('hang: close() destroys held sockets and resolves', async () => {
   const own = await startSimulator({ port: 0, fee: 0.07 });
   try {
     await new SimAdmin(own.url).setFault('hang');
-    const held = raw_post(own.url, body_for(randomUUID()), 30_000);
+    const held = rawPost(own.url, bodyFor(randomUUID()), 30_000);
     const held_outcome = held.then(
       () => 'answered',
       (e: NodeJS.ErrnoException) => e.code ?? 'error',
@@ -77,16 +77,16 @@ test('hang: close() destroys held sockets and resolves', async () => {
 test('reset: the connection is reset without an answer, but the payment WAS stored', async () => {
   await admin.setFault('reset');
   const id = randomUUID();
-  await assert.rejects(raw_post(sim.url, body_for(id), 5000), { code: 'ECONNRESET' });
+  await assert.rejects(rawPost(sim.url, bodyFor(id), 5000), { code: 'ECONNRESET' });
   assert.equal(await stored(id), true);
   await admin.setFault('none');
-  assert.equal((await raw_post(sim.url, body_for(id), 2000)).status, 422, 'a retry learns it was stored');
+  assert.equal((await rawPost(sim.url, bodyFor(id), 2000)).status, 422, 'a retry learns it was stored');
 });
 
 test('garbage: 200 with a body that is not JSON, and the payment is stored', async () => {
   await admin.setFault('garbage');
   const id = randomUUID();
-  const res = await raw_post(sim.url, body_for(id), 5000);
+  const res = await rawPost(sim.url, bodyFor(id), 5000);
   assert.equal(res.status, 200);
   assert.throws(() => JSON.parse(res.text));
   assert.equal(await stored(id), true);
@@ -96,7 +96,7 @@ test('slow-body: 200 headers at once, the body dribbles out over ~3 s, payment s
   await admin.setFault('slow-body');
   const id = randomUUID();
   const started = performance.now();
-  const res = await request(sim.url + '/payments', { method: 'POST', body: body_for(id) });
+  const res = await request(sim.url + '/payments', { method: 'POST', body: bodyFor(id) });
   const headers_ms = performance.now() - started;
   assert.equal(res.statusCode, 200);
   const text = await res.body.text();
@@ -108,16 +108,16 @@ test('slow-body: 200 headers at once, the body dribbles out over ~3 s, payment s
 
 test('faults apply after delay and failure; a duplicate still gets 422', async () => {
   const id = randomUUID();
-  assert.equal((await raw_post(sim.url, body_for(id), 2000)).status, 200);
+  assert.equal((await rawPost(sim.url, bodyFor(id), 2000)).status, 200);
   for (const fault of ['reset', 'garbage', 'slow-body'] as const) {
     await admin.setFault(fault);
-    assert.equal((await raw_post(sim.url, body_for(id), 5000)).status, 422, fault);
+    assert.equal((await rawPost(sim.url, bodyFor(id), 5000)).status, 422, fault);
   }
   await admin.setFault('garbage');
   await admin.setFailure(true);
   try {
     const fresh = randomUUID();
-    const res = await raw_post(sim.url, body_for(fresh), 5000);
+    const res = await rawPost(sim.url, bodyFor(fresh), 5000);
     assert.equal(res.status, 500, 'failure wins over the fault');
     assert.equal(await stored(fresh), false);
   } finally {
@@ -125,7 +125,7 @@ test('faults apply after delay and failure; a duplicate still gets 422', async (
   }
   await admin.setDelay(200);
   const started = performance.now();
-  const res = await raw_post(sim.url, body_for(randomUUID()), 5000);
+  const res = await rawPost(sim.url, bodyFor(randomUUID()), 5000);
   assert.equal(res.status, 200);
   assert.ok(performance.now() - started >= 195, 'the fault came before the delay');
 });

@@ -9,7 +9,7 @@ import { SimAdmin } from '../native-bench/processor-sim/client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function payment_body(): string {
+function paymentBody(): string {
   return JSON.stringify({ correlationId: randomUUID(), amount: 1, requestedAt: new Date().toISOString() });
 }
 
@@ -25,7 +25,7 @@ test('beyond 800 running + 500 queued, POST /payments gets 429 with Retry-After:
     const retry_after: string[] = [];
     const pending = Array.from({ length: total }, () =>
       pool
-        .request({ path: '/payments', method: 'POST', body: payment_body(), headers: { 'content-type': 'application/json' } })
+        .request({ path: '/payments', method: 'POST', body: paymentBody(), headers: { 'content-type': 'application/json' } })
         .then(async (res) => {
           statuses.push(res.statusCode);
           retry_after.push(String(res.headers['retry-after']));
@@ -64,7 +64,7 @@ test('queued requests run in FIFO order as slots free up (small limits)', async 
     const sends: Promise<void>[] = [];
     for (let i = 0; i < 5; i += 1) {
       sends.push(
-        pool.request({ path: '/payments', method: 'POST', body: payment_body() }).then(async (res) => {
+        pool.request({ path: '/payments', method: 'POST', body: paymentBody() }).then(async (res) => {
           await res.body.text();
           order.push([i, res.statusCode]);
         }),
@@ -131,7 +131,7 @@ test('admin and health are not behind the payments limiter', async () => {
   const admin = new SimAdmin(sim.url);
   try {
     await admin.setDelay(60_000);
-    const blocked = request(sim.url + '/payments', { method: 'POST', body: payment_body() }).catch(() => null);
+    const blocked = request(sim.url + '/payments', { method: 'POST', body: paymentBody() }).catch(() => null);
     for (let i = 0; i < 100 && (await admin.stats()).running < 1; i += 1) await sleep(10);
     const refused = await request(sim.url + '/payments/' + randomUUID());
     await refused.body.text();

@@ -26,7 +26,7 @@ async function post(body: unknown): Promise<{ status: number; text: string }> {
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-async function get_payment(id: string): Promise<{ status: number; text: string }> {
+async function getPayment(id: string): Promise<{ status: number; text: string }> {
   const res = await request(sim.url + '/payments/' + id);
   return { status: res.statusCode, text: await res.body.text() };
 }
@@ -37,7 +37,7 @@ test('new id -> 200 with the processor message, then visible by id', async () =>
   const res = await post({ correlationId: id, amount: 19.9, requestedAt });
   assert.equal(res.status, 200);
   assert.deepEqual(JSON.parse(res.text), { message: 'payment processed successfully' });
-  const found = await get_payment(id);
+  const found = await getPayment(id);
   assert.equal(found.status, 200);
   assert.deepEqual(JSON.parse(found.text), { correlationId: id, amount: 19.9, requestedAt });
 });
@@ -51,7 +51,7 @@ test('duplicate id -> 422 and nothing more is stored', async () => {
   const summary = await admin.summary();
   assert.equal(summary.totalRequests, 1);
   assert.equal(summary.totalAmount, 10);
-  assert.equal(JSON.parse((await get_payment(id)).text).requestedAt, requestedAt);
+  assert.equal(JSON.parse((await getPayment(id)).text).requestedAt, requestedAt);
 });
 
 test('malformed bodies -> 400 and nothing stored', async () => {
@@ -94,7 +94,7 @@ test('amount is rounded to 2 decimals (half away from zero) and summed exactly',
     const id = randomUUID();
     ids.push(id);
     await post({ correlationId: id, amount: sent, requestedAt: '2025-07-02T12:00:00.000Z' });
-    assert.equal(JSON.parse((await get_payment(id)).text).amount, stored, 'amount ' + sent);
+    assert.equal(JSON.parse((await getPayment(id)).text).amount, stored, 'amount ' + sent);
   }
   const summary = await admin.summary('2025-07-02T00:00:00.000Z', '2025-07-02T23:59:59.999Z');
   assert.equal(summary.totalRequests, cases.length);
@@ -105,7 +105,7 @@ test('requestedAt is stored exactly as sent (text and millisecond)', async () =>
   const id = randomUUID();
   const requestedAt = '2025-07-15T23:59:59.999Z';
   await post({ correlationId: id, amount: 5, requestedAt });
-  assert.equal(JSON.parse((await get_payment(id)).text).requestedAt, requestedAt);
+  assert.equal(JSON.parse((await getPayment(id)).text).requestedAt, requestedAt);
   const hit = await admin.summary(requestedAt, requestedAt);
   assert.equal(hit.totalRequests, 1);
   const miss = await admin.summary('2025-07-16T00:00:00.000Z', '2025-07-16T00:00:00.000Z');
@@ -113,10 +113,10 @@ test('requestedAt is stored exactly as sent (text and millisecond)', async () =>
 });
 
 test('GET /payments/{id}: unknown -> 404, upper-case id finds the same payment', async () => {
-  assert.equal((await get_payment(randomUUID())).status, 404);
+  assert.equal((await getPayment(randomUUID())).status, 404);
   const id = randomUUID();
   await post({ correlationId: id, amount: 1, requestedAt: '2025-07-01T00:00:00.000Z' });
-  assert.equal((await get_payment(id.toUpperCase())).status, 200);
+  assert.equal((await getPayment(id.toUpperCase())).status, 200);
 });
 
 test('failure flag -> 500 with empty body, nothing stored; the same id is accepted afterwards', async () => {
@@ -128,7 +128,7 @@ test('failure flag -> 500 with empty body, nothing stored; the same id is accept
     const res = await post(body);
     assert.equal(res.status, 500);
     assert.equal(res.text, '');
-    assert.equal((await get_payment(id)).status, 404);
+    assert.equal((await getPayment(id)).status, 404);
     assert.equal((await admin.summary()).totalRequests, 0);
   } finally {
     assert.deepEqual(await admin.setFailure(false), { config: 'failure', was: true, is: false });
@@ -162,12 +162,12 @@ test('a client that gives up during the delay does not cancel the store', async 
       signal: AbortSignal.timeout(50),
     });
     await assert.rejects(aborted);
-    assert.equal((await get_payment(id)).status, 404, 'stored before the delay ran out');
+    assert.equal((await getPayment(id)).status, 404, 'stored before the delay ran out');
     // Bounded wait for the delayed store to land.
     let status = 404;
     for (let i = 0; i < 50 && status === 404; i += 1) {
       await new Promise((r) => setTimeout(r, 20));
-      status = (await get_payment(id)).status;
+      status = (await getPayment(id)).status;
     }
     assert.equal(status, 200);
   } finally {

@@ -107,7 +107,9 @@ test('a purge waits for a write in flight, and a claim waiting on the purge meet
     await sleep(20);
     const purge_asked_ms = Date.now(); // the purge's fence is at or after this
     let purged = false;
-    const purging = bus().purge(pool).then(() => void (purged = true));
+    const purging = bus().purge(pool).then(() => {
+      purged = true;
+    });
     await sleep(200);
     assert.equal(purged, false, 'the purge waits for the open write');
     // Accepted after the previous purge and before this one, claimed while this one waits for

@@ -42,7 +42,10 @@ test('every variable the config reads has a row in the README configuration tabl
   for (const row of read('../../README.md').split('\n').filter((l) => l.startsWith('| `'))) {
     let last = '';
     for (const [, name] of row.split('|')[1].matchAll(/`([A-Z_][A-Z0-9_]*)`/g)) {
-      if (!name.startsWith('_')) documented.add((last = name));
+      if (!name.startsWith('_')) {
+        last = name;
+        documented.add(name);
+      }
       else documented.add(last.split('_').slice(0, -name.split('_').length + 1).join('_') + name);
     }
   }

@@ -30,10 +30,15 @@ test('a record round-trips through a slot, exactly', () => {
   assert.equal(writeNewRecord(view, bytes, RECORD_BYTES, id, 2005, 1_752_000_000_123), true);
   const r = readRecord(view, bytes, RECORD_BYTES);
   assert.equal(formatUuid(r.id), id);
-  assert.deepEqual({ ...r, id: undefined }, { id: undefined, amount_cents: 2005, accepted_at_ms: 1_752_000_000_123, requested_at_ms: 0, attempts: 0, pinned: 0, flags: 0 });
-  const full = { id: r.id, amount_cents: 9_007_199_254_740_991, accepted_at_ms: 1, requested_at_ms: 2, attempts: 65535, pinned: 2, flags: 1 };
+  assert.deepEqual({ ...r, id: undefined }, { id: undefined, amount_cents: 2005, accepted_at_ms: 1_752_000_000_123, flags: 0 });
+  const full = { id: r.id, amount_cents: 9_007_199_254_740_991, accepted_at_ms: 1, flags: 255 };
   writeRecord(view, bytes, 0, full);
   assert.deepEqual(readRecord(view, bytes, 0), full);
   // neighbours untouched
   assert.equal(formatUuid(readRecord(view, bytes, RECORD_BYTES).id), id);
+});
+
+test('a record refuses an id that is not 16 bytes', () => {
+  const buf = new ArrayBuffer(RECORD_BYTES);
+  assert.throws(() => writeRecord(new DataView(buf), new Uint8Array(buf), 0, { id: new Uint8Array(15), amount_cents: 1, accepted_at_ms: 1, flags: 0 }));
 });

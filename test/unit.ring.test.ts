@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ring } from '../src/queue/ring.js';
 
-const record = (n: number) => ({ id: new Uint8Array(16).fill(n), amount_cents: 100 + n, accepted_at_ms: 1_700_000_000_000 + n, requested_at_ms: 0, attempts: 0, pinned: 0, flags: 0 });
+const record = (n: number) => ({ id: new Uint8Array(16).fill(n), amount_cents: 100 + n, accepted_at_ms: 1_700_000_000_000 + n, flags: 0 });
 const LONG_MS = 60_000; // never reached when the wake-up works; the test would hang, not pass
 
 // Atomics.waitAsync's timeout does not keep Node's event loop alive (a worker's parentPort does).

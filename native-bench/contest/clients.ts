@@ -5,7 +5,7 @@ import { Agent, request } from 'undici';
 import type { ProcessorAdminSummary } from './score.js';
 import { nowEpochMs } from './loadgen.js';
 
-export const REQUEST_TIMEOUT_MS = 1500;
+const REQUEST_TIMEOUT_MS = 1500;
 export const INITIAL_TOKEN = '123';
 
 export interface CallRecord { kind: string; start_epoch_ms: number; dur_ms: number; status: number }

@@ -2,7 +2,7 @@
 import { FINAL_SCHEDULE, FINAL_DURATION_S, PREVIEW_SCHEDULE, PREVIEW_DURATION_S, scaleSchedule, readScheduleFile, type Phase } from './schedule.js';
 import { FINAL_AUDIT, PREVIEW_AUDIT, type AuditWindow } from './run.js';
 
-export type Topology = 'npm-start' | 'none' | 'compose';
+type Topology = 'npm-start' | 'none' | 'compose';
 
 export interface ContestOptions {
   preview: boolean;
@@ -36,7 +36,7 @@ export interface ContestOptions {
   drain_ms: number;
 }
 
-export const USAGE = `usage: node dist/native-bench/contest/main.js [options]
+const USAGE = `usage: node dist/native-bench/contest/main.js [options]
   --duration <s>            load duration (final: 300, preview: 60); the schedule is scaled to it
   --users <n>               max virtual users (final: 603, preview: 550)
   --amount <x>              payment amount (final: 20.05, preview: 19.90)

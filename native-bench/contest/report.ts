@@ -20,7 +20,7 @@ export interface ResultInput {
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
-export const RSS_TARGET_MB = 100;
+const RSS_TARGET_MB = 100;
 export const P99_RATIO_TARGET = 1.1;
 
 // What result.json keeps of a baseline run.

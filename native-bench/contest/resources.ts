@@ -5,7 +5,7 @@ import type { Cgroup, Throttling } from '../lib/cgroup.js';
 import { type CpuTimes, type MachineLoad, ThreadCpu, type ThreadGroupTotals, machineLoad, readCpuTimes, sampleThreads } from '../lib/threads.js';
 
 export interface ProcessPeak { pid: number; command: string; vm_hwm_mb: number; vm_rss_mb: number }
-export interface CgroupPeak { name: string; limits: { cpus: number; memory_mb: number }; cpu_seconds: number; cpu_avg_cores: number; cpu_max_cores_1s: number; memory_peak_mb: number; throttled_periods: number; periods: number; throttled_ms: number }
+interface CgroupPeak { name: string; limits: { cpus: number; memory_mb: number }; cpu_seconds: number; cpu_avg_cores: number; cpu_max_cores_1s: number; memory_peak_mb: number; throttled_periods: number; periods: number; throttled_ms: number }
 // threads: the service's; harness_threads: the bench's own load generator and the processor
 // simulators, which share the machine with it.
 export interface ResourcePeaks { cgroups: CgroupPeak[]; processes: ProcessPeak[]; max_process_hwm_mb: number; threads: ThreadGroupTotals[]; harness_threads: ThreadGroupTotals[]; machine_load: MachineLoad | null }
@@ -23,7 +23,7 @@ function commandLine(pid: number): string {
 }
 
 /** All descendants of `roots` (inclusive), from one scan of /proc. */
-export function processTree(roots: number[]): number[] {
+function processTree(roots: number[]): number[] {
   const children = new Map<number, number[]>();
   let entries: string[] = [];
   try { entries = readdirSync('/proc'); } catch { return roots; }

@@ -53,7 +53,8 @@ export function readScheduleFile(path: string): Phase[] {
     }
     return { delay_ms: o.delay_ms, failure: o.failure ?? false };
   };
-  return raw.map((ph: any, i: number) => {
+  return raw.map((entry: unknown, i: number) => {
+    const ph = entry as { at_s?: unknown; default?: unknown; fallback?: unknown } | null;
     if (typeof ph?.at_s !== 'number' || !(ph.at_s >= 0)) throw new Error(`${path}: phase ${i} needs at_s >= 0`);
     return { at_s: ph.at_s, default: state(ph.default, `phase ${i}.default`), fallback: state(ph.fallback, `phase ${i}.fallback`) };
   }).sort((a, b) => a.at_s - b.at_s);

@@ -33,7 +33,7 @@ export function p99Bonus(p99_ms: number): number {
   return Math.max(round2((11 - p99_ms) * 0.02), 0);
 }
 
-export const INCONSISTENCY_FINE = 0.35;
+const INCONSISTENCY_FINE = 0.35;
 
 export interface ScoreTotals {
   gross: number;          // total_bruto: default + fallback totalAmount

@@ -6,7 +6,7 @@ import { stolenSharePct } from '../lib/threads.js';
 import { overThreshold } from './stats.js';
 import type { TimelinePoint } from './run.js';
 
-export interface TailBucket {
+interface TailBucket {
   from_s: number;
   to_s: number;
   service_posts: number;

@@ -12,7 +12,7 @@ import type { ContestOptions } from './options.js';
 const here = dirname(fileURLToPath(import.meta.url));   // dist/native-bench/contest
 const distRoot = resolve(here, '..', '..');              // dist/
 const SERVICE = parseConfig({}); // the service's defaults, which the paying baseline runs with
-export const DEFAULT_LIMITS: CgroupLimits = { cpus: 1.5, memory_mb: 350 };
+const DEFAULT_LIMITS: CgroupLimits = { cpus: 1.5, memory_mb: 350 };
 
 export interface Processors { default_url: string; fallback_url: string; token: string; pids: number[]; stop(): Promise<void> }
 

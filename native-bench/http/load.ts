@@ -14,7 +14,7 @@ interface AutocannonResult {
   statusCodeStats: Record<string, { count: number }>;
 }
 interface AutocannonInstance extends Promise<AutocannonResult> {
-  on(event: 'response', cb: (client: unknown, statusCode: number, resBytes: number, responseTime_ms: number) => void): void;
+  on(event: 'response', cb: (client: unknown, statusCode: number, resBytes: number, response_time_ms: number) => void): void;
 }
 type Autocannon = ((opts: Record<string, unknown>) => AutocannonInstance) & { track?: unknown };
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
@@ -34,7 +34,7 @@ export interface LoadStep {
   status_codes: Record<string, number>;
 }
 
-export function paymentBody(): string {
+function paymentBody(): string {
   return `{"correlationId":"${randomUUID()}","amount":19.90}`;
 }
 

@@ -15,7 +15,7 @@ export interface HttpBenchOptions {
   out: string; // '' = bench-results/<UTC>-http
 }
 
-export const USAGE = `usage: node dist/native-bench/http/main.js [options]
+const USAGE = `usage: node dist/native-bench/http/main.js [options]
   --rates 600,2000,10000,max   steps: autocannon overallRate in req/s, "max" = no rate (saturation)
   --duration <s>               seconds per step (default 10)
   --warmup <s>                 saturation warm-up per server before the steps (default 2, 0 = none)

@@ -10,9 +10,9 @@ interface CpuProfile {
   timeDeltas: number[]; // µs
 }
 
-export interface HotFunction { name: string; where: string; self_ms: number; self_pct: number }
+interface HotFunction { name: string; where: string; self_ms: number; self_pct: number }
 
-export function summarizeProfile(path: string, top = 15): { total_ms: number; busy_ms: number; hot: HotFunction[] } {
+function summarizeProfile(path: string, top = 15): { total_ms: number; busy_ms: number; hot: HotFunction[] } {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byNode = new Map<number, CpuProfile['nodes'][number]>();
   for (const n of profile.nodes) byNode.set(n.id, n);

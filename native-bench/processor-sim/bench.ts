@@ -28,16 +28,16 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-function fresh_payment(request_: Record<string, unknown>): Record<string, unknown> {
-  request_.body = JSON.stringify({ correlationId: randomUUID(), amount: 20.05, requestedAt: new Date().toISOString() });
-  return request_;
+function freshPayment(template: Record<string, unknown>): Record<string, unknown> {
+  template.body = JSON.stringify({ correlationId: randomUUID(), amount: 20.05, requestedAt: new Date().toISOString() });
+  return template;
 }
 
-async function post_load(url: string, opts: Record<string, unknown>): Promise<AutocannonResult> {
+async function postLoad(url: string, opts: Record<string, unknown>): Promise<AutocannonResult> {
   return autocannon({
     url,
     pipelining: 1,
-    requests: [{ method: 'POST', path: '/payments', headers: { 'content-type': 'application/json' }, setupRequest: fresh_payment }],
+    requests: [{ method: 'POST', path: '/payments', headers: { 'content-type': 'application/json' }, setupRequest: freshPayment }],
     ...opts,
   });
 }
@@ -45,7 +45,7 @@ async function post_load(url: string, opts: Record<string, unknown>): Promise<Au
 // The contest replica's load on a simulator: a payment worker's burst every 50 ms (its tick) over
 // 128 keep-alive connections, at the contest's peak rate. What matters is the simulator's CPU per
 // payment, since the replica runs it on the cores the service is scored on.
-async function worker_shaped(url: string, pid: number, rate_per_s: number, duration_s: number): Promise<Record<string, unknown>> {
+async function workerShaped(url: string, pid: number, rate_per_s: number, duration_s: number): Promise<Record<string, unknown>> {
   const pool = new Pool(url, { connections: 128, pipelining: 1 });
   const statuses: Record<string, number> = {};
   const pay = async (): Promise<void> => {
@@ -79,7 +79,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function time_summary(url: string, query: string, calls: number): Promise<{ p50_ms: number; p99_ms: number; count: number }> {
+async function timeSummary(url: string, query: string, calls: number): Promise<{ p50_ms: number; p99_ms: number; count: number }> {
   const times: number[] = [];
   let count = 0;
   for (let i = 0; i < calls; i += 1) {
@@ -104,10 +104,10 @@ async function main(): Promise<void> {
     const { url } = JSON.parse(String(line)) as { url: string };
     const admin = new SimAdmin(url);
 
-    console.log(JSON.stringify(await worker_shaped(url, child.pid!, arg('rate', 600), duration_s)));
-    await post_load(url, { connections, duration: 2 }); // warm-up
+    console.log(JSON.stringify(await workerShaped(url, child.pid!, arg('rate', 600), duration_s)));
+    await postLoad(url, { connections, duration: 2 }); // warm-up
     await admin.purge();
-    const load = await post_load(url, { connections, duration: duration_s });
+    const load = await postLoad(url, { connections, duration: duration_s });
     const statuses = Object.fromEntries(Object.entries(load.statusCodeStats).map(([k, v]) => [k, v.count]));
     console.log(JSON.stringify({
       bench: 'POST /payments', connections, duration_s,
@@ -119,16 +119,16 @@ async function main(): Promise<void> {
 
     await admin.purge();
     const started_iso = new Date().toISOString();
-    await post_load(url, { connections, amount: stored });
+    await postLoad(url, { connections, amount: stored });
     const ended_iso = new Date().toISOString();
     const total_stored = (await admin.stats()).stored;
     const mid_ms = (Date.parse(started_iso) + Date.parse(ended_iso)) / 2;
     const window = `?from=${new Date(mid_ms - 1000).toISOString()}&to=${new Date(mid_ms + 1000).toISOString()}`;
     console.log(JSON.stringify({
       bench: 'GET /admin/payments-summary (HTTP round trip, sequential)', stored: total_stored,
-      full_no_bounds: await time_summary(url, '', 500),
-      full_bounds: await time_summary(url, `?from=${started_iso}&to=${ended_iso}`, 500),
-      window_2s: await time_summary(url, window, 500),
+      full_no_bounds: await timeSummary(url, '', 500),
+      full_bounds: await timeSummary(url, `?from=${started_iso}&to=${ended_iso}`, 500),
+      window_2s: await timeSummary(url, window, 500),
     }));
   } finally {
     child.kill('SIGTERM');

@@ -40,13 +40,13 @@ export class HealthWindow {
     this.timer = null;
   }
 
-  private current_index(): number {
+  private currentIndex(): number {
     return Math.floor((Date.now() - this.started_ms) / this.window_ms);
   }
 
   /** Enters the current window if time moved on; its permit goes to the oldest held caller. */
   private roll(): void {
-    const index = this.current_index();
+    const index = this.currentIndex();
     if (index === this.window_index) return;
     this.window_index = index;
     this.permit_used = false;
@@ -59,7 +59,7 @@ export class HealthWindow {
 
   private schedule(): void {
     if (this.timer || this.closed || this.held.length === 0) return;
-    const next_start_ms = this.started_ms + (this.current_index() + 1) * this.window_ms;
+    const next_start_ms = this.started_ms + (this.currentIndex() + 1) * this.window_ms;
     const wait_ms = Math.max(1, next_start_ms - Date.now() + 1);
     this.timer = setTimeout(() => {
       this.timer = null;

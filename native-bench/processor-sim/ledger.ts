@@ -54,13 +54,13 @@ export class Ledger {
 
   /** Totals over requestedAt in [from_ms, to_ms], both inclusive; null bounds mean "everything". */
   totals(from_ms: number | null, to_ms: number | null): RangeTotals {
-    this.refresh_prefix();
+    this.refreshPrefix();
     if (from_ms === null || to_ms === null) {
       return { count: this.length, amount_cents: this.prefix_cents[this.length] };
     }
     if (from_ms > to_ms) return { count: 0, amount_cents: 0 };
-    const lo = this.lower_bound(from_ms);
-    const hi = this.upper_bound(to_ms);
+    const lo = this.lowerBound(from_ms);
+    const hi = this.upperBound(to_ms);
     return { count: hi - lo, amount_cents: this.prefix_cents[hi] - this.prefix_cents[lo] };
   }
 
@@ -73,7 +73,7 @@ export class Ledger {
     this.length = 0;
   }
 
-  private refresh_prefix(): void {
+  private refreshPrefix(): void {
     for (let i = this.prefix_valid_upto; i < this.length; i += 1) {
       this.prefix_cents[i + 1] = this.prefix_cents[i] + this.cents[i];
     }
@@ -81,7 +81,7 @@ export class Ledger {
   }
 
   /** First index whose time is >= t_ms. */
-  private lower_bound(t_ms: number): number {
+  private lowerBound(t_ms: number): number {
     let lo = 0;
     let hi = this.length;
     while (lo < hi) {
@@ -93,7 +93,7 @@ export class Ledger {
   }
 
   /** First index whose time is > t_ms. */
-  private upper_bound(t_ms: number): number {
+  private upperBound(t_ms: number): number {
     let lo = 0;
     let hi = this.length;
     while (lo < hi) {

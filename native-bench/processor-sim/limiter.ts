@@ -14,11 +14,11 @@ export class ConcurrencyLimiter {
     if (!(max_running >= 1 && max_queued >= 0)) throw new RangeError('limiter limits must be >= 1 / >= 0');
   }
 
-  get running_count(): number {
+  get runningCount(): number {
     return this.running;
   }
 
-  get queued_count(): number {
+  get queuedCount(): number {
     return this.waiting.length - this.waiting_head;
   }
 
@@ -27,12 +27,12 @@ export class ConcurrencyLimiter {
    * both the slots and the queue are full. The caller must call release() exactly once per start().
    */
   acquire(start: () => void): boolean {
-    if (this.running < this.max_running && this.queued_count === 0) {
+    if (this.running < this.max_running && this.queuedCount === 0) {
       this.running += 1;
       start();
       return true;
     }
-    if (this.queued_count >= this.max_queued) {
+    if (this.queuedCount >= this.max_queued) {
       this.rejected_total += 1;
       return false;
     }
@@ -43,7 +43,7 @@ export class ConcurrencyLimiter {
   release(): void {
     if (this.running <= 0) throw new Error('limiter: release without acquire');
     this.running -= 1;
-    if (this.queued_count > 0 && this.running < this.max_running) {
+    if (this.queuedCount > 0 && this.running < this.max_running) {
       const next = this.waiting[this.waiting_head];
       this.waiting_head += 1;
       // Compact once the consumed prefix dominates, so the array does not grow forever.
@@ -57,7 +57,7 @@ export class ConcurrencyLimiter {
   }
 
   /** Drops everyone waiting (used on close); their start() is never called. */
-  drop_waiting(): void {
+  dropWaiting(): void {
     this.waiting.length = 0;
     this.waiting_head = 0;
   }

@@ -10,7 +10,7 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function parse_args(argv: readonly string[]): SimulatorOptions {
+function parseArgs(argv: readonly string[]): SimulatorOptions {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
@@ -39,7 +39,7 @@ function parse_args(argv: readonly string[]): SimulatorOptions {
 }
 
 async function main(): Promise<void> {
-  const options = parse_args(process.argv.slice(2));
+  const options = parseArgs(process.argv.slice(2));
   const sim = await startSimulator(options);
   process.stdout.write(JSON.stringify({ event: 'listening', port: sim.port, url: sim.url }) + '\n');
   let stopping = false;

@@ -14,7 +14,7 @@ import { formatCents } from '../../src/money.js';
 import { feeCents, roundToCents } from './money.js';
 
 export type FaultMode = 'none' | 'hang' | 'reset' | 'garbage' | 'slow-body';
-export const fault_modes: readonly FaultMode[] = ['none', 'hang', 'reset', 'garbage', 'slow-body'];
+const fault_modes: readonly FaultMode[] = ['none', 'hang', 'reset', 'garbage', 'slow-body'];
 
 export interface SimulatorOptions {
   port: number;
@@ -58,7 +58,7 @@ const status_lines: Record<number, string> = {
 };
 
 /** ISO-8601 date-time to epoch ms; a value without offset is UTC (as the processor's DateTime). */
-export function parseIsoMs(text: string): number | null {
+function parseIsoMs(text: string): number | null {
   if (!iso_re.test(text)) return null;
   const has_zone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text.slice(10));
   const ms = Date.parse(has_zone ? text : text + 'Z');
@@ -132,7 +132,7 @@ class Exchange {
 type BodyError = 'too_large';
 
 /** Reads the whole body (a client that vanishes first never calls back). */
-function read_body(ex: Exchange, done: (error: BodyError | null, body: string) => void): void {
+function readBody(ex: Exchange, done: (error: BodyError | null, body: string) => void): void {
   let chunks: Buffer[] | null = [];
   let size = 0;
   ex.res.onData((chunk, is_last) => {
@@ -184,9 +184,9 @@ class Simulator {
   }
 
   routes(app: uWS.TemplatedApp): void {
-    app.post('/payments', (res) => this.post_payment(new Exchange(res)));
-    app.get('/payments/service-health', (res) => this.service_health(new Exchange(res)));
-    app.get('/payments/:id', (res, req) => this.get_payment(req.getParameter(0), new Exchange(res)));
+    app.post('/payments', (res) => this.postPayment(new Exchange(res)));
+    app.get('/payments/service-health', (res) => this.serviceHealth(new Exchange(res)));
+    app.get('/payments/:id', (res, req) => this.getPayment(req.getParameter(0), new Exchange(res)));
     app.any('/admin/*', (res, req) => {
       const ex = new Exchange(res);
       if (req.getHeader('x-rinha-token') !== this.token) return ex.send(401, '');
@@ -195,29 +195,29 @@ class Simulator {
     app.any('/*', (res) => new Exchange(res).send(404, ''));
   }
 
-  private post_payment(ex: Exchange): void {
+  private postPayment(ex: Exchange): void {
     // The body is read on arrival, before the limiter: a client that vanishes while its request
     // waits in the queue then changes nothing (no slot can leak on a half-sent body).
-    read_body(ex, (error, body) => {
+    readBody(ex, (error, body) => {
       const admitted = this.limiter.acquire(() => {
         if (error) {
           this.limiter.release();
           return ex.send(413, '{"error":"body too large"}', { close: true });
         }
-        const payment = parse_payment(body);
+        const payment = parsePayment(body);
         if (payment === null) {
           this.limiter.release();
           return ex.send(400, '{"error":"invalid payment"}');
         }
-        if (this.delay_ms > 0) this.later(() => this.finish_payment(payment, ex), this.delay_ms);
-        else this.finish_payment(payment, ex);
+        if (this.delay_ms > 0) this.later(() => this.finishPayment(payment, ex), this.delay_ms);
+        else this.finishPayment(payment, ex);
       });
       if (!admitted) ex.tooMany('Too many requests', error !== null);
     });
   }
 
   /** After the delay: failure flag, fault mode, then the store. The client may be gone by now. */
-  private finish_payment(payment: StoredPayment, ex: Exchange): void {
+  private finishPayment(payment: StoredPayment, ex: Exchange): void {
     this.limiter.release();
     if (this.failure) return ex.send(500, '');
     const fault = this.fault;
@@ -261,22 +261,22 @@ class Simulator {
     piece();
   }
 
-  private service_health(ex: Exchange): void {
+  private serviceHealth(ex: Exchange): void {
     const decision = this.health.request(() => {
       ex.send(200, '{"failing":' + this.failure + ',"minResponseTime":' + this.delay_ms + '}');
     });
     if (decision === 'rejected') ex.tooMany('Calm down. Try again later.');
   }
 
-  private get_payment(raw_id: string, ex: Exchange): void {
+  private getPayment(raw_id: string, ex: Exchange): void {
     // A GET body is ignored; the lookup is synchronous, so the slot is never held.
     const admitted = this.limiter.acquire(() => {
       this.limiter.release();
-      const id = decodeURIComponent_safe(raw_id);
+      const id = decodeUriComponentSafe(raw_id);
       if (id === null || !uuid_re.test(id)) return ex.send(400, '{"error":"invalid id"}');
       const p = this.ledger.get(id.toLowerCase());
       if (!p) return ex.send(404, '');
-      ex.send(200, payment_json(p));
+      ex.send(200, paymentJson(p));
     });
     if (!admitted) ex.tooMany('Too many requests');
   }
@@ -289,9 +289,9 @@ class Simulator {
       return ex.send(200, '{"message":"All payments purged."}');
     }
     if (method === 'PUT' && path.startsWith('/admin/configurations/')) {
-      return read_body(ex, (error, body) => {
+      return readBody(ex, (error, body) => {
         if (error) return ex.send(413, '{"error":"' + error + '"}', { close: true });
-        const parsed = parse_json_object(body);
+        const parsed = parseJsonObject(body);
         if (parsed === null) return ex.send(400, '{"error":"invalid json"}');
         this.configure(path.slice('/admin/configurations/'.length), parsed, ex);
       });
@@ -353,8 +353,8 @@ class Simulator {
     return {
       name: this.name,
       stored: this.ledger.size,
-      running: this.limiter.running_count,
-      queued: this.limiter.queued_count,
+      running: this.limiter.runningCount,
+      queued: this.limiter.queuedCount,
       rejected429: this.limiter.rejected_total,
       held: this.held_requests,
       delay: this.delay_ms,
@@ -367,12 +367,12 @@ class Simulator {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    this.limiter.drop_waiting();
+    this.limiter.dropWaiting();
     this.health.close();
   }
 }
 
-function parse_json_object(text: string): Record<string, unknown> | null {
+function parseJsonObject(text: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(text);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
@@ -382,8 +382,8 @@ function parse_json_object(text: string): Record<string, unknown> | null {
   }
 }
 
-function parse_payment(text: string): StoredPayment | null {
-  const body = parse_json_object(text);
+function parsePayment(text: string): StoredPayment | null {
+  const body = parseJsonObject(text);
   if (body === null) return null;
   const { correlationId, amount, requestedAt } = body;
   if (typeof correlationId !== 'string' || !uuid_re.test(correlationId)) return null;
@@ -399,7 +399,7 @@ function parse_payment(text: string): StoredPayment | null {
   };
 }
 
-function payment_json(p: StoredPayment): string {
+function paymentJson(p: StoredPayment): string {
   return (
     '{"correlationId":"' + p.correlation_id +
     '","amount":' + formatCents(p.amount_cents) +
@@ -407,7 +407,7 @@ function payment_json(p: StoredPayment): string {
   );
 }
 
-function decodeURIComponent_safe(text: string): string | null {
+function decodeUriComponentSafe(text: string): string | null {
   try {
     return decodeURIComponent(text);
   } catch {

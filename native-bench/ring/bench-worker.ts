@@ -3,7 +3,7 @@
 // MessagePort, and records each one's latency (producer timestamp -> here, shared clock).
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Ring } from '../../src/queue/ring.js';
-import { nowAbs_ms } from './clock.js';
+import { nowAbsMs } from './clock.js';
 
 export type Transport = 'ring-async' | 'ring-sync' | 'port';
 
@@ -50,7 +50,7 @@ async function consumeRingLoop(d: BenchWorkerData, control: Int32Array): Promise
   for (;;) {
     let r = ring.pop();
     while (r !== null) {
-      const now = nowAbs_ms();
+      const now = nowAbsMs();
       if (consumed < lat.length) lat[consumed] = now - r.accepted_at_ms;
       checksum_cents += r.amount_cents;
       consumed++;
@@ -83,7 +83,7 @@ function consumePort(d: BenchWorkerData, control: Int32Array): Promise<BenchWork
     const watchdog = setInterval(() => { if (Date.now() > d.deadline_ms) finish(true); }, 250);
     if (expected === 0) { finish(false); return; }
     port.on('message', (r: PortRecord) => {
-      const now = nowAbs_ms();
+      const now = nowAbsMs();
       if (consumed < lat.length) lat[consumed] = now - r.accepted_at_ms;
       checksum_cents += r.amount_cents;
       consumed++;

@@ -2,11 +2,10 @@
 // paced at `rate_per_s`) to `consumers` worker threads over one transport, and we measure
 // throughput (first push -> last record consumed) and per-record latency.
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { once } from 'node:events';
 import { Ring } from '../../src/queue/ring.js';
 import { writeRecord, type PaymentRecord } from '../../src/queue/record.js';
-import { nowAbs_ms } from './clock.js';
-import { concat, summarize_us, type LatencySummary_us } from './stats.js';
+import { nowAbsMs } from './clock.js';
+import { concat, summarizeUs, type LatencySummaryUs } from './stats.js';
 import { W_DONE, W_GO, consumedWord, controlBytes, type BenchWorkerData, type BenchWorkerResult, type PortRecord, type Transport } from './bench-worker.js';
 
 const WORKER = new URL('./bench-worker.js', import.meta.url);
@@ -32,7 +31,7 @@ export interface ScenarioResult {
   target_rate_per_s: number | null;
   seconds: number;
   ops_per_s: number;
-  latency_us: LatencySummary_us;
+  latency_us: LatencySummaryUs;
   producer_blocked: number; // pushes/posts refused because the ring/window was full
   producer_ns_per_record: number; // producer time in push/postMessage (+ full waits), pacing sleeps excluded
   consumed_per_consumer: number[];
@@ -68,7 +67,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     Atomics.store(control, W_GO, 1);
     Atomics.notify(control, W_GO);
 
-    const t0 = nowAbs_ms();
+    const t0 = nowAbsMs();
     const busy = { ms: 0 };
     const blocked = ring !== null
       ? produceRing(ring, spec, t0, deadline_ms, busy)
@@ -85,7 +84,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
       target_rate_per_s: spec.mode === 'paced' ? spec.rate_per_s : null,
       seconds: Math.round(seconds * 1000) / 1000,
       ops_per_s: Math.round(consumed / seconds),
-      latency_us: summarize_us(concat(done.map((r) => r.latencies_ms))),
+      latency_us: summarizeUs(concat(done.map((r) => r.latencies_ms))),
       producer_blocked: blocked,
       producer_ns_per_record: Math.round((busy.ms * 1e6) / spec.records),
       consumed_per_consumer: done.map((r) => r.consumed),
@@ -121,7 +120,7 @@ function on(w: Worker): AsyncIterable<[unknown]> {
 // catch up more than it fell behind.
 function pace(spec: ScenarioSpec, t0: number, i: number, nap: Int32Array): void {
   if (spec.mode !== 'paced') return;
-  const remaining_ms = t0 + (i * 1000) / spec.rate_per_s - nowAbs_ms();
+  const remaining_ms = t0 + (i * 1000) / spec.rate_per_s - nowAbsMs();
   if (remaining_ms > 0.02) Atomics.wait(nap, 0, 0, remaining_ms);
 }
 
@@ -129,9 +128,9 @@ function pace(spec: ScenarioSpec, t0: number, i: number, nap: Int32Array): void 
 function produceRing(ring: Ring, spec: ScenarioSpec, t0: number, deadline_ms: number, busy: { ms: number }): number {
   const ids = idPool();
   const nap = new Int32Array(new SharedArrayBuffer(4));
-  const record: PaymentRecord = { id: ids[0], amount_cents: AMOUNT_CENTS, accepted_at_ms: 0, requested_at_ms: 0, attempts: 0, pinned: 0, flags: 0 };
+  const record: PaymentRecord = { id: ids[0], amount_cents: AMOUNT_CENTS, accepted_at_ms: 0, flags: 0 };
   const fill = (view: DataView, bytes: Uint8Array, base: number) => {
-    record.accepted_at_ms = nowAbs_ms();
+    record.accepted_at_ms = nowAbsMs();
     writeRecord(view, bytes, base, record);
   };
   let blocked = 0;
@@ -169,7 +168,7 @@ function producePort(ports: import('node:worker_threads').MessagePort[], control
       if (Date.now() > deadline_ms) return -1;
       Atomics.wait(nap, 0, 0, NAP_MS);
     }
-    const msg: PortRecord = { id: ids[i & (ID_POOL_SIZE - 1)], amount_cents: AMOUNT_CENTS, accepted_at_ms: nowAbs_ms() };
+    const msg: PortRecord = { id: ids[i & (ID_POOL_SIZE - 1)], amount_cents: AMOUNT_CENTS, accepted_at_ms: nowAbsMs() };
     ports[c].postMessage(msg);
     sent[c]++;
     busy.ms += performance.now() - started;

@@ -1,7 +1,7 @@
 // Percentiles over raw samples, and the results-directory stamp shared with the contest bench.
-export interface LatencySummary_us { count: number; p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
+export interface LatencySummaryUs { count: number; p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
 
-export function summarize_us(samples_ms: Float64Array): LatencySummary_us {
+export function summarizeUs(samples_ms: Float64Array): LatencySummaryUs {
   const n = samples_ms.length;
   if (n === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
   const sorted = Float64Array.from(samples_ms).sort();

@@ -46,7 +46,13 @@ function startProcessSampler(): { stop(): Map<number, string> } {
   };
   sample();
   const timer = setInterval(sample, PROC_SAMPLE_MS);
-  return { stop: () => (clearInterval(timer), sample(), seen) };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return seen;
+    },
+  };
 }
 
 export function groupOfFor(replay: Replay, processes: Map<number, string>): (tid: number) => string {

@@ -2,7 +2,7 @@
 // for a CPU (from its wake-up, or from being preempted, to its next switch-in). The input is
 // `perf script -F pid,tid,cpu,time,event,trace` over `perf sched record`'s events (sched_switch,
 // sched_waking, sched_stat_runtime, sched_migrate_task). Pure: it reads lines, it runs nothing.
-export type SchedEvent =
+type SchedEvent =
   | { kind: 'switch'; t_us: number; cpu: number; prev: number; prev_comm: string; prev_runnable: boolean; next: number; next_comm: string }
   | { kind: 'waking'; t_us: number; cpu: number; current: number; tid: number; comm: string }
   | { kind: 'runtime'; t_us: number; cpu: number; current: number; pid: number; runtime_ns: number }

@@ -11,10 +11,10 @@ export const BASELINE_FRONT = 'baseline server (main thread)';
 export const LOADGEN = 'load generator thread';
 
 export type WaitClass = 'queued, then moved' | 'own CPU idle' | 'queued while another CPU idled' | 'all CPUs busy';
-export const WAIT_CLASSES: readonly WaitClass[] = ['queued, then moved', 'own CPU idle', 'queued while another CPU idled', 'all CPUs busy'];
+const WAIT_CLASSES: readonly WaitClass[] = ['queued, then moved', 'own CPU idle', 'queued while another CPU idled', 'all CPUs busy'];
 
-export interface GroupWaits { group: string; cpu_ms: number; wakes: number; p50_us: number; p90_us: number; p99_us: number; long: number; preempted_wait_ms: number }
-export interface LongWaits { group: string; count: number; total_ms: number; classes: Record<WaitClass, number>; holders: Array<[string, number]> } // holders: group → CPU ms
+interface GroupWaits { group: string; cpu_ms: number; wakes: number; p50_us: number; p90_us: number; p99_us: number; long: number; preempted_wait_ms: number }
+interface LongWaits { group: string; count: number; total_ms: number; classes: Record<WaitClass, number>; holders: Array<[string, number]> } // holders: group → CPU ms
 export interface Run { name: string; front: string; from_us: number; to_us: number }
 export interface RunWaits { name: string; from_us: number; to_us: number; groups: GroupWaits[]; long_waits: LongWaits[] }
 
@@ -54,7 +54,9 @@ export function findRuns(replay: Replay, groupOf: (tid: number) => string): Run[
     else runs.push({ name: span.front === FRONT ? 'service' : 'baseline', ...span });
   }
   const baselines = runs.filter((r) => r.front === BASELINE_FRONT);
-  if (baselines.length > 1) baselines.forEach((r, i) => (r.name = `baseline ${i + 1}`)); // in the order they ran
+  if (baselines.length > 1) {
+    for (const [i, r] of baselines.entries()) r.name = `baseline ${i + 1}`; // in the order they ran
+  }
   return runs;
 }
 

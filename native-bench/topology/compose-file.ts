@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-export interface ServiceLimits { cpus: number; memory_mb: number }
+interface ServiceLimits { cpus: number; memory_mb: number }
 export interface ComposeLimits {
   services: Record<string, ServiceLimits>;
   total: ServiceLimits;
@@ -12,7 +12,7 @@ export interface ComposeLimits {
 const BYTES_PER_MB = 1024 * 1024;
 
 /** Parses compose memory strings ("100M", "0.5G", "350MB", "64m", "1gb", "512k", plain bytes) into MB. */
-export function parseMemoryMb(value: string | number): number {
+function parseMemoryMb(value: string | number): number {
   if (typeof value === 'number') return value / BYTES_PER_MB; // compose: bare number = bytes
   const match = /^\s*([0-9]*\.?[0-9]+)\s*([bkmg]?)b?\s*$/i.exec(value);
   if (!match) throw new Error(`unparseable memory limit: ${JSON.stringify(value)}`);
@@ -23,7 +23,7 @@ export function parseMemoryMb(value: string | number): number {
 }
 
 /** Parses compose cpus ("0.45", 0.45) into a number of CPUs. */
-export function parseCpus(value: string | number): number {
+function parseCpus(value: string | number): number {
   const cpus = typeof value === 'number' ? value : Number(String(value).trim());
   if (!Number.isFinite(cpus) || cpus <= 0) throw new Error(`unparseable cpus limit: ${JSON.stringify(value)}`);
   return cpus;
@@ -79,7 +79,7 @@ export function serviceEnvironment(service: ComposeService): Record<string, stri
 }
 
 /** Limits per service from a compose document text. Services without limits are reported as 0 (and tests flag them). */
-export function composeLimitsFromText(text: string): ComposeLimits {
+function composeLimitsFromText(text: string): ComposeLimits {
   const doc = parseCompose(text);
   const services: Record<string, ServiceLimits> = {};
   let cpus = 0;

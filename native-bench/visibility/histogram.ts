@@ -27,7 +27,7 @@ export function mergeHistograms(texts: string[], name: string): Hist {
   for (const text of texts) {
     const h = parseHistogram(text, name);
     if (merged.le.length === 0) Object.assign(merged, { le: h.le, cumulative: h.cumulative.map(() => 0) });
-    h.cumulative.forEach((c, i) => (merged.cumulative[i] += c));
+    for (const [i, c] of h.cumulative.entries()) merged.cumulative[i] += c;
   }
   return merged;
 }

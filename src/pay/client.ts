@@ -20,7 +20,7 @@ export interface AttemptResult {
 // Errors raised before the request could have reached the processor: nothing was stored.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-export function classifyStatus(status: number, retry_after: string | undefined): AttemptResult {
+function classifyStatus(status: number, retry_after: string | undefined): AttemptResult {
   if (status >= 200 && status < 300) return { outcome: 'ok', status, retry_after_ms: 0 };
   if (status === 422) return { outcome: 'already_stored', status, retry_after_ms: 0 };
   if (status === 429) {
@@ -31,7 +31,7 @@ export function classifyStatus(status: number, retry_after: string | undefined):
   return { outcome: 'unexpected', status, retry_after_ms: 0 };
 }
 
-export function classifyError(err: unknown): AttemptResult {
+function classifyError(err: unknown): AttemptResult {
   const code = (err as { code?: string }).code ?? '';
   const error = `${code} ${(err as Error).message ?? String(err)}`.trim();
   if (NOT_SENT_CODES.has(code)) return { outcome: 'not_sent', status: 0, retry_after_ms: 0, error };

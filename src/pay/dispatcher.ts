@@ -66,7 +66,7 @@ export function paymentBody(correlation_id: string, amount_cents: number, reques
 // The send cap never holds the rate under this multiple of the arrival rate: a backlog always
 // drains at least as fast as payments arrive, whatever the cap (one instance alone takes twice
 // the arrivals a cap tuned for two was measured with).
-export const ARRIVAL_HEADROOM = 2;
+const ARRIVAL_HEADROOM = 2;
 const ARRIVAL_WINDOW_MS = 1000;
 
 export class Dispatcher {

@@ -16,7 +16,7 @@ export interface HealthPollerOptions {
   log: Logger;
 }
 
-export async function pollOnce(origin: string, timeout_ms: number): Promise<Omit<Health, 'checked_at_ms'> | null> {
+async function pollOnce(origin: string, timeout_ms: number): Promise<Omit<Health, 'checked_at_ms'> | null> {
   const { status, text } = await getText(`${origin}/payments/service-health`, timeout_ms);
   if (status !== 200) return null; // 429: someone else used this window
   try {
@@ -54,7 +54,7 @@ export function startHealthPoller(o: HealthPollerOptions): { stop(): void } {
   return {
     stop() {
       stopped = true;
-      timers.forEach((t) => clearTimeout(t));
+      for (const t of timers) clearTimeout(t);
     },
   };
 }

@@ -25,9 +25,9 @@ export interface ReclaimOptions {
 
 interface Claimed extends Orphan { claimed_at_ms: number }
 
-export type Lookup = { found: false } | { found: true; requested_at_ms: number } | null; // null: could not tell
+type Lookup = { found: false } | { found: true; requested_at_ms: number } | null; // null: could not tell
 
-export async function lookupPayment(origin: string, id: string, timeout_ms: number): Promise<Lookup> {
+async function lookupPayment(origin: string, id: string, timeout_ms: number): Promise<Lookup> {
   try {
     const { status, text } = await getText(`${origin}/payments/${id}`, timeout_ms);
     if (status === 404) return { found: false };

@@ -55,8 +55,8 @@ export interface Observations {
   cooldown_until_ms: number; // after a 429
 }
 
-export const OVERDUE_FACTOR = 2;
-export const OVERDUE_SLACK_MS = 250; // room for a busy machine: a late answer is not yet a slow processor
+const OVERDUE_FACTOR = 2;
+const OVERDUE_SLACK_MS = 250; // room for a busy machine: a late answer is not yet a slow processor
 
 // Combines the cluster's health reading with this worker's own observations: the most recent
 // evidence wins. In-flight requests much older than the expected latency mean the processor

@@ -1,35 +1,39 @@
 // The fixed-size payment record carried by the ring: the codec between a slot's bytes and a
-// PaymentRecord. Imports nothing of the app.
+// PaymentRecord. Imports nothing of the app. What happens to a payment after it leaves the ring
+// (attempts, the processor an unknown outcome pins it to) is the worker's, not the record's.
+import assert from 'node:assert/strict';
 
-export const RECORD_BYTES = 48;
+const ID_BYTES = 16; // a UUID
 
 // Byte offsets inside one record.
-const OFF_PINNED = 0; // u8: 0 none, 1 default, 2 fallback
-const OFF_FLAGS = 1; // u8: FLAG_*
-const OFF_ATTEMPTS = 2; // u16
+const OFF_FLAGS = 0; // u8: FLAG_*
 const OFF_AMOUNT_CENTS = 8; // f64 (an integer; f64 keeps every cent exact up to 2^53)
 const OFF_ACCEPTED_AT_MS = 16; // f64 epoch ms
-const OFF_REQUESTED_AT_MS = 24; // f64 epoch ms, 0 = never sent
-const OFF_ID = 32; // 16 bytes: the UUID
+const OFF_ID = 24; // ID_BYTES: the UUID
+export const RECORD_BYTES = 40;
 
-export const PINNED_NONE = 0;
-export const PINNED_DEFAULT = 1;
-export const PINNED_FALLBACK = 2;
+// The layout: the f64 fields 8-aligned, nothing overlaps, the id ends the record, and a record is
+// a whole number of 8-byte words, so every record of a ring of them stays aligned.
+assert(OFF_FLAGS + 1 <= OFF_AMOUNT_CENTS && OFF_AMOUNT_CENTS % 8 === 0);
+assert(OFF_AMOUNT_CENTS + 8 <= OFF_ACCEPTED_AT_MS && OFF_ACCEPTED_AT_MS % 8 === 0);
+assert(OFF_ACCEPTED_AT_MS + 8 <= OFF_ID && OFF_ID + ID_BYTES === RECORD_BYTES && RECORD_BYTES % 8 === 0);
+
 export const FLAG_CLAIMED = 1; // the id's claim is already this instance's (a reclaimed payment)
 
 export interface PaymentRecord {
-  id: Uint8Array; // 16 bytes
+  id: Uint8Array; // ID_BYTES
   amount_cents: number;
   accepted_at_ms: number;
-  requested_at_ms: number;
-  attempts: number;
-  pinned: number;
   flags: number;
 }
 
+const UUID_TEXT_CHARS = 36; // 8-4-4-4-12 hex digits and 4 dashes
+const DASH = 45; // '-'
+const ASCII_END = 128;
+
 const HEX = '0123456789abcdef';
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) {
+const HEX_VALUE = new Int8Array(ASCII_END).fill(-1);
+for (let i = 0; i < HEX.length; i++) {
   HEX_VALUE[HEX.charCodeAt(i)] = i;
   HEX_VALUE[HEX.toUpperCase().charCodeAt(i)] = i;
 }
@@ -38,39 +42,39 @@ for (let i = 0; i < 16; i++) {
 // bytes[at..] into out[offset..]; false if malformed. The front reads a request body with it
 // before any string exists.
 export function parseUuidBytesInto(bytes: Uint8Array, at: number, out: Uint8Array, offset: number): boolean {
-  if (at + 36 > bytes.length) return false;
+  if (at + UUID_TEXT_CHARS > bytes.length) return false;
   let byte = 0;
-  for (let i = 0; i < 36; ) {
+  for (let i = 0; i < UUID_TEXT_CHARS; ) {
     if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (bytes[at + i] !== 45) return false; // '-'
+      if (bytes[at + i] !== DASH) return false;
       i++;
       continue;
     }
     const hi = bytes[at + i];
     const lo = bytes[at + i + 1];
-    const h = hi < 128 ? HEX_VALUE[hi] : -1;
-    const l = lo < 128 ? HEX_VALUE[lo] : -1;
+    const h = hi < ASCII_END ? HEX_VALUE[hi] : -1;
+    const l = lo < ASCII_END ? HEX_VALUE[lo] : -1;
     if (h < 0 || l < 0) return false;
     out[offset + byte++] = (h << 4) | l;
     i += 2;
   }
-  return byte === 16;
+  return byte === ID_BYTES;
 }
 
 const UTF8 = new TextEncoder();
-const UUID_TEXT = new Uint8Array(36 * 3); // room for 36 UTF-16 units of any kind
+const UUID_TEXT = new Uint8Array(UUID_TEXT_CHARS * 3); // room for 36 UTF-16 units of any kind
 
 // The same from a string. A non-ASCII character takes more than one UTF-8 byte (so not 36 in
 // all) or a byte >= 128 (never a hex digit): either way it is refused.
 export function parseUuidInto(text: string, out: Uint8Array, offset: number): boolean {
-  if (text.length !== 36) return false;
+  if (text.length !== UUID_TEXT_CHARS) return false;
   const { written } = UTF8.encodeInto(text, UUID_TEXT);
-  return written === 36 && parseUuidBytesInto(UUID_TEXT.subarray(0, 36), 0, out, offset);
+  return written === UUID_TEXT_CHARS && parseUuidBytesInto(UUID_TEXT.subarray(0, UUID_TEXT_CHARS), 0, out, offset);
 }
 
 export function formatUuid(bytes: Uint8Array, offset = 0): string {
   let s = '';
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < ID_BYTES; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
     const b = bytes[offset + i];
     s += HEX[b >> 4] + HEX[b & 15];
@@ -79,13 +83,9 @@ export function formatUuid(bytes: Uint8Array, offset = 0): string {
 }
 
 export function writeRecord(view: DataView, bytes: Uint8Array, base: number, r: PaymentRecord): void {
-  view.setUint8(base + OFF_PINNED, r.pinned);
-  view.setUint8(base + OFF_FLAGS, r.flags);
-  view.setUint16(base + OFF_ATTEMPTS, r.attempts, true);
-  view.setFloat64(base + OFF_AMOUNT_CENTS, r.amount_cents, true);
-  view.setFloat64(base + OFF_ACCEPTED_AT_MS, r.accepted_at_ms, true);
-  view.setFloat64(base + OFF_REQUESTED_AT_MS, r.requested_at_ms, true);
+  assert(r.id.length === ID_BYTES, 'a record id is 16 bytes');
   bytes.set(r.id, base + OFF_ID);
+  writeFields(view, base, r.amount_cents, r.accepted_at_ms, r.flags);
 }
 
 // A freshly accepted payment (never sent) whose id is already 16 bytes: the front thread's path,
@@ -94,8 +94,8 @@ export function writeAcceptedRecord(
   view: DataView, bytes: Uint8Array, base: number,
   id: Uint8Array, amount_cents: number, accepted_at_ms: number, flags = 0,
 ): void {
-  bytes.set(id.subarray(0, 16), base + OFF_ID);
-  writeNewFields(view, base, amount_cents, accepted_at_ms, flags);
+  bytes.set(id.subarray(0, ID_BYTES), base + OFF_ID);
+  writeFields(view, base, amount_cents, accepted_at_ms, flags);
 }
 
 // The same from the id's text (parsed straight into the slot); false if it is not a UUID.
@@ -104,27 +104,21 @@ export function writeNewRecord(
   id_text: string, amount_cents: number, accepted_at_ms: number, flags = 0,
 ): boolean {
   if (!parseUuidInto(id_text, bytes, base + OFF_ID)) return false;
-  writeNewFields(view, base, amount_cents, accepted_at_ms, flags);
+  writeFields(view, base, amount_cents, accepted_at_ms, flags);
   return true;
 }
 
-function writeNewFields(view: DataView, base: number, amount_cents: number, accepted_at_ms: number, flags: number): void {
-  view.setUint8(base + OFF_PINNED, PINNED_NONE);
+function writeFields(view: DataView, base: number, amount_cents: number, accepted_at_ms: number, flags: number): void {
   view.setUint8(base + OFF_FLAGS, flags);
-  view.setUint16(base + OFF_ATTEMPTS, 0, true);
   view.setFloat64(base + OFF_AMOUNT_CENTS, amount_cents, true);
   view.setFloat64(base + OFF_ACCEPTED_AT_MS, accepted_at_ms, true);
-  view.setFloat64(base + OFF_REQUESTED_AT_MS, 0, true);
 }
 
 export function readRecord(view: DataView, bytes: Uint8Array, base: number): PaymentRecord {
   return {
-    id: bytes.slice(base + OFF_ID, base + OFF_ID + 16),
+    id: bytes.slice(base + OFF_ID, base + OFF_ID + ID_BYTES),
     amount_cents: view.getFloat64(base + OFF_AMOUNT_CENTS, true),
     accepted_at_ms: view.getFloat64(base + OFF_ACCEPTED_AT_MS, true),
-    requested_at_ms: view.getFloat64(base + OFF_REQUESTED_AT_MS, true),
-    attempts: view.getUint16(base + OFF_ATTEMPTS, true),
-    pinned: view.getUint8(base + OFF_PINNED),
     flags: view.getUint8(base + OFF_FLAGS),
   };
 }

@@ -2,6 +2,7 @@
 // SharedArrayBuffer (Dmitry Vyukov's bounded MPMC queue: one sequence number per slot).
 // The front thread produces; worker threads consume; purge drains it from any thread.
 // Full = push returns false (the caller answers 503); memory never grows.
+import assert from 'node:assert/strict';
 import { RECORD_BYTES, type PaymentRecord, readRecord, writeRecord } from './record.js';
 
 // Header words (Int32), each on its own 64-byte line so producers and consumers don't share one.
@@ -14,6 +15,16 @@ const H_WAKEUPS = 60; // wake-ups sent by pushes (wraps at 2^32)
 const HEADER_BYTES = 256;
 const SLOT_SEQ_BYTES = 8;
 const SLOT_BYTES = SLOT_SEQ_BYTES + RECORD_BYTES;
+// Positions are int32 that wrap; a slot's sequence is compared to a position by the sign of
+// their difference, which holds while the capacity is far below 2^31.
+const SLOTS_MAX = 1 << 24;
+// Every slot starts 8-aligned (the record's f64 fields), and the header holds its last word.
+assert(SLOT_BYTES % 8 === 0 && HEADER_BYTES % 8 === 0 && (H_WAKEUPS + 1) * 4 <= HEADER_BYTES);
+
+// The mask arithmetic needs a power of two.
+function isCapacity(slots: number): boolean {
+  return Number.isInteger(slots) && slots >= 2 && slots <= SLOTS_MAX && (slots & (slots - 1)) === 0;
+}
 
 export class Ring {
   readonly sab: SharedArrayBuffer;
@@ -29,9 +40,7 @@ export class Ring {
   }
 
   static create(slots: number): Ring {
-    if (!Number.isInteger(slots) || slots < 2 || (slots & (slots - 1)) !== 0 || slots > 1 << 24) {
-      throw new RangeError(`ring slots must be a power of two in [2, 2^24], got ${slots}`);
-    }
+    if (!isCapacity(slots)) throw new RangeError(`ring slots must be a power of two in [2, 2^24], got ${slots}`);
     const ring = new Ring(new SharedArrayBuffer(Ring.byteLength(slots)));
     for (let i = 0; i < slots; i++) Atomics.store(ring.seq, i * (SLOT_BYTES / 4), i);
     return ring;
@@ -44,7 +53,7 @@ export class Ring {
 
   private constructor(sab: SharedArrayBuffer) {
     const slots = (sab.byteLength - HEADER_BYTES) / SLOT_BYTES;
-    if (!Number.isInteger(slots) || (slots & (slots - 1)) !== 0) throw new RangeError('not a ring buffer');
+    if (!isCapacity(slots)) throw new RangeError('not a ring buffer');
     this.sab = sab;
     this.slots = slots;
     this.mask = slots - 1;
@@ -122,7 +131,7 @@ export class Ring {
   // Records waiting (a snapshot: exact when nobody is pushing or popping).
   size(): number {
     const n = (Atomics.load(this.header, H_ENQUEUE) - Atomics.load(this.header, H_DEQUEUE)) | 0;
-    return n < 0 ? 0 : n > this.slots ? this.slots : n;
+    return Math.min(Math.max(n, 0), this.slots);
   }
 
   isEmpty(): boolean {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { formatCents } from '../money.js';
 import { PURGE_FENCE_SQL } from './db.js';
 
-export interface ProcessorTotals { count: number; cents: number }
+interface ProcessorTotals { count: number; cents: number }
 export interface Totals { default: ProcessorTotals; fallback: ProcessorTotals }
 
 export function renderSummary(t: Totals): string {

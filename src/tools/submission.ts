@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const PLACEHOLDER_IMAGE = 'ghcr.io/OWNER/rinha-node:latest';
 const PLACEHOLDER_REPO = 'https://github.com/OWNER/rinha-node';
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._\/:@-]{0,255}$/i;
+const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/:@-]{0,255}$/i;
 const COMPOSE_IMAGE_REF = '${RINHA_IMAGE:-rinha-node:latest}';
 
 export interface SubmissionOptions {
@@ -96,7 +96,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: string): 
     if (!['image', 'name', 'social', 'repo', 'out', 'source'].includes(key)) throw new Error(`unknown option --${key}`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`--${key} needs a value`);
-    (values[key] ??= []).push(value);
+    values[key] = [...(values[key] ?? []), value];
   }
   if (positional.length !== 1) throw new Error('usage: submission <id> [--image ref] [--name n] [--social url]... [--repo url] [--out dir]');
   const repo_root = fileURLToPath(new URL('../../../', import.meta.url)); // dist/src/tools -> repo
