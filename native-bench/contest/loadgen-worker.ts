@@ -1,15 +1,20 @@
-// Load generator, run in its own worker thread so audits and scoring never delay its timers.
+// Load generator, run in its own worker thread so audits and scoring never delay it.
 // k6 "ramping-vus" replica: VUs ramp linearly 1 → users over duration_s; each VU is a closed loop on
 // its own keep-alive connection: POST /payments (fresh uuid v4), then sleep 1 s. Timeout = failure.
+// Lean like k6's own client: one raw socket per VU (lib/lean-http.ts), one interval for every VU's
+// start and sleep, one sweep for every timeout; per request only the body and its request text.
 import { parentPort, workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'undici';
+import { readFileSync } from 'node:fs';
 import type { LoadConfig, LoadTick, LoadDone } from './loadgen.js';
 import { nameThisThread } from '../../src/runtime.js';
+import { LeanHttp, epochClockMs, postRequest } from '../lib/lean-http.js';
 
 const cfg = workerData as LoadConfig;
 nameThisThread('loadgen'); // `top -H` and the scheduler trace (bench:sched) tell it from the bench's other threads
 const port = parentPort!;
+const SLEEP_MS = 1000;             // the official script's sleep(1) after each POST
+const WAKE_EVERY_MS = 2;           // how often sleeping and starting VUs are looked at
 const capacity = cfg.users * (Math.ceil(cfg.duration_s) + 2);  // ≤ 1 request per VU per second
 const start_ms = new Float64Array(capacity);
 const dur_ms = new Float64Array(capacity);
@@ -17,64 +22,87 @@ const status = new Int16Array(capacity);  // 0 = timeout / connection error
 let count = 0;
 let active_vus = 0;
 
-// Epoch-based high resolution clock shared with the main thread (performance.now() origins differ per thread).
-const clockMs = () => performance.timeOrigin + performance.now();
+const clockMs = epochClockMs; // epoch-based: performance.now() origins differ per thread
 const t0 = cfg.start_epoch_ms;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-
+const end_at = t0 + cfg.duration_s * 1000;
 const url = new URL(cfg.target_url);
 const path = url.pathname.replace(/\/$/, '') + '/payments';
-const headers = { 'content-type': 'application/json' };
+const amount = JSON.stringify(cfg.amount);
+
+// Per VU: when its request was sent, how many it sent, and whether it has ended.
+const sent_at = new Float64Array(cfg.users);
+const iterations = new Int32Array(cfg.users);
+const ended = new Uint8Array(cfg.users);
+// Sleeping VUs, in the order they wake (every sleep is as long, so the order they fell asleep).
+const sleepers = new Int32Array(cfg.users);
+const wake_at = new Float64Array(cfg.users);
+let sleep_head = 0;
+let sleep_len = 0;
+let next_start = 0; // the next VU to start (VUs start in index order)
 
 // Per-second window for the progress line.
-let tick_durations: number[] = [];
+const tick_durations = new Float64Array(cfg.users * 4);
+let tick_n = 0;
 let tick_ok = 0;
 let tick_fail = 0;
 let tick_started = 0;
 
-async function onePayment(client: Client): Promise<void> {
-  if (count >= capacity) return;
-  const body = `{"correlationId":"${randomUUID()}","amount":${JSON.stringify(cfg.amount)}}`;
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), cfg.timeout_ms);
-  const begin = clockMs();
-  tick_started++;
-  let code = 0;
-  try {
-    const res = await client.request({ method: 'POST', path, headers, body, signal: ac.signal });
-    await res.body.dump();
-    code = res.statusCode;
-  } catch {
-    code = 0;  // timeout (abort) or connection error: a failed payment, as in k6
-  } finally {
-    clearTimeout(timer);
-  }
-  const end = clockMs();
-  const i = count++;
-  start_ms[i] = begin - t0;
-  dur_ms[i] = end - begin;
-  status[i] = code;
-  const accepted = code === 200 || code === 201 || code === 202 || code === 204;
-  if (accepted) { tick_ok++; tick_durations.push(end - begin); } else tick_fail++;
+const http = new LeanHttp({
+  host: url.hostname, port: Number(url.port || 80), connections: cfg.users, timeout_ms: cfg.timeout_ms,
+  onDone: (vu, code, end) => onAnswer(vu, code, end),
+});
+
+function startAtMs(vu: number): number {
+  return t0 + (cfg.users > 1 ? (vu * cfg.duration_s * 1000) / (cfg.users - 1) : 0);
 }
 
-async function virtualUser(index: number): Promise<void> {
-  const start_at_s = cfg.users > 1 ? (index * cfg.duration_s) / (cfg.users - 1) : 0;
-  await sleep(t0 + start_at_s * 1000 - clockMs());
-  const end_at = t0 + cfg.duration_s * 1000;
-  if (clockMs() >= end_at) return;
-  const client = new Client(url.origin, { pipelining: 1, keepAliveTimeout: 60_000, connect: { timeout: cfg.timeout_ms } });
-  active_vus++;
-  try {
-    // Bounded: at most one iteration per second until the end of the ramp.
-    for (let n = 0; n < cfg.duration_s + 2 && clockMs() < end_at; n++) {
-      await onePayment(client);
-      const left = end_at - clockMs();
-      await sleep(Math.min(1000, left));
-    }
-  } finally {
-    active_vus--;
-    await client.close().catch(() => client.destroy());
+function sendPayment(vu: number): void {
+  if (count >= capacity) { endVu(vu); return; }
+  const body = `{"correlationId":"${randomUUID()}","amount":${amount}}`;
+  sent_at[vu] = clockMs();
+  iterations[vu]++;
+  tick_started++;
+  http.send(vu, postRequest(url.host, path, body));
+}
+
+function onAnswer(vu: number, code: number, end: number): void {
+  const i = count++;
+  const d = end - sent_at[vu];
+  start_ms[i] = sent_at[vu] - t0;
+  dur_ms[i] = d;
+  status[i] = code;
+  if (code === 200 || code === 201 || code === 202 || code === 204) {
+    tick_ok++;
+    if (tick_n < tick_durations.length) tick_durations[tick_n++] = d;
+  } else tick_fail++;
+  // Bounded: at most one iteration per second until the end of the ramp.
+  if (end >= end_at || iterations[vu] >= cfg.duration_s + 2) { endVu(vu); return; }
+  sleepers[(sleep_head + sleep_len) % cfg.users] = vu;
+  wake_at[vu] = Math.min(end + SLEEP_MS, end_at);
+  sleep_len++;
+}
+
+function endVu(vu: number): void {
+  if (ended[vu] === 1) return;
+  ended[vu] = 1;
+  active_vus--;
+}
+
+// Starts the VUs whose time has come and wakes the sleepers whose second is over.
+function wake(): void {
+  const now = clockMs();
+  while (next_start < cfg.users && startAtMs(next_start) <= now) {
+    const vu = next_start++;
+    if (now >= end_at) { ended[vu] = 1; continue; }
+    active_vus++;
+    sendPayment(vu);
+  }
+  while (sleep_len > 0 && wake_at[sleepers[sleep_head]] <= now) {
+    const vu = sleepers[sleep_head];
+    sleep_head = (sleep_head + 1) % cfg.users;
+    sleep_len--;
+    if (clockMs() < end_at) sendPayment(vu);
+    else endVu(vu);
   }
 }
 
@@ -83,33 +111,45 @@ function vusAt(t_s: number): number {
   return cfg.users > 1 ? Math.min(cfg.users, 1 + Math.floor(((cfg.users - 1) * t_s) / cfg.duration_s)) : 1;
 }
 
-function startTicks(): NodeJS.Timeout {
-  let second = 0;
-  const timer = setInterval(() => {
-    second++;
-    tick_durations.sort((a, b) => a - b);
-    const p99 = tick_durations.length ? tick_durations[Math.floor(0.99 * (tick_durations.length - 1))] : 0;
-    const msg: LoadTick = {
-      type: 'tick', t: second, vus: active_vus, target_vus: vusAt(second),
-      started: tick_started, ok: tick_ok, fail: tick_fail, p99_ms: p99, total: count,
-      ok_durations_ms: Float64Array.from(tick_durations),
-    };
-    port.postMessage(msg, [msg.ok_durations_ms.buffer as ArrayBuffer]);
-    tick_durations = []; tick_ok = 0; tick_fail = 0; tick_started = 0;
-  }, 1000);
-  return timer;
+function sendTick(second: number): void {
+  const durations = tick_durations.slice(0, tick_n).sort();
+  const p99 = durations.length ? durations[Math.floor(0.99 * (durations.length - 1))] : 0;
+  const msg: LoadTick = {
+    type: 'tick', t: second, vus: active_vus, target_vus: vusAt(second),
+    started: tick_started, ok: tick_ok, fail: tick_fail, p99_ms: p99, total: count,
+    ok_durations_ms: durations,
+  };
+  port.postMessage(msg, [msg.ok_durations_ms.buffer as ArrayBuffer]);
+  tick_n = 0; tick_ok = 0; tick_fail = 0; tick_started = 0;
+}
+
+// This thread's CPU time so far, ns (/proc/thread-self/schedstat: on-CPU ns, wait ns, slices).
+function threadCpuNs(): number {
+  try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) || 0; } catch { return 0; }
+}
+
+function finished(): boolean {
+  return next_start >= cfg.users && active_vus === 0;
 }
 
 async function main(): Promise<void> {
-  await sleep(t0 - clockMs());
-  const ticker = startTicks();
-  const vus: Promise<void>[] = [];
-  for (let i = 0; i < cfg.users; i++) vus.push(virtualUser(i));
-  await Promise.all(vus);
+  await new Promise((r) => setTimeout(r, Math.max(0, t0 - clockMs())));
+  const cpu_at_start = threadCpuNs();
+  let second = 0;
+  const ticker = setInterval(() => sendTick(++second), 1000);
+  await new Promise<void>((resolve) => {
+    const waker = setInterval(() => {
+      wake();
+      if (finished()) { clearInterval(waker); resolve(); }
+    }, WAKE_EVERY_MS);
+    wake();
+  });
   clearInterval(ticker);
+  http.close();
   const done: LoadDone = {
     type: 'done', count,
     start_ms: start_ms.slice(0, count), dur_ms: dur_ms.slice(0, count), status: status.slice(0, count),
+    cpu_ms: (threadCpuNs() - cpu_at_start) / 1e6,
   };
   port.postMessage(done, [done.start_ms.buffer as ArrayBuffer, done.dur_ms.buffer as ArrayBuffer, done.status.buffer as ArrayBuffer]);
 }

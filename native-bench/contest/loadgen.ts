@@ -30,6 +30,7 @@ export interface LoadDone {
   start_ms: Float64Array;   // request start, ms since t = 0
   dur_ms: Float64Array;     // request duration, ms
   status: Int16Array;       // HTTP status, 0 = timeout / error
+  cpu_ms: number;           // the generator thread's own CPU over the run
 }
 
 export function nowEpochMs(): number {

@@ -78,6 +78,7 @@ export function buildResultJson(x: ResultInput) {
     // schedule (a tenth of the run).
     tail_by_phase: b ? tailByPhase(r.timeline, b.timeline, b.latency.posts_ok.p99, Math.max(1, Math.round(o.duration_s / 10))) : null,
     counts: r.counts,
+    loadgen: r.loadgen,
     lag_after_drain: r.lag_after_drain,
     audits: r.audits,
     phases: r.phases,
@@ -171,6 +172,7 @@ export function renderReport(j: ResultJson): string {
     L.push('- the harness on the same machine (not the service):');
     for (const t of j.resources.harness_threads) L.push(`  - ${threadText(t)}`);
   }
+  if (j.loadgen) L.push(`- the load generator's own thread: ${j.loadgen.cpu_ms} ms CPU, ${j.loadgen.cpu_us_per_request} µs per request`);
   const b_res = j.baseline?.resources;
   for (const t of [...(b_res?.threads ?? []), ...(b_res?.harness_threads ?? [])]) {
     if (t.group.startsWith('baseline server (main') || t.group.startsWith('load generator')) L.push(`- baseline run: ${threadText(t)}`);

@@ -3,8 +3,8 @@
 // reads the processors' admin summaries over the last `teardown_window_s`; handleSummary scores.
 import { randomBytes } from 'node:crypto';
 import { runLoad, nowEpochMs, isAccepted, type LoadDone, type LoadTick } from './loadgen.js';
-import { HttpCaller, ProcessorAdmin, Backend, INITIAL_TOKEN } from './clients.js';
-import { officialResult, type OfficialResult } from './score.js';
+import { HttpCaller, ProcessorAdmin, Backend, INITIAL_TOKEN, type CallRecord } from './clients.js';
+import { officialResult, type OfficialResult, type ProcessorAdminSummary } from './score.js';
 import { countOver, latencyStats, LiveHistogram, type LatencyStats } from './stats.js';
 import { ResourceSampler, type ResourcePeaks } from './resources.js';
 import type { Phase } from './schedule.js';
@@ -69,172 +69,193 @@ export interface RunResult {
   phases: PhaseApplied[];
   timeline: TimelinePoint[];
   resources: ResourcePeaks;
+  loadgen: { cpu_ms: number; cpu_us_per_request: number }; // the load generator's own thread
 }
 
 const iso = (epoch_ms: number) => new Date(epoch_ms).toISOString();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 const DEFAULT_DRAIN_MS = 5000;
 
+// The parties of one run: the test's HTTP caller, both processors' admin API, the backend.
+interface Parties { http: HttpCaller; def: ProcessorAdmin; fb: ProcessorAdmin; backend: Backend }
+
+// The run's clock and what the concurrent scenarios share while it goes.
+interface Clock { t0: number; end_at: number; elapsed_s(): number }
+interface Live { inconsistencies: number; total_ok: number }
+
 export async function contestRun(p: RunParams): Promise<RunResult> {
   const http = new HttpCaller();
-  const run_token = randomBytes(8).toString('hex');
-  const def = new ProcessorAdmin('default', p.processors.default_url, p.processors.token, http);
-  const fb = new ProcessorAdmin('fallback', p.processors.fallback_url, p.processors.token, http);
-  const backend = new Backend(p.target_url, http);
+  const parties: Parties = {
+    http, backend: new Backend(p.target_url, http),
+    def: new ProcessorAdmin('default', p.processors.default_url, p.processors.token, http),
+    fb: new ProcessorAdmin('fallback', p.processors.fallback_url, p.processors.token, http),
+  };
   try {
-    // Readiness probe is not part of k6's metrics (the shell script runs it with curl).
-    if (!(await backend.waitReady(p.ready_tries ?? 15, p.ready_gap_ms ?? 5000, p.progress))) {
-      throw new Error(`backend ${p.target_url} not ready: GET /payments-summary never answered 2xx`);
-    }
-    // setup(), as the official script: token on both, purge both, purge the backend (errors ignored).
-    await def.setToken(run_token, p.processors.token || INITIAL_TOKEN);
-    await fb.setToken(run_token, p.processors.token || INITIAL_TOKEN);
-    p.processors.token = run_token;  // the next run on the same simulators starts from this one
-    await def.purge();
-    await fb.purge();
-    await backend.purge();
-
+    await setup(p, parties);
     const t0 = nowEpochMs() + 200;  // give the worker time to start
-    const started_at = iso(t0);
-    const end_at = t0 + p.duration_s * 1000;
-    const elapsed_s = () => (nowEpochMs() - t0) / 1000;
-
+    const clock: Clock = { t0, end_at: t0 + p.duration_s * 1000, elapsed_s: () => (nowEpochMs() - t0) / 1000 };
+    const live: Live = { inconsistencies: 0, total_ok: 0 };
     const ticks: LoadTick[] = [];
-    const live = new LiveHistogram();
-    let inconsistencies = 0;
-    let total_ok = 0;
-    const confirmed: SecondSample[] = [];
-    const load = runLoad({ target_url: p.target_url, duration_s: p.duration_s, users: p.users, amount: p.amount, timeout_ms: p.timeout_ms, start_epoch_ms: t0 }, (tick) => {
-      ticks.push(tick);
-      for (const d of tick.ok_durations_ms) live.add(d);
-      total_ok += tick.ok;
-      const rps = tick.ok + tick.fail;
-      p.progress(`[${p.label}] t=${tick.t}s vus=${tick.vus} req/s=${rps} fail=${tick.fail} p99(1s)=${tick.p99_ms.toFixed(2)}ms p99(so far)=${live.quantile(0.99).toFixed(2)}ms ok=${total_ok} inconsistencies=${inconsistencies}`);
-    });
-
+    const load = startLoad(p, clock, live, ticks);
     const sampler = new ResourceSampler(p.cgroups, p.process_roots, () => p.harness_pids ?? []);
     sampler.start(1000);
-
-    // Scenario: processor schedule.
     const phases: PhaseApplied[] = [];
-    const schedule = (async () => {
-      for (const ph of p.schedule) {
-        if (ph.at_s >= p.duration_s) break;
-        await sleep(t0 + ph.at_s * 1000 - nowEpochMs());
-        const applied: PhaseApplied = { ...ph, applied_at_s: round3(elapsed_s()), ok: true };
-        try {
-          await def.setDelay(ph.default.delay_ms);
-          await fb.setDelay(ph.fallback.delay_ms);
-          await def.setFailure(ph.default.failure);
-          await fb.setFailure(ph.fallback.failure);
-        } catch (err) {
-          applied.ok = false;
-          applied.error = (err as Error).message;
-          p.progress(`[${p.label}] phase at ${ph.at_s}s failed: ${applied.error}`);
-        }
-        phases.push(applied);
-      }
-    })();
-
-    // Scenario: consistency audits, one VU: audit, sleep every_s, until the end.
     const audits: AuditRecord[] = [];
-    const auditing = (async () => {
-      for (let i = 0; i < 100_000 && nowEpochMs() < end_at; i++) {
-        const now = Date.now();
-        const from = iso(now - p.audit.from_back_ms);
-        const to = iso(now - p.audit.to_back_ms);
-        const [d, f, b] = await Promise.all([def.summary(from, to), fb.summary(from, to), backend.summary(from, to)]);
-        const n = Math.abs(b.default.totalRequests - d.totalRequests) + Math.abs(b.fallback.totalRequests - f.totalRequests);
-        inconsistencies += n;
-        audits.push({
-          t_s: round3(elapsed_s()), from, to, inconsistencies: n,
-          backend: { default: b.default.totalRequests, fallback: b.fallback.totalRequests, ok: b.ok },
-          processors: { default: d.totalRequests, fallback: f.totalRequests, ok: d.ok && f.ok },
-        });
-        if (n > 0) p.progress(`[${p.label}] INCONSISTENCY at ${round3(elapsed_s())}s: backend ${b.default.totalRequests}/${b.fallback.totalRequests} vs processors ${d.totalRequests}/${f.totalRequests}`);
-        await sleep(Math.min(p.audit.every_s * 1000, end_at - nowEpochMs()));
-      }
-    })();
-
-    // Not part of the test: processors' cumulative counts and the machine's load each second,
-    // for the timeline.
-    const sampling = (async () => {
-      const from = iso(t0 - 1000);
-      let cpu = readCpuTimes();
-      for (let s = 1; s <= Math.ceil(p.duration_s) + 1; s++) {
-        await sleep(t0 + s * 1000 - nowEpochMs());
-        const to = iso(Date.now());
-        const cpu_now = readCpuTimes();
-        const load = cpu !== null && cpu_now !== null ? machineLoad(cpu, cpu_now) : null;
-        cpu = cpu_now;
-        const [d, f] = await Promise.all([def.summary(from, to, null), fb.summary(from, to, null)]);
-        confirmed.push({ t: s, default: d.totalRequests, fallback: f.totalRequests, load });
-      }
-    })();
-
+    const confirmed: SecondSample[] = [];
+    const scenarios = [applySchedule(p, parties, clock, phases), audit(p, parties, clock, live, audits), sampleProcessors(p, parties, clock, confirmed)];
     const done: LoadDone = await load.done;
-    await Promise.all([schedule, auditing, sampling]);
-
-    // teardown(): processors' summaries over the last N seconds, counted in the p99 like k6 does.
-    const to_ms = Date.now();
-    const [dSum, fSum] = [
-      await def.summary(iso(to_ms - p.teardown_window_s * 1000), iso(to_ms)),
-      await fb.summary(iso(to_ms - p.teardown_window_s * 1000), iso(to_ms)),
-    ];
+    await Promise.all(scenarios);
+    const sums = await teardown(p, parties);
     const resources = sampler.stop();
-
-    // Extra: how far behind the service still was, after a short drain.
-    const drain_ms = p.drain_ms ?? DEFAULT_DRAIN_MS;
-    await sleep(drain_ms);
-    const late_to = Date.now();
-    const [dLate, fLate] = await Promise.all([
-      def.summary(iso(late_to - p.teardown_window_s * 1000), iso(late_to), null),
-      fb.summary(iso(late_to - p.teardown_window_s * 1000), iso(late_to), null),
-    ]);
-
-    // Counts and latencies.
-    const by_status: Record<string, number> = {};
-    const ok_durations: number[] = [];
-    const all_durations: number[] = [];
-    let accepted = 0;
-    for (let i = 0; i < done.count; i++) {
-      const st = done.status[i];
-      by_status[st] = (by_status[st] ?? 0) + 1;
-      all_durations.push(done.dur_ms[i]);
-      if (isAccepted(st)) { accepted++; ok_durations.push(done.dur_ms[i]); }
-    }
-    // k6: http_req_duration{expected_response:true} = every request with status 200..399, POSTs and the rest.
-    const expected = [...ok_durations];
-    const other: Record<string, number[]> = {};
-    for (const r of http.records) {
-      if (r.status >= 200 && r.status < 400) expected.push(r.dur_ms);
-      (other[r.kind] ??= []).push(r.dur_ms);
-    }
-    const all_expected = latencyStats(expected);
-    const p99_raw_ms = all_expected.p99;
-
-    const official = officialResult({
-      participant: p.participant, max_requests: p.users, success_count: accepted, failure_count: done.count - accepted,
-      inconsistencies, p99_raw_ms,
-      default: { totalAmount: dSum.totalAmount, totalRequests: dSum.totalRequests, totalFee: dSum.totalFee, feePerTransaction: dSum.feePerTransaction },
-      fallback: { totalAmount: fSum.totalAmount, totalRequests: fSum.totalRequests, totalFee: fSum.totalFee, feePerTransaction: fSum.feePerTransaction },
+    const lag_after_drain = await lagAfterDrain(p, parties);
+    return summarize(p, http.records, done, sums, lag_after_drain, {
+      started_at: iso(t0), audits, phases, resources, timeline: buildTimeline(p.duration_s, done, ticks, confirmed, audits), inconsistencies: live.inconsistencies,
     });
-
-    return {
-      label: p.label, target_url: p.target_url, started_at, official, p99_raw_ms,
-      latency: {
-        posts_ok: latencyStats(ok_durations), posts_all: latencyStats(all_durations), all_expected,
-        other_calls: Object.fromEntries(Object.entries(other).map(([k, v]) => [k, latencyStats(v)])),
-      },
-      counts: { posts: done.count, accepted, failed: done.count - accepted, timeouts_or_errors: by_status['0'] ?? 0, by_status },
-      lag_after_drain: { wait_ms: drain_ms, processors_total: dLate.totalRequests + fLate.totalRequests, lag: accepted - (dLate.totalRequests + fLate.totalRequests) },
-      audits, phases,
-      timeline: buildTimeline(p.duration_s, done, ticks, confirmed, audits),
-      resources,
-    };
   } finally {
     await http.close();
   }
+}
+
+// Readiness, then setup() as the official script: token on both, purge both, purge the backend
+// (errors ignored). The readiness probe is not part of k6's metrics (the shell script runs it with curl).
+async function setup(p: RunParams, { def, fb, backend }: Parties): Promise<void> {
+  if (!(await backend.waitReady(p.ready_tries ?? 15, p.ready_gap_ms ?? 5000, p.progress))) {
+    throw new Error(`backend ${p.target_url} not ready: GET /payments-summary never answered 2xx`);
+  }
+  const run_token = randomBytes(8).toString('hex');
+  await def.setToken(run_token, p.processors.token || INITIAL_TOKEN);
+  await fb.setToken(run_token, p.processors.token || INITIAL_TOKEN);
+  p.processors.token = run_token;  // the next run on the same simulators starts from this one
+  await def.purge();
+  await fb.purge();
+  await backend.purge();
+}
+
+// Scenario: the payments, with a progress line per second.
+function startLoad(p: RunParams, clock: Clock, live: Live, ticks: LoadTick[]) {
+  const histogram = new LiveHistogram();
+  return runLoad({ target_url: p.target_url, duration_s: p.duration_s, users: p.users, amount: p.amount, timeout_ms: p.timeout_ms, start_epoch_ms: clock.t0 }, (tick) => {
+    ticks.push(tick);
+    for (const d of tick.ok_durations_ms) histogram.add(d);
+    live.total_ok += tick.ok;
+    const rps = tick.ok + tick.fail;
+    p.progress(`[${p.label}] t=${tick.t}s vus=${tick.vus} req/s=${rps} fail=${tick.fail} p99(1s)=${tick.p99_ms.toFixed(2)}ms p99(so far)=${histogram.quantile(0.99).toFixed(2)}ms ok=${live.total_ok} inconsistencies=${live.inconsistencies}`);
+  });
+}
+
+// Scenario: the processors' schedule of delays and failures.
+async function applySchedule(p: RunParams, { def, fb }: Parties, clock: Clock, phases: PhaseApplied[]): Promise<void> {
+  for (const ph of p.schedule) {
+    if (ph.at_s >= p.duration_s) break;
+    await sleep(clock.t0 + ph.at_s * 1000 - nowEpochMs());
+    const applied: PhaseApplied = { ...ph, applied_at_s: round3(clock.elapsed_s()), ok: true };
+    try {
+      await def.setDelay(ph.default.delay_ms);
+      await fb.setDelay(ph.fallback.delay_ms);
+      await def.setFailure(ph.default.failure);
+      await fb.setFailure(ph.fallback.failure);
+    } catch (err) {
+      applied.ok = false;
+      applied.error = (err as Error).message;
+      p.progress(`[${p.label}] phase at ${ph.at_s}s failed: ${applied.error}`);
+    }
+    phases.push(applied);
+  }
+}
+
+// Scenario: consistency audits, one VU: audit, sleep every_s, until the end.
+async function audit(p: RunParams, { def, fb, backend }: Parties, clock: Clock, live: Live, audits: AuditRecord[]): Promise<void> {
+  for (let i = 0; i < 100_000 && nowEpochMs() < clock.end_at; i++) {
+    const now = Date.now();
+    const from = iso(now - p.audit.from_back_ms);
+    const to = iso(now - p.audit.to_back_ms);
+    const [d, f, b] = await Promise.all([def.summary(from, to), fb.summary(from, to), backend.summary(from, to)]);
+    const n = Math.abs(b.default.totalRequests - d.totalRequests) + Math.abs(b.fallback.totalRequests - f.totalRequests);
+    live.inconsistencies += n;
+    audits.push({
+      t_s: round3(clock.elapsed_s()), from, to, inconsistencies: n,
+      backend: { default: b.default.totalRequests, fallback: b.fallback.totalRequests, ok: b.ok },
+      processors: { default: d.totalRequests, fallback: f.totalRequests, ok: d.ok && f.ok },
+    });
+    if (n > 0) p.progress(`[${p.label}] INCONSISTENCY at ${round3(clock.elapsed_s())}s: backend ${b.default.totalRequests}/${b.fallback.totalRequests} vs processors ${d.totalRequests}/${f.totalRequests}`);
+    await sleep(Math.min(p.audit.every_s * 1000, clock.end_at - nowEpochMs()));
+  }
+}
+
+// Not part of the test: processors' cumulative counts and the machine's load each second, for the timeline.
+async function sampleProcessors(p: RunParams, { def, fb }: Parties, clock: Clock, confirmed: SecondSample[]): Promise<void> {
+  const from = iso(clock.t0 - 1000);
+  let cpu = readCpuTimes();
+  for (let s = 1; s <= Math.ceil(p.duration_s) + 1; s++) {
+    await sleep(clock.t0 + s * 1000 - nowEpochMs());
+    const to = iso(Date.now());
+    const cpu_now = readCpuTimes();
+    const load = cpu !== null && cpu_now !== null ? machineLoad(cpu, cpu_now) : null;
+    cpu = cpu_now;
+    const [d, f] = await Promise.all([def.summary(from, to, null), fb.summary(from, to, null)]);
+    confirmed.push({ t: s, default: d.totalRequests, fallback: f.totalRequests, load });
+  }
+}
+
+type Sums = [ProcessorAdminSummary, ProcessorAdminSummary];
+
+// teardown(): processors' summaries over the last N seconds, counted in the p99 like k6 does.
+async function teardown(p: RunParams, { def, fb }: Parties): Promise<Sums> {
+  const to_ms = Date.now();
+  const from = iso(to_ms - p.teardown_window_s * 1000);
+  return [await def.summary(from, iso(to_ms)), await fb.summary(from, iso(to_ms))];
+}
+
+// Not part of the test: what the processors hold after a short drain (the lag is taken against the accepted POSTs).
+async function lagAfterDrain(p: RunParams, { def, fb }: Parties): Promise<{ wait_ms: number; processors_total: number }> {
+  const wait_ms = p.drain_ms ?? DEFAULT_DRAIN_MS;
+  await sleep(wait_ms);
+  const late_to = Date.now();
+  const from = iso(late_to - p.teardown_window_s * 1000);
+  const [d, f] = await Promise.all([def.summary(from, iso(late_to), null), fb.summary(from, iso(late_to), null)]);
+  return { wait_ms, processors_total: d.totalRequests + f.totalRequests };
+}
+
+interface Collected { started_at: string; audits: AuditRecord[]; phases: PhaseApplied[]; resources: ResourcePeaks; timeline: TimelinePoint[]; inconsistencies: number }
+
+// Counts, latencies as k6 takes them, and the official score.
+function summarize(p: RunParams, records: CallRecord[], done: LoadDone, [dSum, fSum]: Sums, drained: { wait_ms: number; processors_total: number }, c: Collected): RunResult {
+  const by_status: Record<string, number> = {};
+  const ok_durations: number[] = [];
+  const all_durations: number[] = [];
+  let accepted = 0;
+  for (let i = 0; i < done.count; i++) {
+    const st = done.status[i];
+    by_status[st] = (by_status[st] ?? 0) + 1;
+    all_durations.push(done.dur_ms[i]);
+    if (isAccepted(st)) { accepted++; ok_durations.push(done.dur_ms[i]); }
+  }
+  // k6: http_req_duration{expected_response:true} = every request with status 200..399, POSTs and the rest.
+  const expected = [...ok_durations];
+  const other: Record<string, number[]> = {};
+  for (const r of records) {
+    if (r.status >= 200 && r.status < 400) expected.push(r.dur_ms);
+    (other[r.kind] ??= []).push(r.dur_ms);
+  }
+  const all_expected = latencyStats(expected);
+  const p99_raw_ms = all_expected.p99;
+  const official = officialResult({
+    participant: p.participant, max_requests: p.users, success_count: accepted, failure_count: done.count - accepted,
+    inconsistencies: c.inconsistencies, p99_raw_ms,
+    default: { totalAmount: dSum.totalAmount, totalRequests: dSum.totalRequests, totalFee: dSum.totalFee, feePerTransaction: dSum.feePerTransaction },
+    fallback: { totalAmount: fSum.totalAmount, totalRequests: fSum.totalRequests, totalFee: fSum.totalFee, feePerTransaction: fSum.feePerTransaction },
+  });
+  return {
+    label: p.label, target_url: p.target_url, started_at: c.started_at, official, p99_raw_ms,
+    latency: {
+      posts_ok: latencyStats(ok_durations), posts_all: latencyStats(all_durations), all_expected,
+      other_calls: Object.fromEntries(Object.entries(other).map(([k, v]) => [k, latencyStats(v)])),
+    },
+    counts: { posts: done.count, accepted, failed: done.count - accepted, timeouts_or_errors: by_status['0'] ?? 0, by_status },
+    lag_after_drain: { ...drained, lag: accepted - drained.processors_total },
+    audits: c.audits, phases: c.phases, timeline: c.timeline, resources: c.resources,
+    loadgen: { cpu_ms: round3(done.cpu_ms), cpu_us_per_request: done.count > 0 ? round3((done.cpu_ms * 1000) / done.count) : 0 },
+  };
 }
 
 interface SecondSample { t: number; default: number; fallback: number; load: MachineLoad | null }
