@@ -29,7 +29,7 @@ export function threadGroup(cmdline: string, comm: string, is_main: boolean): st
   if (/\/src\/cluster\.js\b/.test(cmdline)) return 'launcher';
   if (/\/baseline\/server\.js\b/.test(cmdline)) return is_main ? 'baseline server (main thread)' : 'baseline server, other threads';
   if (/\/processor-sim\/main\.js\b/.test(cmdline)) return 'processor simulators';
-  if (/\/contest\/main\.js\b/.test(cmdline)) return 'load generator (the bench)';
+  if (/\/(contest|capacity)\/main\.js\b/.test(cmdline)) return 'load generator (the bench)';
   return 'other';
 }
 
