@@ -19,7 +19,7 @@ export interface CapacityOptions {
   label: string;
 }
 
-export const USAGE = `usage: node dist/native-bench/capacity/main.js [options]
+const USAGE = `usage: node dist/native-bench/capacity/main.js [options]
   --rates <r1,r2,...>       arrival rates in payments/s, ascending (default 500,1000,2000,4000,6000,8000)
   --step-s <s>              seconds per step (default 20)
   --warmup-s <s>            first seconds of each step left out of every figure (default 5)

@@ -13,7 +13,7 @@ export interface CapacityJson {
   targets: (TargetRun & { knee_per_s: number | null; cpu_us_per_payment_at_2k: number | null })[];
 }
 
-export const KNEE_RULE = `highest rate whose measured window kept POST p99 ≤ ${P99_BOUND_MS} ms (from each request's scheduled time), no refusal, a bounded backlog and an exact summary`;
+const KNEE_RULE = `highest rate whose measured window kept POST p99 ≤ ${P99_BOUND_MS} ms (from each request's scheduled time), no refusal, a bounded backlog and an exact summary`;
 
 // The knee: the highest rate within the bound, every lower step within it too.
 export function knee(steps: StepResult[]): number | null {

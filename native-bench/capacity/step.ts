@@ -33,12 +33,12 @@ export interface StepParams {
   backend: Backend;
 }
 
-export interface SecondSample { t: number; accepted: number; processors: number; backend: number | null; backlog: number; visibility_lag: number | null }
+interface SecondSample { t: number; accepted: number; processors: number; backend: number | null; backlog: number; visibility_lag: number | null }
 
 // CPU over the measured window, µs per accepted payment, by part of the stack.
-export interface CpuPerPayment { total: number; fronts: number; workers: number; postgres: number; rest: number; cores: number }
+interface CpuPerPayment { total: number; fronts: number; workers: number; postgres: number; rest: number; cores: number }
 
-export interface SummaryCheck {
+interface SummaryCheck {
   exact: boolean;
   settle_ms: number;
   accepted: number;

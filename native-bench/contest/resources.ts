@@ -23,7 +23,7 @@ function commandLine(pid: number): string {
 }
 
 /** All descendants of `roots` (inclusive), from one scan of /proc. */
-function processTree(roots: number[]): number[] {
+export function processTree(roots: number[]): number[] {
   const children = new Map<number, number[]>();
   let entries: string[] = [];
   try { entries = readdirSync('/proc'); } catch { return roots; }
