@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { PROCESSORS } from './processor.js';
@@ -48,6 +49,19 @@ export const H_BATCH_ROWS = 3;
 export const H_VISIBILITY_MS = 4;
 export const H_QUEUE_WAIT_MS = 5;
 export const H_GC_FRONT = 6; // + 1 for the workers
+// Each H_* index is its histogram's place in HISTOGRAMS, which has no other entry.
+const H_INDEX: ReadonlyArray<readonly [number, string, string]> = [
+  [H_LATENCY_DEFAULT, 'rinha_processor_latency_ms', 'processor="default"'],
+  [H_LATENCY_FALLBACK, 'rinha_processor_latency_ms', 'processor="fallback"'],
+  [H_FLUSH_MS, 'rinha_writer_flush_ms', ''],
+  [H_BATCH_ROWS, 'rinha_writer_batch_rows', ''],
+  [H_VISIBILITY_MS, 'rinha_visibility_lag_ms', ''],
+  [H_QUEUE_WAIT_MS, 'rinha_queue_wait_ms', ''],
+  [H_GC_FRONT, 'rinha_gc_pause_ms', 'thread="front"'],
+  [H_GC_FRONT + 1, 'rinha_gc_pause_ms', 'thread="workers"'],
+];
+assert(H_INDEX.length === HISTOGRAMS.length);
+for (const [at, name, labels] of H_INDEX) assert(HISTOGRAMS[at].name === name && HISTOGRAMS[at].labels === labels, name);
 
 // Counter word indices.
 let next = 0;

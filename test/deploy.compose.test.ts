@@ -1,4 +1,4 @@
-// docker-compose.yml follows the contest rules (SPEC §3). Docker cannot run here, so the file is
+// docker-compose.yml follows the contest's rules. Docker cannot run here, so the file is
 // checked structurally; the same topology is run natively by native-bench/topology.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';

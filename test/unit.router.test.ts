@@ -8,7 +8,7 @@ const noObs: Observations = {
   last_success_at_ms: 0, last_failure_at_ms: 0, latest_latency_ms: 0, latest_latency_at_ms: 0, oldest_inflight_sent_at_ms: 0, cooldown_until_ms: 0,
 };
 
-// The final test's processor schedule (SPEC §4): [t, default delay, default failing, fallback delay, fallback failing].
+// The contest final test's processor schedule: [t, default delay, default failing, fallback delay, fallback failing].
 const SCHEDULE: Array<[number, number, boolean, number, boolean]> = [
   [1, 0, false, 0, false], [30, 1000, false, 0, false], [60, 500, false, 0, false], [90, 2000, true, 1000, false],
   [120, 5000, true, 5, false], [150, 0, false, 5, true], [180, 100, false, 5, false], [210, 50, false, 0, false],

@@ -93,26 +93,37 @@ export type ResultJson = ReturnType<typeof buildResultJson>;
 const fmt = (n: number, d = 2) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 export function renderReport(j: ResultJson): string {
-  const L: string[] = [];
-  const b = j.bench;
-  L.push(`# Contest replica — ${b.test} test, topology \`${b.topology}\``, '');
-  L.push(`Started ${b.started_at}; ${b.duration_s} s, ${b.users} VUs, amount ${b.amount}, fees ${b.fees.default}/${b.fees.fallback}. ${b.schedule_note}.`, '');
-  L.push(`Service: ${b.service}.`, '');
-  L.push(`Limits: ${b.limits.applied ? `${b.limits.cpus} CPU / ${b.limits.memory_mb} MB (${b.limits.source})` : `NOT applied — ${b.limits.note}`}.`, '');
-  L.push('## Score', '', '| | |', '|---|---|');
-  L.push(`| **score (total_liquido)** | **${fmt(j.total_liquido)}** |`);
-  L.push(`| gross (total_bruto) | ${fmt(j.total_bruto)} |`);
-  L.push(`| fees (total_taxas) | ${fmt(j.total_taxas)} |`);
-  L.push(`| p99 (all successful requests, k6 formula) | ${j.p99.valor} → bonus ${j.p99.bonus} |`);
-  L.push(`| inconsistencies | ${j.multa.composicao.num_inconsistencias} → fine ${j.multa.porcentagem * 100}% |`);
-  L.push(`| accepted / failed POSTs | ${j.pagamentos_solicitados.qtd_sucesso} / ${j.pagamentos_solicitados.qtd_falha} |`);
-  L.push(`| processors hold (default / fallback) | ${j.pagamentos_realizados_default.num_pagamentos} / ${j.pagamentos_realizados_fallback.num_pagamentos} |`);
-  L.push(`| lag at teardown | ${j.lag.lag}${j.caixa_dois.detectado ? ' (NEGATIVE: double payments!)' : ''} |`);
-  L.push(`| lag after ${j.lag_after_drain.wait_ms} ms more | ${j.lag_after_drain.lag} |`, '');
+  const lines: string[] = [];
+  for (const section of [scoreSection, latencySection, ratiosSection, tailSection, phasesAndAuditsSection, resourcesSection]) section(j, lines);
+  lines.push('## Machine', '', '```', JSON.stringify(j.machine, null, 2), '```', '');
+  lines.push('Files: `result.json` (all numbers, per-second timeline), `timeline.svg`.', '');
+  return lines.join('\n');
+}
 
-  L.push('## Latency (ms)', '', '| | count | p50 | p90 | p99 | p99.9 | max |', '|---|---|---|---|---|---|---|');
+// What ran, under which limits, and the contest's score.
+function scoreSection(j: ResultJson, lines: string[]): void {
+  const b = j.bench;
+  lines.push(`# Contest replica — ${b.test} test, topology \`${b.topology}\``, '');
+  lines.push(`Started ${b.started_at}; ${b.duration_s} s, ${b.users} VUs, amount ${b.amount}, fees ${b.fees.default}/${b.fees.fallback}. ${b.schedule_note}.`, '');
+  lines.push(`Service: ${b.service}.`, '');
+  lines.push(`Limits: ${b.limits.applied ? `${b.limits.cpus} CPU / ${b.limits.memory_mb} MB (${b.limits.source})` : `NOT applied — ${b.limits.note}`}.`, '');
+  lines.push('## Score', '', '| | |', '|---|---|');
+  lines.push(`| **score (total_liquido)** | **${fmt(j.total_liquido)}** |`);
+  lines.push(`| gross (total_bruto) | ${fmt(j.total_bruto)} |`);
+  lines.push(`| fees (total_taxas) | ${fmt(j.total_taxas)} |`);
+  lines.push(`| p99 (all successful requests, k6 formula) | ${j.p99.valor} → bonus ${j.p99.bonus} |`);
+  lines.push(`| inconsistencies | ${j.multa.composicao.num_inconsistencias} → fine ${j.multa.porcentagem * 100}% |`);
+  lines.push(`| accepted / failed POSTs | ${j.pagamentos_solicitados.qtd_sucesso} / ${j.pagamentos_solicitados.qtd_falha} |`);
+  lines.push(`| processors hold (default / fallback) | ${j.pagamentos_realizados_default.num_pagamentos} / ${j.pagamentos_realizados_fallback.num_pagamentos} |`);
+  lines.push(`| lag at teardown | ${j.lag.lag}${j.caixa_dois.detectado ? ' (NEGATIVE: double payments!)' : ''} |`);
+  lines.push(`| lag after ${j.lag_after_drain.wait_ms} ms more | ${j.lag_after_drain.lag} |`, '');
+}
+
+// Latency percentiles of the service and of each baseline run.
+function latencySection(j: ResultJson, lines: string[]): void {
+  lines.push('## Latency (ms)', '', '| | count | p50 | p90 | p99 | p99.9 | max |', '|---|---|---|---|---|---|---|');
   const row = (name: string, s: { count: number; p50: number; p90: number; p99: number; p999: number; max: number }) =>
-    L.push(`| ${name} | ${s.count} | ${s.p50} | ${s.p90} | ${s.p99} | ${s.p999} | ${s.max} |`);
+    lines.push(`| ${name} | ${s.count} | ${s.p50} | ${s.p90} | ${s.p99} | ${s.p999} | ${s.max} |`);
   row('POST /payments accepted', j.latency.posts_ok);
   row('all successful requests', j.latency.all_requests);
   for (const [k, v] of Object.entries(j.latency.other_calls)) row(k, v);
@@ -128,65 +139,76 @@ export function renderReport(j: ResultJson): string {
     row('paying baseline: POST accepted', j.baseline_pays.latency.posts_ok);
     row('paying baseline: all successful', j.baseline_pays.latency.all_requests);
   }
-  L.push('');
+  lines.push('');
+}
+
+// The service's p99 against the do-nothing and the paying baselines.
+function ratiosSection(j: ResultJson, lines: string[]): void {
   if (j.ratios_to_baseline) {
     const r = j.ratios_to_baseline;
-    L.push(`Service / baseline: POST p99 ×${r.post_p99}${r.post_p99_before !== null ? ` (against the mean of the baseline before, ×${r.post_p99_before}, and after, ×${r.post_p99_after})` : ''} (target ≤ ×${r.target_post_p99}: ${r.post_p99 !== null && r.post_p99 <= r.target_post_p99 ? 'met' : 'NOT met'}), p50 ×${r.post_p50}, p99.9 ×${r.post_p999}. Baseline: ${j.baseline.note}.`, '');
+    lines.push(`Service / baseline: POST p99 ×${r.post_p99}${r.post_p99_before !== null ? ` (against the mean of the baseline before, ×${r.post_p99_before}, and after, ×${r.post_p99_after})` : ''} (target ≤ ×${r.target_post_p99}: ${r.post_p99 !== null && r.post_p99 <= r.target_post_p99 ? 'met' : 'NOT met'}), p50 ×${r.post_p50}, p99.9 ×${r.post_p999}. Baseline: ${j.baseline.note}.`, '');
     if (r.paying_post_p99 !== null && j.baseline_pays) {
-      L.push(`Paying baseline / baseline: POST p99 ×${r.paying_post_p99}: what sending each payment to the processors costs this machine's latency with no service logic at all. Service / paying baseline: ×${r.post_p99_vs_paying}. Paying baseline: ${j.baseline_pays.note}.`, '');
+      lines.push(`Paying baseline / baseline: POST p99 ×${r.paying_post_p99}: what sending each payment to the processors costs this machine's latency with no service logic at all. Service / paying baseline: ×${r.post_p99_vs_paying}. Paying baseline: ${j.baseline_pays.note}.`, '');
     }
-  } else L.push(`Baseline: ${j.baseline.note}.`, '');
+  } else lines.push(`Baseline: ${j.baseline.note}.`, '');
+}
+
+// Where in the run the requests slower than the baseline's p99 fell.
+function tailSection(j: ResultJson, lines: string[]): void {
   if (j.tail_by_phase) {
     const t = j.tail_by_phase;
-    L.push('## Where the slow requests fell', '',
+    lines.push('## Where the slow requests fell', '',
       `Accepted POSTs slower than the baseline's p99 (${t.threshold_ms} ms), by ${t.bucket_s} s of the run, counted per second at fixed steps (${SLOW_LADDER_MS[0]}–${SLOW_LADDER_MS[SLOW_LADDER_MS.length - 1]} ms) and interpolated between them. "Extra" is what the service had beyond the baseline's rate in the same stretch; together they are what lifts its p99 above the baseline's. "Stolen" is, of the CPU time the machine wanted in that stretch of each run, the share the hypervisor gave to someone else (steal ÷ (busy + steal), /proc/stat). A stretch that lost far more than the same stretch of other runs of its kind was disturbed; the do-nothing run, less busy, usually loses a larger share than the service's.`, '',
       '| s | POSTs | service: slower | % | baseline: slower | % | extra | share of extra | stolen % of demand: service / baseline |', '|---|---|---|---|---|---|---|---|---|');
     const pct = (a: number, n: number) => (n > 0 ? fmt((100 * a) / n) : '–');
     const extra_pos = t.buckets.reduce((a, x) => a + Math.max(0, x.extra), 0); // shares of what lifted it
     for (const x of t.buckets) {
-      L.push(`| ${x.from_s}–${x.to_s} | ${x.service_posts} | ${x.service_over} | ${pct(x.service_over, x.service_posts)} | ${x.baseline_over} | ${pct(x.baseline_over, x.baseline_posts)} | ${x.extra} | ${extra_pos > 0 ? `${pct(Math.max(0, x.extra), extra_pos)} %` : '–'} | ${x.service_stolen_share_pct ?? '–'} / ${x.baseline_stolen_share_pct ?? '–'} |`);
+      lines.push(`| ${x.from_s}–${x.to_s} | ${x.service_posts} | ${x.service_over} | ${pct(x.service_over, x.service_posts)} | ${x.baseline_over} | ${pct(x.baseline_over, x.baseline_posts)} | ${x.extra} | ${extra_pos > 0 ? `${pct(Math.max(0, x.extra), extra_pos)} %` : '–'} | ${x.service_stolen_share_pct ?? '–'} / ${x.baseline_stolen_share_pct ?? '–'} |`);
     }
-    L.push(`| all | ${t.buckets.reduce((a, x) => a + x.service_posts, 0)} | | | | | ${t.extra_total} | | |`, '');
+    lines.push(`| all | ${t.buckets.reduce((a, x) => a + x.service_posts, 0)} | | | | | ${t.extra_total} | | |`, '');
   }
+}
 
-  L.push('## Processor phases', '', '| at (s) | applied (s) | default | fallback | ok |', '|---|---|---|---|---|');
-  for (const p of j.phases) L.push(`| ${p.at_s} | ${p.applied_at_s} | ${phaseLabel(p.default)} | ${phaseLabel(p.fallback)} | ${p.ok ? 'yes' : `no: ${p.error}`} |`);
-  L.push('');
-  L.push('## Audits', '', '| t (s) | window | backend d/f | processors d/f | Δ |', '|---|---|---|---|---|');
-  for (const a of j.audits) L.push(`| ${a.t_s} | ${a.from.slice(11, 23)}–${a.to.slice(11, 23)} | ${a.backend.default}/${a.backend.fallback}${a.backend.ok ? '' : ' (error)'} | ${a.processors.default}/${a.processors.fallback} | ${a.inconsistencies} |`);
-  L.push('');
+// When each processor phase was applied, and what each audit found.
+function phasesAndAuditsSection(j: ResultJson, lines: string[]): void {
+  lines.push('## Processor phases', '', '| at (s) | applied (s) | default | fallback | ok |', '|---|---|---|---|---|');
+  for (const p of j.phases) lines.push(`| ${p.at_s} | ${p.applied_at_s} | ${phaseLabel(p.default)} | ${phaseLabel(p.fallback)} | ${p.ok ? 'yes' : `no: ${p.error}`} |`);
+  lines.push('');
+  lines.push('## Audits', '', '| t (s) | window | backend d/f | processors d/f | Δ |', '|---|---|---|---|---|');
+  for (const a of j.audits) lines.push(`| ${a.t_s} | ${a.from.slice(11, 23)}–${a.to.slice(11, 23)} | ${a.backend.default}/${a.backend.fallback}${a.backend.ok ? '' : ' (error)'} | ${a.processors.default}/${a.processors.fallback} | ${a.inconsistencies} |`);
+  lines.push('');
+}
 
-  L.push('## Resources', '');
+// CPU and memory per cgroup, thread group and process, and the machine's load.
+function resourcesSection(j: ResultJson, lines: string[]): void {
+  lines.push('## Resources', '');
   for (const c of j.resources.cgroups) {
-    L.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB; CFS quota hit in ${c.throttled_periods ?? 0} of ${c.periods ?? 0} periods (${c.throttled_ms ?? 0} ms stalled); ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`);
+    lines.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB; CFS quota hit in ${c.throttled_periods ?? 0} of ${c.periods ?? 0} periods (${c.throttled_ms ?? 0} ms stalled); ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`);
   }
-  if (j.resources.cgroups.length === 0) L.push('- no cgroup (service not started under limits by the bench)');
+  if (j.resources.cgroups.length === 0) lines.push('- no cgroup (service not started under limits by the bench)');
   const paid = j.pagamentos_solicitados.qtd_sucesso;
   const threadText = (t: ThreadGroupTotals) =>
     `${t.group} (${t.threads} thread${t.threads === 1 ? '' : 's'}): ${t.cpu_s} s, ${cpuPerPayment(t.cpu_s, paid)}; waited for a CPU ${t.wait_s} s, ${t.wait_per_slice_us} µs per time scheduled`;
   if ((j.resources.threads ?? []).length > 0) {
-    L.push('- CPU by thread (/proc, whole run), and run-queue wait (/proc/…/schedstat):');
-    for (const t of j.resources.threads) L.push(`  - ${threadText(t)}`);
+    lines.push('- CPU by thread (/proc, whole run), and run-queue wait (/proc/…/schedstat):');
+    for (const t of j.resources.threads) lines.push(`  - ${threadText(t)}`);
   }
   if ((j.resources.harness_threads ?? []).length > 0) {
-    L.push('- the harness on the same machine (not the service):');
-    for (const t of j.resources.harness_threads) L.push(`  - ${threadText(t)}`);
+    lines.push('- the harness on the same machine (not the service):');
+    for (const t of j.resources.harness_threads) lines.push(`  - ${threadText(t)}`);
   }
   if (j.loadgen) L.push(`- the load generator's own thread: ${j.loadgen.cpu_ms} ms CPU, ${j.loadgen.cpu_us_per_request} µs per request`);
   const b_res = j.baseline?.resources;
   for (const t of [...(b_res?.threads ?? []), ...(b_res?.harness_threads ?? [])]) {
-    if (t.group.startsWith('baseline server (main') || t.group.startsWith('load generator')) L.push(`- baseline run: ${threadText(t)}`);
+    if (t.group.startsWith('baseline server (main') || t.group.startsWith('load generator')) lines.push(`- baseline run: ${threadText(t)}`);
   }
   const load = (r: { machine_load?: MachineLoad | null } | undefined) =>
     r?.machine_load ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor (${stolenSharePct(r.machine_load.busy_pct, r.machine_load.steal_pct) ?? 0} % of what it wanted)` : 'not measured';
-  L.push(`- the whole machine (every process on it, /proc/stat): during the service run ${load(j.resources)}${j.baseline.resources ? `; during the baseline run ${load(j.baseline.resources)}` : ''}`);
-  L.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);
-  for (const p of j.resources.processes.slice(0, 20)) L.push(`  - ${p.vm_hwm_mb} MB — pid ${p.pid} \`${p.command}\``);
-  if (j.resources.processes.length === 0) L.push('  - (no processes watched)');
-  L.push('');
-  L.push('## Machine', '', '```', JSON.stringify(j.machine, null, 2), '```', '');
-  L.push('Files: `result.json` (all numbers, per-second timeline), `timeline.svg`.', '');
-  return L.join('\n');
+  lines.push(`- the whole machine (every process on it, /proc/stat): during the service run ${load(j.resources)}${j.baseline.resources ? `; during the baseline run ${load(j.baseline.resources)}` : ''}`);
+  lines.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);
+  for (const p of j.resources.processes.slice(0, 20)) lines.push(`  - ${p.vm_hwm_mb} MB — pid ${p.pid} \`${p.command}\``);
+  if (j.resources.processes.length === 0) lines.push('  - (no processes watched)');
+  lines.push('');
 }
 
 // CPU the group spent per accepted payment: the cost the service adds to the machine the load

@@ -1,4 +1,4 @@
-// Processor schedules (SPEC.md §4): when each processor's delay / failure flag changes.
+// Processor schedules (the contest's final test): when each processor's delay / failure flag changes.
 import { readFileSync } from 'node:fs';
 
 export interface ProcessorState { delay_ms: number; failure: boolean }

@@ -1,4 +1,4 @@
-// Scoring exactly as the contest's final test (rinha-test/rinha-final.js, handleSummary) does it.
+// Scoring exactly as the contest's final test (rinha-test/rinha-final.js, handleSummary, in the contest's repository) does it.
 // Pure: no I/O. Money math goes through Decimal (big.js semantics), p99 through k6's percentile.
 import { Decimal } from './decimal.js';
 

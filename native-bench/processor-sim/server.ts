@@ -1,4 +1,4 @@
-// Payment-processor simulator (SPEC.md §2) on uWebSockets.js, plus fault modes for reliability tests.
+// Payment-processor simulator (the contest's processor API) on uWebSockets.js, plus fault modes for reliability tests.
 // Order inside POST /payments: limiter -> body validation -> delay -> failure flag -> fault -> store.
 //
 // uWS, not node:http: the contest replica runs two of these on the same cores as the service it

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { cgroupSupport, createCgroup, type Cgroup } from '../lib/cgroup.js';
-import { readComposeDocument, readComposeLimits, serviceEnvironment } from './compose-file.js';
+import { type ComposeService, readComposeDocument, readComposeLimits, serviceEnvironment } from './compose-file.js';
 import { spawnComponent, userId, type Component } from './processes.js';
 
 const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url)); // dist/native-bench/topology -> repo
@@ -20,6 +20,13 @@ const PG_BIN_DIR = process.env.TOPOLOGY_PG_BIN_DIR
 const HAPROXY_BIN = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 const POLL_INTERVAL_MS = 100;
 const PROBE_TIMEOUT_MS = 1000;
+const START_TIMEOUT_MS = 60_000;
+const INITDB_TIMEOUT_MS = 60_000;
+// How long each tier may take to exit after its signal (an instance drains for up to its
+// SHUTDOWN_TIMEOUT_MS, 15 s by default).
+const LB_STOP_TIMEOUT_MS = 5_000;
+const INSTANCE_STOP_TIMEOUT_MS = 15_000;
+const POSTGRES_STOP_TIMEOUT_MS = 10_000;
 const ACCOUNTING_MEMORY_MB = 4096; // "unlimited" groups still count CPU and memory per component
 
 export interface TopologyOptions {
@@ -85,11 +92,122 @@ function postgresFlags(command: unknown): string[] {
   return flags;
 }
 
+// What the start-up steps share: the compose file's services, where to put files, when to give
+// up, and the components, cgroups and addresses started so far.
+interface StartContext {
+  opts: TopologyOptions;
+  services: Record<string, ComposeService>;
+  temp_dir: string;
+  deadline_ms: number;
+  components: Component[];
+  addresses: Record<string, string>;
+  cgroupFor(service: string): Cgroup | undefined;
+  log: (line: string) => void;
+}
+
+// Postgres as the compose file runs it (its user, database and -c flags); its URL.
+async function startPostgres(ctx: StartContext, pg_name: string): Promise<string> {
+  const { services, temp_dir, deadline_ms, components, addresses, log } = ctx;
+  const pg_env = serviceEnvironment(services[pg_name] ?? {});
+  const db_user = pg_env.POSTGRES_USER || 'rinha';
+  const db_name = pg_env.POSTGRES_DB || 'rinha';
+  const db_password = pg_env.POSTGRES_PASSWORD || 'rinha';
+  const pg_port = await freePort();
+  const data_dir = join(temp_dir, 'pgdata');
+  const socket_dir = join(temp_dir, 'pgsock');
+  mkdirSync(data_dir, { mode: 0o700 });
+  mkdirSync(socket_dir, { mode: 0o755 });
+  // PostgreSQL refuses to run as root: drop to the postgres system user when we are root.
+  const run_as_user = process.getuid?.() === 0 ? 'postgres' : undefined;
+  if (run_as_user) {
+    const ids = userId(run_as_user);
+    if (!ids) throw new Error('running as root but there is no "postgres" system user to run PostgreSQL as');
+    chownSync(data_dir, ids.uid, ids.gid);
+    chownSync(socket_dir, ids.uid, ids.gid);
+  }
+  const initdb = spawnComponent('initdb', join(PG_BIN_DIR, 'initdb'),
+    ['-D', data_dir, '-U', db_user, '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
+    { env: { ...process.env, LC_ALL: 'C' }, run_as_user });
+  if ((await initdb.wait(INITDB_TIMEOUT_MS)) !== 0) throw new Error(`initdb failed (${initdb.proc.exitCode})\n${initdb.tail()}`);
+  const postgres = spawnComponent(pg_name, join(PG_BIN_DIR, 'postgres'), [
+    '-D', data_dir, '-p', String(pg_port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socket_dir}`,
+    ...postgresFlags(services[pg_name]?.command),
+  ], { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup: ctx.cgroupFor(pg_name), log });
+  components.push(postgres);
+  const admin_url = `postgres://${db_user}@127.0.0.1:${pg_port}/postgres`;
+  await waitFor('postgres', deadline_ms, [postgres], async () => {
+    const client = new pg.Client({ connectionString: admin_url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
+    try {
+      await client.connect();
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db_name]);
+      if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${db_name.replace(/"/g, '""')}"`);
+      return true;
+    } catch { return false; } finally { await client.end().catch(() => {}); }
+  });
+  addresses[pg_name] = `127.0.0.1:${pg_port}`;
+  return `postgres://${db_user}:${db_password}@127.0.0.1:${pg_port}/${db_name}`;
+}
+
+// The instances with the image's and the compose file's environment, each on a TCP port or a
+// unix socket, healthy; the addresses haproxy is to balance over.
+async function startInstances(ctx: StartContext, instance_names: string[], database_url: string): Promise<string[]> {
+  const { opts, services, temp_dir, deadline_ms, components, addresses, log } = ctx;
+  const transport = opts.transport ?? 'tcp';
+  const instance_cmd = opts.instanceCommand ?? { command: process.execPath, args: [join(REPO_DIR, 'dist/src/main.js')] };
+  const targets: Target[] = [];
+  const lb_addrs: string[] = [];
+  for (const name of instance_names) {
+    const compose_env = serviceEnvironment(services[name]);
+    const env: NodeJS.ProcessEnv = {
+      // The image's ENV (Dockerfile = src/runtime.ts), then the compose environment.
+      ...process.env, ...INSTANCE_ENV, ...compose_env,
+      DATABASE_URL: database_url,
+      PAYMENT_PROCESSOR_URL_DEFAULT: opts.processorDefaultUrl,
+      PAYMENT_PROCESSOR_URL_FALLBACK: opts.processorFallbackUrl,
+      ...opts.instanceEnv,
+    };
+    let target: Target;
+    if (transport === 'unix') {
+      const socket_path = join(temp_dir, `${name}.sock`);
+      env.LISTEN_SOCKET = socket_path;
+      delete env.PORT;
+      target = { socketPath: socket_path };
+      lb_addrs.push(`unix@${socket_path}`);
+      addresses[name] = socket_path;
+    } else {
+      const port = await freePort();
+      env.PORT = String(port);
+      delete env.LISTEN_SOCKET;
+      target = { port };
+      lb_addrs.push(`127.0.0.1:${port}`);
+      addresses[name] = `127.0.0.1:${port}`;
+    }
+    targets.push(target);
+    components.push(spawnComponent(name, instance_cmd.command, instance_cmd.args, { env, cgroup: ctx.cgroupFor(name), log }));
+  }
+  const instances = components.filter((c) => instance_names.includes(c.name));
+  await Promise.all(targets.map((target, i) =>
+    waitFor(`${instance_names[i]} /health`, deadline_ms, [instances[i]], async () => (await httpStatus(target, '/health')) === 200)));
+  return lb_addrs;
+}
+
+// haproxy with the repository's config in front of the instances, answering the summary.
+async function startHaproxy(ctx: StartContext, lb_name: string, lb_addrs: string[]): Promise<void> {
+  const { opts, deadline_ms, components, addresses, log } = ctx;
+  const cfg_path = opts.haproxyConfigPath ?? join(REPO_DIR, 'haproxy.cfg');
+  const lb_env: NodeJS.ProcessEnv = { ...process.env, LB_BIND: `127.0.0.1:${opts.port}` };
+  for (const [i, addr] of lb_addrs.entries()) lb_env[`API${i + 1}_ADDR`] = addr;
+  const haproxy = spawnComponent(lb_name, HAPROXY_BIN, ['-f', cfg_path, '-db'], { env: lb_env, cgroup: ctx.cgroupFor(lb_name), log });
+  components.push(haproxy);
+  addresses[lb_name] = `127.0.0.1:${opts.port}`;
+  await waitFor('GET /payments-summary through haproxy', deadline_ms, components,
+    async () => (await httpStatus({ port: opts.port }, '/payments-summary')) === 200);
+}
+
 export async function startComposeTopology(opts: TopologyOptions): Promise<Topology> {
   const log = opts.log ?? (() => {});
   const compose_path = opts.composePath ?? join(REPO_DIR, 'docker-compose.yml');
-  const cfg_path = opts.haproxyConfigPath ?? join(REPO_DIR, 'haproxy.cfg');
-  const deadline_ms = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  const deadline_ms = Date.now() + (opts.startTimeoutMs ?? START_TIMEOUT_MS);
   const doc = readComposeDocument(compose_path);
   const limits = readComposeLimits(compose_path);
   const services = doc.services ?? {};
@@ -125,104 +243,19 @@ export async function startComposeTopology(opts: TopologyOptions): Promise<Topol
     const lb = components.filter((c) => c.name === lb_name);
     const apis = components.filter((c) => instance_names.includes(c.name) || c.name.startsWith('api'));
     const rest = components.filter((c) => !lb.includes(c) && !apis.includes(c));
-    await Promise.all(lb.map((c) => c.stop('SIGTERM', 5_000)));
-    await Promise.all(apis.map((c) => c.stop('SIGTERM', 15_000)));
-    await Promise.all(rest.map((c) => c.stop(c.name === pg_name ? 'SIGINT' : 'SIGTERM', 10_000)));
+    await Promise.all(lb.map((c) => c.stop('SIGTERM', LB_STOP_TIMEOUT_MS)));
+    await Promise.all(apis.map((c) => c.stop('SIGTERM', INSTANCE_STOP_TIMEOUT_MS)));
+    await Promise.all(rest.map((c) => c.stop(c.name === pg_name ? 'SIGINT' : 'SIGTERM', POSTGRES_STOP_TIMEOUT_MS)));
     for (const group of cgroups) { try { group.destroy(); } catch (err) { log(`cgroup ${group.name}: ${(err as Error).message}`); } }
     rmSync(temp_dir, { recursive: true, force: true });
   };
 
   try {
     const addresses: Record<string, string> = {};
-    // --- Postgres ---
-    const pg_env = serviceEnvironment(services[pg_name] ?? {});
-    const db_user = pg_env.POSTGRES_USER || 'rinha';
-    const db_name = pg_env.POSTGRES_DB || 'rinha';
-    const db_password = pg_env.POSTGRES_PASSWORD || 'rinha';
-    let database_url = '';
-    if (opts.postgres !== false) {
-      const pg_port = await freePort();
-      const data_dir = join(temp_dir, 'pgdata');
-      const socket_dir = join(temp_dir, 'pgsock');
-      mkdirSync(data_dir, { mode: 0o700 });
-      mkdirSync(socket_dir, { mode: 0o755 });
-      // PostgreSQL refuses to run as root: drop to the postgres system user when we are root.
-      const run_as_user = process.getuid?.() === 0 ? 'postgres' : undefined;
-      if (run_as_user) {
-        const ids = userId(run_as_user);
-        if (!ids) throw new Error('running as root but there is no "postgres" system user to run PostgreSQL as');
-        chownSync(data_dir, ids.uid, ids.gid);
-        chownSync(socket_dir, ids.uid, ids.gid);
-      }
-      const initdb = spawnComponent('initdb', join(PG_BIN_DIR, 'initdb'),
-        ['-D', data_dir, '-U', db_user, '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
-        { env: { ...process.env, LC_ALL: 'C' }, run_as_user });
-      if ((await initdb.wait(60_000)) !== 0) throw new Error(`initdb failed (${initdb.proc.exitCode})\n${initdb.tail()}`);
-      const postgres = spawnComponent(pg_name, join(PG_BIN_DIR, 'postgres'), [
-        '-D', data_dir, '-p', String(pg_port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socket_dir}`,
-        ...postgresFlags(services[pg_name]?.command),
-      ], { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup: cgroupFor(pg_name), log });
-      components.push(postgres);
-      const admin_url = `postgres://${db_user}@127.0.0.1:${pg_port}/postgres`;
-      await waitFor('postgres', deadline_ms, [postgres], async () => {
-        const client = new pg.Client({ connectionString: admin_url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
-        try {
-          await client.connect();
-          const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db_name]);
-          if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${db_name.replace(/"/g, '""')}"`);
-          return true;
-        } catch { return false; } finally { await client.end().catch(() => {}); }
-      });
-      database_url = `postgres://${db_user}:${db_password}@127.0.0.1:${pg_port}/${db_name}`;
-      addresses[pg_name] = `127.0.0.1:${pg_port}`;
-    }
-
-    // --- instances ---
-    const transport = opts.transport ?? 'tcp';
-    const instance_cmd = opts.instanceCommand ?? { command: process.execPath, args: [join(REPO_DIR, 'dist/src/main.js')] };
-    const targets: Target[] = [];
-    const lb_addrs: string[] = [];
-    for (const name of instance_names) {
-      const compose_env = serviceEnvironment(services[name]);
-      const env: NodeJS.ProcessEnv = {
-        // The image's ENV (Dockerfile = src/runtime.ts), then the compose environment.
-        ...process.env, ...INSTANCE_ENV, ...compose_env,
-        DATABASE_URL: database_url,
-        PAYMENT_PROCESSOR_URL_DEFAULT: opts.processorDefaultUrl,
-        PAYMENT_PROCESSOR_URL_FALLBACK: opts.processorFallbackUrl,
-        ...opts.instanceEnv,
-      };
-      let target: Target;
-      if (transport === 'unix') {
-        const socket_path = join(temp_dir, `${name}.sock`);
-        env.LISTEN_SOCKET = socket_path;
-        delete env.PORT;
-        target = { socketPath: socket_path };
-        lb_addrs.push(`unix@${socket_path}`);
-        addresses[name] = socket_path;
-      } else {
-        const port = await freePort();
-        env.PORT = String(port);
-        delete env.LISTEN_SOCKET;
-        target = { port };
-        lb_addrs.push(`127.0.0.1:${port}`);
-        addresses[name] = `127.0.0.1:${port}`;
-      }
-      targets.push(target);
-      components.push(spawnComponent(name, instance_cmd.command, instance_cmd.args, { env, cgroup: cgroupFor(name), log }));
-    }
-    const instances = components.filter((c) => instance_names.includes(c.name));
-    await Promise.all(targets.map((target, i) =>
-      waitFor(`${instance_names[i]} /health`, deadline_ms, [instances[i]], async () => (await httpStatus(target, '/health')) === 200)));
-
-    // --- haproxy ---
-    const lb_env: NodeJS.ProcessEnv = { ...process.env, LB_BIND: `127.0.0.1:${opts.port}` };
-    lb_addrs.forEach((addr, i) => { lb_env[`API${i + 1}_ADDR`] = addr; });
-    const haproxy = spawnComponent(lb_name, HAPROXY_BIN, ['-f', cfg_path, '-db'], { env: lb_env, cgroup: cgroupFor(lb_name), log });
-    components.push(haproxy);
-    addresses[lb_name] = `127.0.0.1:${opts.port}`;
-    await waitFor('GET /payments-summary through haproxy', deadline_ms, components,
-      async () => (await httpStatus({ port: opts.port }, '/payments-summary')) === 200);
+    const ctx: StartContext = { opts, services, temp_dir, deadline_ms, components, addresses, cgroupFor, log };
+    const database_url = opts.postgres === false ? '' : await startPostgres(ctx, pg_name);
+    const lb_addrs = await startInstances(ctx, instance_names, database_url);
+    await startHaproxy(ctx, lb_name, lb_addrs);
 
     return { url: `http://127.0.0.1:${opts.port}`, cgroups, components, databaseUrl: database_url, addresses, stop };
   } catch (err) {

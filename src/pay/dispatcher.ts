@@ -1,6 +1,6 @@
 // The payment loop of one worker, free of threads and sockets so it can be driven in tests:
 // it takes payments, asks the router, sends through the given processor clients, classifies the
-// answer, and hands what a processor stored to the writer. It keeps DESIGN invariants 1-3:
+// answer, and hands what a processor stored to the writer. It keeps three invariants:
 // - an attempt whose outcome is unknown pins the payment to that processor with the same
 //   requestedAt until the processor answers 200 or 422;
 // - only 200, or 422 after an unknown outcome, is recorded;

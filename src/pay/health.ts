@@ -28,6 +28,9 @@ async function pollOnce(origin: string, timeout_ms: number): Promise<Omit<Health
   }
 }
 
+// Slightly over the interval, so two polls never land in one of the processor's 5 s windows.
+const WINDOW_MARGIN_MS = 50;
+
 export function startHealthPoller(o: HealthPollerOptions): { stop(): void } {
   let stopped = false;
   const timers: NodeJS.Timeout[] = [];
@@ -45,8 +48,7 @@ export function startHealthPoller(o: HealthPollerOptions): { stop(): void } {
   const loop = (p: Processor): void => {
     if (stopped) return;
     void tick(p).finally(() => {
-      // Slightly over the window so two polls never land in one 5 s window.
-      if (!stopped) timers[p] = setTimeout(() => loop(p), o.interval_ms + 50);
+      if (!stopped) timers[p] = setTimeout(() => loop(p), o.interval_ms + WINDOW_MARGIN_MS);
     });
   };
   loop(0);

@@ -2,12 +2,19 @@
 // health (written by the main thread from the leader's NOTIFY) and the purge fence.
 // A seqlock guards the health fields so a reader never sees a half-written snapshot.
 
-import type { Health, Processor } from '../processor.js';
+import assert from 'node:assert/strict';
+import { type Health, PROCESSORS, type Processor } from '../processor.js';
 
 const W_SEQ = 0;
 const INT_WORDS = 4;
-const FIELDS = 3; // failing, min_response_ms, checked_at_ms
-const FENCE_OFFSET = INT_WORDS * 4 + 2 * FIELDS * 8; // 8-aligned
+const INT_BYTES = 4;
+const F64_BYTES = 8;
+const FIELDS = 3; // failing, min_response_ms, checked_at_ms (f64 each)
+const F_FAILING = 0;
+const F_MIN_RESPONSE_MS = 1;
+const F_CHECKED_AT_MS = 2;
+const FENCE_OFFSET = INT_WORDS * INT_BYTES + PROCESSORS.length * FIELDS * F64_BYTES;
+assert(FENCE_OFFSET % F64_BYTES === 0, 'the fence is a BigInt64: 8-aligned');
 
 export class SharedState {
   readonly sab: SharedArrayBuffer;
@@ -16,7 +23,7 @@ export class SharedState {
   private readonly fence: BigInt64Array;
 
   static create(): SharedState {
-    return new SharedState(new SharedArrayBuffer(FENCE_OFFSET + 8));
+    return new SharedState(new SharedArrayBuffer(FENCE_OFFSET + F64_BYTES));
   }
 
   static attach(sab: SharedArrayBuffer): SharedState {
@@ -26,7 +33,7 @@ export class SharedState {
   private constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
     this.ints = new Int32Array(sab, 0, INT_WORDS);
-    this.health = new Float64Array(sab, INT_WORDS * 4, 2 * FIELDS);
+    this.health = new Float64Array(sab, INT_WORDS * INT_BYTES, PROCESSORS.length * FIELDS);
     this.fence = new BigInt64Array(sab, FENCE_OFFSET, 1);
   }
 
@@ -34,9 +41,9 @@ export class SharedState {
   writeHealth(processor: Processor, h: Health): void {
     Atomics.add(this.ints, W_SEQ, 1); // odd: write in progress
     const at = processor * FIELDS;
-    this.health[at] = h.failing ? 1 : 0;
-    this.health[at + 1] = h.min_response_ms;
-    this.health[at + 2] = h.checked_at_ms;
+    this.health[at + F_FAILING] = h.failing ? 1 : 0;
+    this.health[at + F_MIN_RESPONSE_MS] = h.min_response_ms;
+    this.health[at + F_CHECKED_AT_MS] = h.checked_at_ms;
     Atomics.add(this.ints, W_SEQ, 1);
   }
 
@@ -44,9 +51,9 @@ export class SharedState {
     const at = processor * FIELDS;
     for (;;) {
       const before = Atomics.load(this.ints, W_SEQ);
-      const failing = this.health[at] === 1;
-      const min_response_ms = this.health[at + 1];
-      const checked_at_ms = this.health[at + 2];
+      const failing = this.health[at + F_FAILING] === 1;
+      const min_response_ms = this.health[at + F_MIN_RESPONSE_MS];
+      const checked_at_ms = this.health[at + F_CHECKED_AT_MS];
       if ((before & 1) === 0 && Atomics.load(this.ints, W_SEQ) === before) {
         return { failing, min_response_ms, checked_at_ms };
       }

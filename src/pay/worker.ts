@@ -27,7 +27,7 @@ const IDLE_PARK_MS = 1_000; // an idle worker still wakes now and then (drain an
 const WARM_PAYMENTS = 1_000; // payments after which the worker's hot paths are compiled
 
 export type ToWorker = { type: 'purge' } | { type: 'drain' };
-export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number } | { type: 'purged'; dropped: number };
+export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number };
 
 async function run(): Promise<void> {
   const data = workerData as WorkerData;
@@ -149,9 +149,10 @@ async function run(): Promise<void> {
       // The main thread has moved the fence: in-flight confirmations of older payments drop.
       // Payments accepted after the fence (the purge reached this instance late) stay.
       const fence_ms = state.purgedThroughMs();
-      const dropped = (claims?.discard(fence_ms) ?? 0) + dispatcher.purge(fence_ms) + writer.discardPending(fence_ms);
+      claims?.discard(fence_ms);
+      dispatcher.purge(fence_ms);
+      writer.discardPending(fence_ms);
       // Records still in the ring are drained by the main thread.
-      port.postMessage({ type: 'purged', dropped } satisfies FromWorker);
     } else if (msg.type === 'drain' && !draining) {
       draining = true;
       void (async () => {

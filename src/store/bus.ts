@@ -35,14 +35,6 @@ export class Bus {
     this.o = opts;
   }
 
-  get isLeader(): boolean {
-    return this.leader && this.client !== null;
-  }
-
-  get connected(): boolean {
-    return this.client !== null;
-  }
-
   async start(): Promise<void> {
     await this.connect();
   }

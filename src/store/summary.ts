@@ -1,4 +1,4 @@
-// The summary: one aggregate over the requested_at index, exact integer cents, the SPEC's shape.
+// The summary: one aggregate over the requested_at index, exact integer cents, the contest's shape.
 import type pg from 'pg';
 import { formatCents } from '../money.js';
 import { PURGE_FENCE_SQL } from './db.js';
