@@ -197,7 +197,7 @@ function resourcesSection(j: ResultJson, lines: string[]): void {
     lines.push('- the harness on the same machine (not the service):');
     for (const t of j.resources.harness_threads) lines.push(`  - ${threadText(t)}`);
   }
-  if (j.loadgen) L.push(`- the load generator's own thread: ${j.loadgen.cpu_ms} ms CPU, ${j.loadgen.cpu_us_per_request} µs per request`);
+  if (j.loadgen) lines.push(`- the load generator's own thread: ${j.loadgen.cpu_ms} ms CPU, ${j.loadgen.cpu_us_per_request} µs per request`);
   const b_res = j.baseline?.resources;
   for (const t of [...(b_res?.threads ?? []), ...(b_res?.harness_threads ?? [])]) {
     if (t.group.startsWith('baseline server (main') || t.group.startsWith('load generator')) lines.push(`- baseline run: ${threadText(t)}`);
