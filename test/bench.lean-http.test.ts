@@ -44,7 +44,7 @@ function sequence(paths: string[], timeout_ms = 5_000): Promise<number[]> {
   return new Promise((resolve) => {
     const statuses: number[] = [];
     const client = new LeanHttp({
-      host: '127.0.0.1', port, connections: 1, timeout_ms, sweep_ms: 5,
+      host: '127.0.0.1', port, connections: 1, timeout_ms,
       onDone: (_conn, status) => {
         statuses.push(status);
         if (statuses.length === paths.length) { client.close(); resolve(statuses); }

@@ -10,6 +10,7 @@ import { startProcessors, startService, startBaselineServer, planLimits, type Li
 import { Backend, HttpCaller, ProcessorAdmin } from '../contest/clients.js';
 import { parseCapacityOptions, type CapacityOptions, type TargetName } from './options.js';
 import { runStep, type StepResult, type Target } from './step.js';
+import { compareGenerators } from './generators.js';
 import { buildCapacityJson, renderCapacityReport, renderCapacitySvg, type TargetRun } from './report.js';
 
 // A step this far outside the bound ends the climb: higher rates only take time.
@@ -76,6 +77,10 @@ async function climb(name: TargetName, o: CapacityOptions, procs: Processors, pl
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--generators')) {
+    await compareGenerators(process.argv.slice(2));
+    return 0;
+  }
   let o: CapacityOptions;
   try { o = parseCapacityOptions(process.argv.slice(2)); } catch (err) { log((err as Error).message); return 2; }
   const contest = parseOptions(['--default-port', String(o.default_port), '--fallback-port', String(o.fallback_port), '--compose-file', o.compose_file, ...(o.limits ? [] : ['--no-limits'])]);

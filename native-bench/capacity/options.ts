@@ -35,6 +35,9 @@ const USAGE = `usage: node dist/native-bench/capacity/main.js [options]
   --compose-file <path>     where the limits come from (default docker-compose.yml)
   --out <dir>               output directory (default bench-results/<UTC>-capacity-<label>)
   --label <name>            label in the output directory name and report
+  --generators [--users n] [--duration-s s] [--rounds n] [--worker <loadgen-worker.js>]...
+                            instead: the contest replica's load generator (and other builds of it)
+                            against the do-nothing server, next to a minimal C client at the same rate
 `;
 
 function num(name: string, v: string | undefined, min: number, max: number): number {

@@ -1,8 +1,9 @@
 // Load generator, run in its own worker thread so audits and scoring never delay it.
 // k6 "ramping-vus" replica: VUs ramp linearly 1 → users over duration_s; each VU is a closed loop on
 // its own keep-alive connection: POST /payments (fresh uuid v4), then sleep 1 s. Timeout = failure.
-// Lean like k6's own client: one raw socket per VU (lib/lean-http.ts), one interval for every VU's
-// start and sleep, one sweep for every timeout; per request only the body and its request text.
+// Lean like k6's own client: one raw socket per VU (lib/lean-http.ts); one timer, armed for the next
+// VU to start or wake, and one for the oldest unanswered request's timeout; per request only the
+// body and its request text are allocated.
 import { parentPort, workerData } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,6 @@ const cfg = workerData as LoadConfig;
 nameThisThread('loadgen'); // `top -H` and the scheduler trace (bench:sched) tell it from the bench's other threads
 const port = parentPort!;
 const SLEEP_MS = 1000;             // the official script's sleep(1) after each POST
-const WAKE_EVERY_MS = 2;           // how often sleeping and starting VUs are looked at
 const capacity = cfg.users * (Math.ceil(cfg.duration_s) + 2);  // ≤ 1 request per VU per second
 const start_ms = new Float64Array(capacity);
 const dur_ms = new Float64Array(capacity);
@@ -76,10 +76,35 @@ function onAnswer(vu: number, code: number, end: number): void {
     if (tick_n < tick_durations.length) tick_durations[tick_n++] = d;
   } else tick_fail++;
   // Bounded: at most one iteration per second until the end of the ramp.
-  if (end >= end_at || iterations[vu] >= cfg.duration_s + 2) { endVu(vu); return; }
+  if (end >= end_at || iterations[vu] >= cfg.duration_s + 2) {
+    endVu(vu);
+    if (finished()) on_finished();
+    return;
+  }
   sleepers[(sleep_head + sleep_len) % cfg.users] = vu;
   wake_at[vu] = Math.min(end + SLEEP_MS, end_at);
   sleep_len++;
+  armWake(wake_at[vu]); // sleeps end in the order they began: only an earlier start can be armed
+}
+
+// One timer for every start and wake-up, armed for the earliest.
+let wake_timer: NodeJS.Timeout | null = null;
+let wake_timer_at = Infinity;
+let on_finished: () => void = () => {};
+function armWake(at_ms: number): void {
+  if (wake_timer !== null && wake_timer_at <= at_ms) return;
+  if (wake_timer !== null) clearTimeout(wake_timer);
+  wake_timer_at = at_ms;
+  wake_timer = setTimeout(onWake, Math.max(1, Math.ceil(at_ms - clockMs())));
+}
+
+function onWake(): void {
+  wake_timer = null;
+  wake_timer_at = Infinity;
+  wake();
+  const next = Math.min(next_start < cfg.users ? startAtMs(next_start) : Infinity, sleep_len > 0 ? wake_at[sleepers[sleep_head]] : Infinity);
+  if (next !== Infinity) armWake(next);
+  if (finished()) on_finished();
 }
 
 function endVu(vu: number): void {
@@ -138,12 +163,10 @@ async function main(): Promise<void> {
   let second = 0;
   const ticker = setInterval(() => sendTick(++second), 1000);
   await new Promise<void>((resolve) => {
-    const waker = setInterval(() => {
-      wake();
-      if (finished()) { clearInterval(waker); resolve(); }
-    }, WAKE_EVERY_MS);
-    wake();
+    on_finished = resolve;
+    onWake();
   });
+  if (wake_timer !== null) clearTimeout(wake_timer);
   clearInterval(ticker);
   http.close();
   const done: LoadDone = {

@@ -1,10 +1,11 @@
 // A lean HTTP/1.1 client for load generators, in the manner of k6's: one raw keep-alive socket per
 // connection, one request at a time on it, each answer read in place from the socket's chunks
 // (status line, then Content-Length or a chunked body). Per request it allocates the request
-// text and nothing else of its own: no promise, no abort controller, no timer. Timeouts are one
-// sweep over the busy connections every `sweep_ms`, so a request times out between timeout_ms
-// and timeout_ms + sweep_ms after it was sent. A timed-out or broken connection is closed and
-// opened again for its next request, as k6 does.
+// text and nothing else of its own: no promise, no abort controller, no timer. Every request has
+// the same timeout, so deadlines come in the order requests were sent: they wait in one queue,
+// and one timer, armed for the oldest request still unanswered, fires about once per timeout
+// instead of once per request. A timed-out or broken connection is closed and opened again for
+// its next request, as k6 does.
 import net from 'node:net';
 
 export interface LeanOptions {
@@ -12,7 +13,6 @@ export interface LeanOptions {
   port: number;
   connections: number;
   timeout_ms: number;
-  sweep_ms?: number;
   // A request ended: its connection, HTTP status (0 = timeout or connection error), when (clock ms).
   onDone(conn: number, status: number, end_ms: number): void;
   now?: () => number;
@@ -20,7 +20,7 @@ export interface LeanOptions {
 
 const CR = 13;
 const LF = 10;
-const DEFAULT_SWEEP_MS = 10;
+const INITIAL_DEADLINES = 1024; // the deadline queue grows by doubling when needed
 const MAX_HEAD_BYTES = 16 * 1024;
 const CONTENT_LENGTH = Buffer.from('content-length:');
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding:');
@@ -39,13 +39,19 @@ export class LeanHttp {
   private readonly now: () => number;
   private readonly sockets: (net.Socket | null)[];
   private readonly busy: Uint8Array;
-  private readonly deadline: Float64Array;
+  private readonly seq: Uint32Array; // requests sent on each connection so far
+  // Deadlines in the order they were set: connection, its request's seq, when (a ring).
+  private dl_conn = new Int32Array(INITIAL_DEADLINES);
+  private dl_seq = new Uint32Array(INITIAL_DEADLINES);
+  private dl_at = new Float64Array(INITIAL_DEADLINES);
+  private dl_head = 0;
+  private dl_len = 0;
+  private timer: NodeJS.Timeout | null = null;
   private readonly state: Uint8Array;
   private readonly status: Int16Array;
   private readonly body_left: Float64Array;
   private readonly closing: Uint8Array; // the answer said `Connection: close`
   private readonly head: (Buffer | null)[]; // a head split over chunks (rare)
-  private readonly sweeper: NodeJS.Timeout;
   private closed = false;
 
   constructor(opts: LeanOptions) {
@@ -55,13 +61,12 @@ export class LeanHttp {
     const n = opts.connections;
     this.sockets = new Array<net.Socket | null>(n).fill(null);
     this.busy = new Uint8Array(n);
-    this.deadline = new Float64Array(n);
+    this.seq = new Uint32Array(n);
     this.state = new Uint8Array(n);
     this.status = new Int16Array(n);
     this.body_left = new Float64Array(n);
     this.closing = new Uint8Array(n);
     this.head = new Array<Buffer | null>(n).fill(null);
-    this.sweeper = setInterval(() => this.sweep(), opts.sweep_ms ?? DEFAULT_SWEEP_MS);
   }
 
   get size(): number {
@@ -88,13 +93,13 @@ export class LeanHttp {
     const s = this.socketOf(conn);
     this.busy[conn] = 1;
     this.state[conn] = S_HEAD;
-    this.deadline[conn] = this.now() + this.o.timeout_ms;
+    this.pushDeadline(conn, ++this.seq[conn], this.now() + this.o.timeout_ms);
     s.write(request, 'latin1');
   }
 
   close(): void {
     this.closed = true;
-    clearInterval(this.sweeper);
+    if (this.timer !== null) clearTimeout(this.timer);
     for (let i = 0; i < this.sockets.length; i++) this.sockets[i]?.destroy();
   }
 
@@ -182,12 +187,53 @@ export class LeanHttp {
     if (this.busy[conn] === 1) this.finish(conn, 0);
   }
 
-  private sweep(): void {
+  private pushDeadline(conn: number, seq: number, at: number): void {
+    const cap = this.dl_at.length;
+    if (this.dl_len === cap) this.growDeadlines();
+    const i = (this.dl_head + this.dl_len) % this.dl_at.length;
+    this.dl_conn[i] = conn;
+    this.dl_seq[i] = seq;
+    this.dl_at[i] = at;
+    this.dl_len++;
+    if (this.timer === null) this.armTimer();
+  }
+
+  private growDeadlines(): void {
+    const cap = this.dl_at.length;
+    const conn = new Int32Array(cap * 2), seq = new Uint32Array(cap * 2), at = new Float64Array(cap * 2);
+    for (let k = 0; k < this.dl_len; k++) {
+      const i = (this.dl_head + k) % cap;
+      conn[k] = this.dl_conn[i];
+      seq[k] = this.dl_seq[i];
+      at[k] = this.dl_at[i];
+    }
+    this.dl_conn = conn;
+    this.dl_seq = seq;
+    this.dl_at = at;
+    this.dl_head = 0;
+  }
+
+  // Drops the deadlines of answered requests from the head; times out the expired ones; arms the
+  // timer for the oldest request still waiting.
+  private expire(): void {
+    this.timer = null;
     if (this.closed) return;
     const now = this.now();
-    for (let i = 0; i < this.busy.length; i++) {
-      if (this.busy[i] === 1 && this.deadline[i] <= now) this.fail(i);
+    while (this.dl_len > 0) {
+      const i = this.dl_head;
+      const conn = this.dl_conn[i];
+      const waiting = this.busy[conn] === 1 && this.seq[conn] === this.dl_seq[i];
+      if (waiting && this.dl_at[i] > now) break;
+      this.dl_head = (i + 1) % this.dl_at.length;
+      this.dl_len--;
+      if (waiting) this.fail(conn);
     }
+    if (this.dl_len > 0) this.armTimer();
+  }
+
+  private armTimer(): void {
+    const wait_ms = Math.max(1, Math.ceil(this.dl_at[this.dl_head] - this.now()));
+    this.timer = setTimeout(() => this.expire(), wait_ms);
   }
 }
 
