@@ -2,16 +2,15 @@
 // validates, writes one record to the ring and answers. It never awaits on the payment path.
 // Only summary and purge reach Postgres, through the callbacks it is given; their answers are
 // pending answers (answer.ts). What the HTTP layer does at its edges: docs/HTTP.md.
-import assert from 'node:assert/strict';
 import uWS from 'uWebSockets.js';
 import { chmodSync } from 'node:fs';
 import type { Config } from '../config.js';
-import { C_ACCEPTED, type Counters, renderMetrics } from '../counters.js';
+import { type Counters, renderMetrics } from '../counters.js';
 import type { Ring } from '../queue/ring.js';
-import { writeAcceptedRecord } from '../queue/record.js';
 import { holdAnswer, JSON_MEDIA_TYPE, refuseAndClose, sendError, sendJson, STATUS_LINE } from './answer.js';
 import { framingConflict } from './framing.js';
-import { checkContentType, parseSummaryQuery, readCanonicalPayment, readPayment } from './validate.js';
+import { PaymentIntake } from './payments.js';
+import { parseSummaryQuery } from './validate.js';
 
 export interface FrontDeps {
   config: Config;
@@ -36,10 +35,8 @@ interface Intake {
   accepting: boolean;
 }
 
-const UUID_BYTES = 16;
 const UNIX_SOCKET_MODE = 0o666; // the load balancer may run as another user
 const METRICS_MEDIA_TYPE = 'text/plain; version=0.0.4';
-const ACCEPTED_STATUS_LINE = STATUS_LINE[202]; // read once: the hot path writes a constant
 
 const KNOWN_PATHS: Record<string, string> = {
   '/payments': 'POST',
@@ -90,92 +87,11 @@ function checkedFraming(counters: Counters, handler: Handler): Handler {
   };
 }
 
-// POST /payments: headers checked in the handler, the body read in place when it arrives in
-// one chunk (the common case), then one ring push and the 202.
 function paymentsRoute(deps: FrontDeps, intake: Intake): Handler {
-  const { ring, counters } = deps;
-  const body_max_bytes = deps.config.body_max_bytes;
-  const too_large = `body larger than ${body_max_bytes} bytes`;
-  const id = new Uint8Array(UUID_BYTES); // the id being accepted: validated into it, copied into a slot
-  let amount_cents = 0; // the amount being accepted (one payment at a time: a single thread)
-  const fill = (view: DataView, bytes: Uint8Array, base: number): void => {
-    writeAcceptedRecord(view, bytes, base, id, amount_cents, Date.now());
-  };
-
-  // `id` holds a valid id: queue the payment, then answer. The answer is the 202 at once; a
-  // mode that answers after the payment is durable would hold it here (answer.ts holdAnswer).
-  const enqueue = (res: uWS.HttpResponse, cents: number): void => {
-    assert(cents >= 1, 'an accepted amount is at least one cent');
-    amount_cents = cents;
-    if (!ring.pushWith(fill)) {
-      counters.reject('ring_full');
-      sendError(res, 503, 'queue is full; retry later');
-      return;
-    }
-    counters.add(C_ACCEPTED);
-    res.cork(() => {
-      res.writeStatus(ACCEPTED_STATUS_LINE).end();
-    });
-  };
-  // The general path: any body, any JSON spelling, every error named.
-  const enqueueText = (res: uWS.HttpResponse, body: string): void => {
-    const parsed = readPayment(body, id);
-    if (!parsed.ok) {
-      counters.reject(parsed.status === 413 ? 'too_large' : 'invalid');
-      sendError(res, parsed.status, parsed.error);
-      return;
-    }
-    enqueue(res, parsed.amount_cents);
-  };
-  const readBody = (res: uWS.HttpResponse): void => {
-    let aborted = false;
-    let chunks: Buffer[] | null = null;
-    let size_bytes = 0;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    res.onData((chunk, is_last) => {
-      if (aborted) return;
-      size_bytes += chunk.byteLength;
-      if (size_bytes > body_max_bytes) {
-        aborted = true; // answer once, ignore the rest of the body
-        counters.reject('too_large');
-        sendError(res, 413, too_large);
-        return;
-      }
-      if (is_last && chunks === null) {
-        // The whole body in one chunk, read in place (the chunk dies with this callback). A
-        // body spelled as load generators spell it is read from its bytes.
-        const cents = readCanonicalPayment(new Uint8Array(chunk), id);
-        if (cents > 0) enqueue(res, cents);
-        else enqueueText(res, Buffer.from(chunk).toString('utf8'));
-        return;
-      }
-      (chunks ??= []).push(Buffer.from(chunk.slice(0)));
-      if (is_last) enqueueText(res, Buffer.concat(chunks).toString('utf8'));
-    });
-  };
-
+  const payments = new PaymentIntake(deps.ring, deps.counters, deps.config.body_max_bytes);
   return (res, req) => {
-    if (refusedFraming(res, req, counters)) return;
-    if (!intake.accepting) {
-      counters.reject('shutting_down');
-      sendError(res, 503, 'shutting down');
-      return;
-    }
-    const media = checkContentType(req.getHeader('content-type'));
-    if (media !== null) {
-      counters.reject('unsupported_media_type');
-      sendError(res, media.status, media.error);
-      return;
-    }
-    const declared = req.getHeader('content-length');
-    if (declared !== '' && Number(declared) > body_max_bytes) {
-      counters.reject('too_large');
-      sendError(res, 413, too_large);
-      return;
-    }
-    readBody(res);
+    if (refusedFraming(res, req, deps.counters)) return;
+    payments.take(res, req, intake.accepting);
   };
 }
 

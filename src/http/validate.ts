@@ -19,140 +19,181 @@ export function checkContentType(header: string): ClientError | null {
 
 type Scalar = { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'other' };
 
-// A strict parser for one flat JSON object (the whole body). Returns its members, or an error
-// string. Duplicate keys are an error (JSON.parse would silently keep the last one).
-export function parseFlatObject(text: string): Map<string, Scalar> | string {
-  let i = 0;
-  const n = text.length;
-  const ws = (): void => {
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
-      else break;
+// Character codes the JSON reader compares against.
+const CH_TAB = 9;
+const CH_LF = 10;
+const CH_CR = 13;
+const CH_SPACE = 32;
+const CH_QUOTE = 34;
+const CH_BACKSLASH = 92;
+const FIRST_PRINTABLE = 32; // below it: raw control characters, which JSON strings may not hold
+const UNICODE_ESCAPE_HEX_DIGITS = 4;
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const LITERALS = ['true', 'false', 'null'] as const;
+const NOT_JSON = 'body is not valid JSON';
+
+// A cursor over one JSON text, each step a method; a step that meets something that is not
+// JSON returns null and leaves the cursor where it stopped.
+class FlatJsonReader {
+  at = 0;
+  constructor(readonly text: string) {}
+
+  get done(): boolean {
+    return this.at === this.text.length;
+  }
+
+  skipWhitespace(): void {
+    const { text } = this;
+    while (this.at < text.length) {
+      const c = text.charCodeAt(this.at);
+      if (c !== CH_SPACE && c !== CH_TAB && c !== CH_LF && c !== CH_CR) return;
+      this.at++;
     }
-  };
-  const str = (): string | null => {
-    if (text.charCodeAt(i) !== 34) return null;
-    i++;
+  }
+
+  // Consumes `ch` if it is next.
+  take(ch: string): boolean {
+    if (this.text[this.at] !== ch) return false;
+    this.at++;
+    return true;
+  }
+
+  readString(): string | null {
+    const { text } = this;
+    if (text.charCodeAt(this.at) !== CH_QUOTE) return null;
+    this.at++;
     let out = '';
-    let start = i;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        out += text.slice(start, i);
-        i++;
+    let run_start = this.at; // the run of plain characters not yet copied to out
+    while (this.at < text.length) {
+      const c = text.charCodeAt(this.at);
+      if (c === CH_QUOTE) {
+        out += text.slice(run_start, this.at);
+        this.at++;
         return out;
       }
-      if (c < 32) return null; // raw control characters are not JSON
-      if (c === 92) {
-        out += text.slice(start, i);
-        const e = text[i + 1];
-        if (e === undefined) return null;
-        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-        if (e in simple) {
-          out += simple[e];
-          i += 2;
-        } else if (e === 'u') {
-          const hex = text.slice(i + 2, i + 6);
-          if (!/^[0-9a-fA-F]{4}$/.test(hex)) return null;
-          out += String.fromCharCode(parseInt(hex, 16));
-          i += 6;
-        } else {
-          return null;
-        }
-        start = i;
+      if (c < FIRST_PRINTABLE) return null;
+      if (c === CH_BACKSLASH) {
+        out += text.slice(run_start, this.at);
+        const unescaped = this.readEscape();
+        if (unescaped === null) return null;
+        out += unescaped;
+        run_start = this.at;
         continue;
       }
-      i++;
+      this.at++;
     }
-    return null;
-  };
-  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-  const value = (): Scalar | null => {
-    const c = text[i];
+    return null; // unterminated
+  }
+
+  // At a backslash: the character it stands for, the cursor after it.
+  private readEscape(): string | null {
+    const e = this.text[this.at + 1];
+    if (e === undefined) return null;
+    const simple = SIMPLE_ESCAPES[e];
+    if (simple !== undefined) {
+      this.at += 2;
+      return simple;
+    }
+    if (e !== 'u') return null;
+    const hex = this.text.slice(this.at + 2, this.at + 2 + UNICODE_ESCAPE_HEX_DIGITS);
+    if (!HEX4.test(hex)) return null;
+    this.at += 2 + UNICODE_ESCAPE_HEX_DIGITS;
+    return String.fromCharCode(parseInt(hex, 16));
+  }
+
+  readValue(): Scalar | null {
+    const c = this.text[this.at];
     if (c === '"') {
-      const s = str();
+      const s = this.readString();
       return s === null ? null : { kind: 'string', value: s };
     }
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
-      NUMBER.lastIndex = i;
-      const m = NUMBER.exec(text);
-      if (m === null) return null;
-      i += m[0].length;
-      return { kind: 'number', value: Number(m[0]) };
-    }
-    for (const word of ['true', 'false', 'null']) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.readNumber();
+    for (const word of LITERALS) {
+      if (this.text.startsWith(word, this.at)) {
+        this.at += word.length;
         return { kind: 'other' };
       }
     }
-    if (c === '{' || c === '[') {
-      // Nested values are valid JSON but never part of a payment: skip them to report the field.
-      const end = skipNested();
-      return end ? { kind: 'other' } : null;
-    }
+    // Nested values are valid JSON but never part of a payment: skipped, so the error can name
+    // the field.
+    if (c === '{' || c === '[') return this.skipNested() ? { kind: 'other' } : null;
     return null;
-  };
-  const skipNested = (): boolean => {
+  }
+
+  private readNumber(): Scalar | null {
+    JSON_NUMBER.lastIndex = this.at;
+    const m = JSON_NUMBER.exec(this.text);
+    if (m === null) return null;
+    this.at += m[0].length;
+    return { kind: 'number', value: Number(m[0]) };
+  }
+
+  // Over one nested object or array, strings inside it included.
+  private skipNested(): boolean {
+    const { text } = this;
     let depth = 0;
-    while (i < n) {
-      const c = text[i];
+    while (this.at < text.length) {
+      const c = text[this.at];
       if (c === '"') {
-        if (str() === null) return false;
+        if (this.readString() === null) return false;
         continue;
       }
       if (c === '{' || c === '[') depth++;
       else if (c === '}' || c === ']') {
         depth--;
         if (depth === 0) {
-          i++;
+          this.at++;
           return true;
         }
       }
-      i++;
+      this.at++;
     }
     return false;
-  };
+  }
 
-  const members = new Map<string, Scalar>();
-  ws();
-  if (text[i] !== '{') return 'body must be a JSON object';
-  i++;
-  ws();
-  if (text[i] === '}') {
-    i++;
-  } else {
+  // The members of a non-empty object, after its "{": key, colon, value, until the "}".
+  readMembers(members: Map<string, Scalar>): string | null {
     for (;;) {
-      ws();
-      const key = str();
-      if (key === null) return 'body is not valid JSON';
-      ws();
-      if (text[i] !== ':') return 'body is not valid JSON';
-      i++;
-      ws();
-      const v = value();
-      if (v === null) return 'body is not valid JSON';
+      this.skipWhitespace();
+      const key = this.readString();
+      if (key === null) return NOT_JSON;
+      this.skipWhitespace();
+      if (!this.take(':')) return NOT_JSON;
+      this.skipWhitespace();
+      const value = this.readValue();
+      if (value === null) return NOT_JSON;
       if (members.has(key)) return `duplicate key ${JSON.stringify(key)}`;
-      members.set(key, v);
-      ws();
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (text[i] === '}') {
-        i++;
-        break;
-      }
-      return 'body is not valid JSON';
+      members.set(key, value);
+      this.skipWhitespace();
+      if (this.take(',')) continue;
+      if (this.take('}')) return null;
+      return NOT_JSON;
     }
   }
-  ws();
-  if (i !== n) return 'body is not valid JSON';
-  return members;
 }
 
-const ID_SCRATCH = new Uint8Array(16);
+// A strict parser for one flat JSON object (the whole body). Returns its members, or an error
+// string. Duplicate keys are an error (JSON.parse would silently keep the last one).
+export function parseFlatObject(text: string): Map<string, Scalar> | string {
+  const reader = new FlatJsonReader(text);
+  const members = new Map<string, Scalar>();
+  reader.skipWhitespace();
+  if (!reader.take('{')) return 'body must be a JSON object';
+  reader.skipWhitespace();
+  if (!reader.take('}')) {
+    const error = reader.readMembers(members);
+    if (error !== null) return error;
+  }
+  reader.skipWhitespace();
+  return reader.done ? members : NOT_JSON;
+}
+
+const UUID_BYTES = 16;
+const UUID_TEXT_CHARS = 36; // 8-4-4-4-12
+const ERROR_KEY_MAX_CHARS = 40; // how much of an unknown key an error message repeats
+const ID_SCRATCH = new Uint8Array(UUID_BYTES);
 
 // Validates a payment body; the id's 16 bytes go to id_out[0..16). The front thread calls this
 // and copies id_out into a ring slot, so the id is parsed once and never becomes a string.
@@ -161,7 +202,7 @@ export function readPayment(body: string, id_out: Uint8Array): { ok: true; amoun
   const members = parseFlatObject(body);
   if (typeof members === 'string') return fail(members);
   for (const key of members.keys()) {
-    if (key !== 'correlationId' && key !== 'amount') return fail(`unknown field ${JSON.stringify(key.slice(0, 40))}`);
+    if (key !== 'correlationId' && key !== 'amount') return fail(`unknown field ${JSON.stringify(key.slice(0, ERROR_KEY_MAX_CHARS))}`);
   }
   const id = members.get('correlationId');
   if (id === undefined) return fail('correlationId is required');
@@ -182,6 +223,8 @@ const COMMA = 44;
 const QUOTE = 34;
 const DOT = 46;
 const ZERO = 48;
+const NINE = ZERO + 9;
+const PLAIN_AMOUNT_MAX_DIGITS = 9; // integer digits the fast path reads; more goes to the general path
 
 function literalAt(b: Uint8Array, at: number, lit: Uint8Array): boolean {
   if (at + lit.length > b.length) return false;
@@ -197,9 +240,9 @@ function amountAt(b: Uint8Array, at: number): number {
   let i = at;
   let units = 0;
   const first = i;
-  while (i < b.length && b[i] >= ZERO && b[i] <= ZERO + 9 && i - first < 10) units = units * 10 + (b[i++] - ZERO);
+  while (i < b.length && b[i] >= ZERO && b[i] <= NINE && i - first <= PLAIN_AMOUNT_MAX_DIGITS) units = units * 10 + (b[i++] - ZERO);
   const digits = i - first;
-  if (digits === 0 || digits > 9 || (digits > 1 && b[first] === ZERO)) return -1;
+  if (digits === 0 || digits > PLAIN_AMOUNT_MAX_DIGITS || (digits > 1 && b[first] === ZERO)) return -1;
   let cents = units * 100;
   if (b[i] === DOT) {
     const d1 = b[i + 1] - ZERO;
@@ -212,7 +255,7 @@ function amountAt(b: Uint8Array, at: number): number {
       cents += d1 * 10;
       i += 2;
     }
-    if (b[i] >= ZERO && b[i] <= ZERO + 9) return -1; // a third decimal
+    if (b[i] >= ZERO && b[i] <= NINE) return -1; // a third decimal
   }
   amount_end = i;
   return cents;
@@ -229,8 +272,8 @@ export function readCanonicalPayment(b: Uint8Array, id_out: Uint8Array): number 
   let i = 1;
   if (literalAt(b, i, K_ID)) {
     i += K_ID.length;
-    if (!parseUuidBytesInto(b, i, id_out, 0) || b[i + 36] !== QUOTE || b[i + 37] !== COMMA) return -1;
-    i += 38;
+    if (!parseUuidBytesInto(b, i, id_out, 0) || b[i + UUID_TEXT_CHARS] !== QUOTE || b[i + UUID_TEXT_CHARS + 1] !== COMMA) return -1;
+    i += UUID_TEXT_CHARS + 2; // the closing quote and the comma
     if (!literalAt(b, i, K_AMOUNT)) return -1;
     cents = amountAt(b, i + K_AMOUNT.length);
     if (cents < 0) return -1;
@@ -241,8 +284,8 @@ export function readCanonicalPayment(b: Uint8Array, id_out: Uint8Array): number 
     i = amount_end;
     if (b[i] !== COMMA || !literalAt(b, i + 1, K_ID)) return -1;
     i += 1 + K_ID.length;
-    if (!parseUuidBytesInto(b, i, id_out, 0) || b[i + 36] !== QUOTE) return -1;
-    i += 37;
+    if (!parseUuidBytesInto(b, i, id_out, 0) || b[i + UUID_TEXT_CHARS] !== QUOTE) return -1;
+    i += UUID_TEXT_CHARS + 1; // the closing quote
   } else {
     return -1;
   }
@@ -271,7 +314,7 @@ export type SummaryRange = { ok: true; from_ms: number | null; to_ms: number | n
 export function parseSummaryQuery(query: string): SummaryRange | ClientError {
   const params = new URLSearchParams(query);
   for (const key of params.keys()) {
-    if (key !== 'from' && key !== 'to') return fail(`unknown query parameter ${JSON.stringify(key.slice(0, 40))}`);
+    if (key !== 'from' && key !== 'to') return fail(`unknown query parameter ${JSON.stringify(key.slice(0, ERROR_KEY_MAX_CHARS))}`);
   }
   if (params.getAll('from').length > 1 || params.getAll('to').length > 1) return fail('from and to may be given once each');
   const from = parseInstant(params.get('from') ?? undefined);
