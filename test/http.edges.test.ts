@@ -232,6 +232,21 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
       await new Promise((resolve) => setImmediate(resolve));
     });
 
+    it('a payment then a summary as the last request, in one write: both answered, in order', async () => {
+      const before_accepted = accepted();
+      const raw = new Raw(port);
+      try {
+        await raw.write(post('/payments', PAYMENT) + get('/payments-summary'));
+        await summary_gate.called;
+        summary_gate.open();
+        const x = await raw.until(2);
+        assert.deepEqual(x.answers.map((a) => a.status), [202, 200]);
+        assert.equal(accepted() - before_accepted, 1);
+      } finally {
+        raw.end();
+      }
+    });
+
     it('a payment before a pending summary and a third request, in one write: accepted while uWS drops its 202 (a layer limit, docs/HTTP.md)', async () => {
       const before_accepted = accepted();
       const x = await exchange(port, post('/payments', PAYMENT) + get('/payments-summary') + get('/health'), 3);

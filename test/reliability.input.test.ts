@@ -127,6 +127,10 @@ const CASES: Array<Case> = ([
   ['body over the limit (content-length lies small)', raw(rawPost('/payments', `{"correlationId":"${ID}","amount":19.9,"pad":"${'x'.repeat(4000)}"}`, { 'content-length': '50' }), undefined, true)],
   ['body over the limit (chunked)', raw(chunked([`{"correlationId":"${ID}",`, `"pad":"${'x'.repeat(2000)}",`, '"amount":19.9}']), 413, true)],
   ['chunked bad body', raw(chunked(['{"correlationId":', '"nope","amount":1}']), 400, true)],
+  // Length headers in dispute, a valid payment in each: refused (400) by the service, or closed by uWS
+  ['two content-length headers', raw(rawPost('/payments', ok('19.9'), { 'Content-Length': '5' }), 400)],
+  ['content-length with transfer-encoding', raw(rawPost('/payments', ok('19.9'), { 'transfer-encoding': 'chunked' }), undefined, true)],
+  ['negative content-length', raw(rawPost('/payments', ok('19.9'), { 'content-length': '-1' }), undefined, true)],
   // Header floods: a valid payment that must not be accepted
   ['many headers', raw(rawPost('/payments', ok('19.9'), Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`x-flood-${i}`, 'v']))), undefined, true)],
   ['huge header', raw(rawPost('/payments', ok('19.9'), { 'x-huge': 'v'.repeat(128 * 1024) }), undefined, true)],
