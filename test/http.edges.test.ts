@@ -100,7 +100,7 @@ class Raw {
   private wake(): void {
     const w = this.waiters;
     this.waiters = [];
-    w.forEach((f) => f());
+    for (const f of w) f();
   }
 }
 

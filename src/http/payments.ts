@@ -68,7 +68,8 @@ export class PaymentIntake {
         this.enqueueBytes(res, chunk); // the chunk dies with this callback: read in place
         return;
       }
-      (chunks ??= []).push(Buffer.from(chunk.slice(0)));
+      if (chunks === null) chunks = [];
+      chunks.push(Buffer.from(chunk.slice(0)));
       if (is_last) this.enqueueText(res, Buffer.concat(chunks).toString('utf8'));
     });
   }
