@@ -334,13 +334,15 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
       await closedUnrouted(post('/payments', PAYMENT, Array.from({ length: 2_000 }, (_, i) => `x-h-${i}: v\r\n`).join('')));
     });
 
-    it('HTTP/1.0, a request line that does not parse, a NUL in the path, 49 headers: no answer, closed when idle', async () => {
+    it('HTTP/1.0, a request line that does not parse, a NUL in the path, a header name with _, 49 headers: no answer, closed when idle', async () => {
       await Promise.all([
         `POST /payments HTTP/1.0\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${PAYMENT.length}\r\n\r\n${PAYMENT}`,
         'GET /health HTTP/1.0\r\n\r\n',
         'HELLO\r\n\r\n',
         'GET /health HTTP/2.0\r\nHost: t\r\n\r\n',
         Buffer.from('GET /hea\0lth HTTP/1.1\r\nHost: t\r\n\r\n', 'latin1'),
+        Buffer.from(post('/pay\0ments', PAYMENT), 'latin1'),
+        post('/payments', PAYMENT, 'X_Trace: 1\r\n'),
         get('/health', Array.from({ length: 48 }, (_, i) => `x-h-${i}: v\r\n`).join('')),
       ].map((data) => closedUnrouted(data, IDLE_CLOSE_WAIT_MS)));
     });
