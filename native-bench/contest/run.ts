@@ -80,7 +80,7 @@ const DEFAULT_DRAIN_MS = 5000;
 interface Parties { http: HttpCaller; def: ProcessorAdmin; fb: ProcessorAdmin; backend: Backend }
 
 // The run's clock and what the concurrent scenarios share while it goes.
-interface Clock { t0: number; end_at: number; elapsed_s(): number }
+interface Clock { t0: number; end_at: number; elapsedS(): number }
 interface Live { inconsistencies: number; total_ok: number }
 
 export async function contestRun(p: RunParams): Promise<RunResult> {
@@ -93,7 +93,7 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
   try {
     await setup(p, parties);
     const t0 = nowEpochMs() + 200;  // give the worker time to start
-    const clock: Clock = { t0, end_at: t0 + p.duration_s * 1000, elapsed_s: () => (nowEpochMs() - t0) / 1000 };
+    const clock: Clock = { t0, end_at: t0 + p.duration_s * 1000, elapsedS: () => (nowEpochMs() - t0) / 1000 };
     const live: Live = { inconsistencies: 0, total_ok: 0 };
     const ticks: LoadTick[] = [];
     const load = startLoad(p, clock, live, ticks);
@@ -148,7 +148,7 @@ async function applySchedule(p: RunParams, { def, fb }: Parties, clock: Clock, p
   for (const ph of p.schedule) {
     if (ph.at_s >= p.duration_s) break;
     await sleep(clock.t0 + ph.at_s * 1000 - nowEpochMs());
-    const applied: PhaseApplied = { ...ph, applied_at_s: round3(clock.elapsed_s()), ok: true };
+    const applied: PhaseApplied = { ...ph, applied_at_s: round3(clock.elapsedS()), ok: true };
     try {
       await def.setDelay(ph.default.delay_ms);
       await fb.setDelay(ph.fallback.delay_ms);
@@ -173,11 +173,11 @@ async function audit(p: RunParams, { def, fb, backend }: Parties, clock: Clock, 
     const n = Math.abs(b.default.totalRequests - d.totalRequests) + Math.abs(b.fallback.totalRequests - f.totalRequests);
     live.inconsistencies += n;
     audits.push({
-      t_s: round3(clock.elapsed_s()), from, to, inconsistencies: n,
+      t_s: round3(clock.elapsedS()), from, to, inconsistencies: n,
       backend: { default: b.default.totalRequests, fallback: b.fallback.totalRequests, ok: b.ok },
       processors: { default: d.totalRequests, fallback: f.totalRequests, ok: d.ok && f.ok },
     });
-    if (n > 0) p.progress(`[${p.label}] INCONSISTENCY at ${round3(clock.elapsed_s())}s: backend ${b.default.totalRequests}/${b.fallback.totalRequests} vs processors ${d.totalRequests}/${f.totalRequests}`);
+    if (n > 0) p.progress(`[${p.label}] INCONSISTENCY at ${round3(clock.elapsedS())}s: backend ${b.default.totalRequests}/${b.fallback.totalRequests} vs processors ${d.totalRequests}/${f.totalRequests}`);
     await sleep(Math.min(p.audit.every_s * 1000, clock.end_at - nowEpochMs()));
   }
 }
@@ -235,7 +235,8 @@ function summarize(p: RunParams, records: CallRecord[], done: LoadDone, [dSum, f
   const other: Record<string, number[]> = {};
   for (const r of records) {
     if (r.status >= 200 && r.status < 400) expected.push(r.dur_ms);
-    (other[r.kind] ??= []).push(r.dur_ms);
+    other[r.kind] ??= [];
+    other[r.kind].push(r.dur_ms);
   }
   const all_expected = latencyStats(expected);
   const p99_raw_ms = all_expected.p99;

@@ -1,14 +1,14 @@
 // Worker thread entry: pops payments from the ring, pays them through the dispatcher, writes the
 // confirmed ones with the batch writer.
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { C_DUPLICATES_DROPPED, Counters, G_BACKLOG, G_WORKERS_ALIVE, trackGc, trackHeap } from '../counters.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { FLAG_CLAIMED, formatUuid } from '../queue/record.js';
 import { Ring } from '../queue/ring.js';
 import { nameThisThread } from '../runtime.js';
-import { Claims } from '../store/claims.js';
+import { type ClaimRequest, Claims } from '../store/claims.js';
 import { BatchWriter } from '../store/writer.js';
 import { ProcessorClient } from './client.js';
 import { Dispatcher } from './dispatcher.js';
@@ -29,29 +29,25 @@ const WARM_PAYMENTS = 1_000; // payments after which the worker's hot paths are 
 export type ToWorker = { type: 'purge' } | { type: 'drain' };
 export type FromWorker = { type: 'ready' } | { type: 'drained'; left: number };
 
-async function run(): Promise<void> {
-  const data = workerData as WorkerData;
+// The parts of one worker: the ring it takes from, the processors' clients, the dispatcher that
+// pays, the writer that records, and the claims that keep a payment from being paid twice.
+interface Parts {
+  config: Config;
+  log: Logger;
+  ring: Ring;
+  counters: Counters;
+  state: SharedState;
+  clients: ProcessorClient[];
+  writer: BatchWriter;
+  dispatcher: Dispatcher;
+  claims: Claims | null;
+}
+
+function openParts(data: WorkerData): Parts {
   const { config } = data;
-  const port = parentPort!;
   const log = createLogger(config.log_level, { thread: `worker-${data.index}` });
-  const ring = Ring.attach(data.ring);
   const counters = Counters.attach(data.counters);
   const state = SharedState.attach(data.state);
-  nameThisThread(`rinha-worker-${data.index}`);
-  // Below the front thread: when the CPU quota is tight, accepting a payment (p99) comes before
-  // paying it (which can wait a few ms). On Linux, pid 0 means this thread only. Not while the
-  // worker is cold, though: its first payments run unoptimized code at several times the CPU, and
-  // at nice 10 behind a stack that is warming up too, its first confirmations waited 50-200 ms to
-  // be written (visibility bench: ~100 rows over 20 ms in the first second, 10-25 at nice 0).
-  let cold_left = WARM_PAYMENTS; // payments to take before the priority drops
-  const lowerPriority = (): void => {
-    try {
-      setPriority(0, config.worker_nice);
-    } catch (err) {
-      log.warn('could not lower the worker thread priority', { err: String(err) });
-    }
-  };
-
   const clients = [config.processor_url_default, config.processor_url_fallback].map(
     (origin) =>
       new ProcessorClient({
@@ -85,103 +81,149 @@ async function run(): Promise<void> {
     counters,
     log: (msg, fields) => log.warn(msg, fields),
   });
-
   const claims = config.idempotency_claims
     ? new Claims({ url: config.database_url, owner: data.owner, batch_max_rows: config.batch_max_rows, retry_interval_ms: config.pg_connect_interval_ms, log })
     : null;
-  writer.warm();
-  claims?.warm();
-  let claiming = 0; // payments taken from the ring, waiting for their claim
-  const hasRoom = (): boolean => dispatcher.waiting + claiming < config.backlog_max_per_worker;
+  return { config, log, ring: Ring.attach(data.ring), counters, state, clients, writer, dispatcher, claims };
+}
 
-  let draining = false;
-  let stopped = false;
+class PaymentWorker {
+  private claiming = 0; // payments taken from the ring, waiting for their claim
+  private cold_left = WARM_PAYMENTS; // payments to take before the priority drops
+  private draining = false;
+  private stopped = false;
+
+  constructor(
+    private readonly parts: Parts,
+    private readonly port: MessagePort,
+  ) {}
+
+  start(): Promise<void> {
+    const { writer, claims, counters, log } = this.parts;
+    writer.warm();
+    claims?.warm();
+    this.port.on('message', (msg: ToWorker) => {
+      if (msg.type === 'purge') this.purge();
+      else if (msg.type === 'drain' && !this.draining) {
+        this.draining = true;
+        void this.drain();
+      }
+    });
+    counters.add(G_WORKERS_ALIVE);
+    trackHeap(counters, 1);
+    trackGc(counters, 1);
+    this.port.postMessage({ type: 'ready' } satisfies FromWorker);
+    log.debug('worker ready');
+    return this.ringLoop();
+  }
+
+  private hasRoom(): boolean {
+    return this.parts.dispatcher.waiting + this.claiming < this.parts.config.backlog_max_per_worker;
+  }
 
   // Moves records from the ring into the dispatcher while it has room.
-  const pull = (): number => {
+  private pull(): number {
+    const { ring, claims, dispatcher } = this.parts;
     let n = 0;
-    while (hasRoom()) {
+    while (this.hasRoom()) {
       const r = ring.pop();
       if (r === null) break;
       const p = { correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms };
       n++;
-      if (claims === null || (r.flags & FLAG_CLAIMED) !== 0) {
-        dispatcher.add(p);
-        continue;
-      }
-      claiming++;
-      counters.add(G_BACKLOG); // waiting for its claim is part of the backlog /metrics shows
-      void claims.claim(p).then((outcome) => {
-        claiming--;
-        if (outcome === 'mine') {
-          dispatcher.add(p);
-          dispatcher.pump(); // publishes it in the dispatcher's share of the backlog first
-        } else if (outcome === 'duplicate') {
-          counters.add(C_DUPLICATES_DROPPED); // another copy claimed it first
-        } // purged: dropped with the rest of what the purge cleared
-        counters.sub(G_BACKLOG);
-      });
+      if (claims === null || (r.flags & FLAG_CLAIMED) !== 0) dispatcher.add(p);
+      else this.claimThenPay(claims, p);
     }
     if (n > 0) {
       dispatcher.pump();
-      if (cold_left > 0 && (cold_left -= n) <= 0) lowerPriority();
+      if (this.cold_left > 0) {
+        this.cold_left -= n;
+        if (this.cold_left <= 0) this.lowerPriority();
+      }
     }
     return n;
-  };
+  }
+
+  private claimThenPay(claims: Claims, p: ClaimRequest): void {
+    const { counters, dispatcher } = this.parts;
+    this.claiming++;
+    counters.add(G_BACKLOG); // waiting for its claim is part of the backlog /metrics shows
+    void claims.claim(p).then((outcome) => {
+      this.claiming--;
+      if (outcome === 'mine') {
+        dispatcher.add(p);
+        dispatcher.pump(); // publishes it in the dispatcher's share of the backlog first
+      } else if (outcome === 'duplicate') {
+        counters.add(C_DUPLICATES_DROPPED); // another copy claimed it first
+      } // purged: dropped with the rest of what the purge cleared
+      counters.sub(G_BACKLOG);
+    });
+  }
+
+  // Below the front thread: when the CPU quota is tight, accepting a payment (p99) comes before
+  // paying it (which can wait a few ms). On Linux, pid 0 means this thread only. Not while the
+  // worker is cold, though: its first payments run unoptimized code at several times the CPU, and
+  // at nice 10 behind a stack that is warming up too, its first confirmations waited 50-200 ms to
+  // be written (visibility bench: ~100 rows over 20 ms in the first second, 10-25 at nice 0).
+  private lowerPriority(): void {
+    try {
+      setPriority(0, this.parts.config.worker_nice);
+    } catch (err) {
+      this.parts.log.warn('could not lower the worker thread priority', { err: String(err) });
+    }
+  }
 
   // Busy (payments in flight, held or backing off): tick every worker_poll_ms on a plain timer,
   // taking what the ring holds and letting the dispatcher send, retry and re-route. The worker is
   // not parked then, so the front's pushes wake no one: no system call per payment on either
   // side, and the ring is taken in batches. Idle: park on the ring until the next push.
-  const ringLoop = async (): Promise<void> => {
-    while (!stopped) {
-      if (pull() === 0) dispatcher.pump(); // pull() pumps when it took any
-      if (!dispatcher.isIdle() || claiming > 0 || !hasRoom()) {
+  private async ringLoop(): Promise<void> {
+    const { dispatcher, ring, config } = this.parts;
+    while (!this.stopped) {
+      if (this.pull() === 0) dispatcher.pump(); // pull() pumps when it took any
+      if (!dispatcher.isIdle() || this.claiming > 0 || !this.hasRoom()) {
         await new Promise((r) => setTimeout(r, config.worker_poll_ms));
       } else {
         await ring.waitForRecords(IDLE_PARK_MS);
       }
     }
-  };
+  }
 
-  port.on('message', (msg: ToWorker) => {
-    if (msg.type === 'purge') {
-      // The main thread has moved the fence: in-flight confirmations of older payments drop.
-      // Payments accepted after the fence (the purge reached this instance late) stay.
-      const fence_ms = state.purgedThroughMs();
-      claims?.discard(fence_ms);
-      dispatcher.purge(fence_ms);
-      writer.discardPending(fence_ms);
-      // Records still in the ring are drained by the main thread.
-    } else if (msg.type === 'drain' && !draining) {
-      draining = true;
-      void (async () => {
-        // The front has stopped accepting: empty the ring, pay, write, then leave.
-        for (;;) {
-          pull();
-          while (claiming > 0) await new Promise((r) => setTimeout(r, 5));
-          await dispatcher.idle();
-          if (ring.isEmpty() && claiming === 0) break;
-        }
-        await writer.idle();
-        stopped = true;
-        ring.wakeAll();
-        await Promise.all(clients.map((c) => c.close()));
-        await writer.close();
-        await claims?.close();
-        counters.sub(G_WORKERS_ALIVE);
-        port.postMessage({ type: 'drained', left: dispatcher.waiting } satisfies FromWorker);
-        port.close();
-      })();
+  // The main thread has moved the fence: in-flight confirmations of older payments drop.
+  // Payments accepted after the fence (the purge reached this instance late) stay. Records still
+  // in the ring are drained by the main thread.
+  private purge(): void {
+    const { state, claims, dispatcher, writer } = this.parts;
+    const fence_ms = state.purgedThroughMs();
+    claims?.discard(fence_ms);
+    dispatcher.purge(fence_ms);
+    writer.discardPending(fence_ms);
+  }
+
+  // The front has stopped accepting: empty the ring, pay, write, then leave.
+  private async drain(): Promise<void> {
+    const { ring, dispatcher, writer, clients, claims, counters } = this.parts;
+    for (;;) {
+      this.pull();
+      while (this.claiming > 0) await new Promise((r) => setTimeout(r, 5));
+      await dispatcher.idle();
+      if (ring.isEmpty() && this.claiming === 0) break;
     }
-  });
+    await writer.idle();
+    this.stopped = true;
+    ring.wakeAll();
+    await Promise.all(clients.map((c) => c.close()));
+    await writer.close();
+    await claims?.close();
+    counters.sub(G_WORKERS_ALIVE);
+    this.port.postMessage({ type: 'drained', left: dispatcher.waiting } satisfies FromWorker);
+    this.port.close();
+  }
+}
 
-  counters.add(G_WORKERS_ALIVE);
-  trackHeap(counters, 1);
-  trackGc(counters, 1);
-  port.postMessage({ type: 'ready' } satisfies FromWorker);
-  log.debug('worker ready');
-  await ringLoop();
+async function run(): Promise<void> {
+  const data = workerData as WorkerData;
+  nameThisThread(`rinha-worker-${data.index}`);
+  await new PaymentWorker(openParts(data), parentPort!).start();
 }
 
 run().catch((err) => {
