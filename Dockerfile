@@ -1,6 +1,8 @@
-# syntax=docker/dockerfile:1
 # rinha-node service image: Node 20 on Debian bookworm (the uWebSockets.js binary needs glibc >= 2.34
-# and the Node 20 ABI), compiled JavaScript only, non-root, tini as PID 1 for signal forwarding.
+# and the Node 20 ABI), compiled JavaScript only, non-root. No `# syntax=` line: it makes BuildKit
+# fetch a frontend image from a registry; the file builds with the classic builder and BuildKit alike.
+# No init of its own: compose's `init: true` runs docker-init (tini) as PID 1, which forwards signals
+# and reaps; node handles SIGTERM itself (src/main.ts) and starts no child processes.
 
 # --- build: compile TypeScript (dev dependencies available) ---
 FROM --platform=linux/amd64 node:20-bookworm-slim AS build
@@ -22,9 +24,6 @@ RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
 
 # --- runtime ---
 FROM --platform=linux/amd64 node:20-bookworm-slim AS runtime
-RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
- && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 # Keep equal to src/runtime.ts (test/unit.runtime.test.ts checks it).
 ENV NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=32 --v8-pool-size=1" \
@@ -38,6 +37,4 @@ COPY --from=build --chown=node:node /app/dist/src ./dist/src
 RUN mkdir -p /sockets && chown node:node /sockets
 USER node
 EXPOSE 8080
-# -s: stay a subreaper even when compose's `init: true` puts docker-init in front of tini.
-ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
 CMD ["node", "dist/src/main.js"]
