@@ -1,8 +1,12 @@
 #!/bin/sh
 # System tools the test suite needs that npm cannot provide, from Debian's packages when missing
 # and we are root: haproxy (config check, native compose topology) and PostgreSQL 15 (the
-# Postgres restart test and the native topology; npm start uses the embedded one).
+# Postgres restart test and the native topology; npm start uses the embedded one); Docker with
+# compose v2 and mmdebstrap for the Docker deployment test (native-bench/docker/ensure-docker.sh,
+# which starts no daemon here). A Docker that cannot be had does not stop the rest of the suite:
+# test/deploy.docker.test.ts then fails and says why.
 set -e
+sh "$(dirname "$0")/../native-bench/docker/ensure-docker.sh" install || echo "ensure-tools: Docker is not available; test/deploy.docker.test.ts will fail" >&2
 missing=""
 if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then missing="$missing haproxy"; fi
 if [ ! -x /usr/lib/postgresql/15/bin/pg_ctl ]; then missing="$missing postgresql-15"; fi

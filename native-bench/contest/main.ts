@@ -67,7 +67,7 @@ async function main(): Promise<number> {
       const basePlan = o.topology === 'none' ? { ...plan, applied: false, note: 'unlimited (topology none: the target\'s limits are unknown)' } : plan;
       // The paying baseline is one process under the whole budget, in every topology.
       const b = pays ? await startBaselineServer(basePlan, procs.default_url)
-        : o.topology === 'compose' ? await startComposeBaseline(o, procs) : await startBaselineServer(basePlan);
+        : o.topology === 'compose' || o.topology === 'docker' ? await startComposeBaseline(o, procs) : await startBaselineServer(basePlan);
       cleanups.push(b.stop);
       const run = await measure(o, procs, b, label, o.baseline_duration_s, true);
       await cleanups.pop()!();

@@ -2,7 +2,7 @@
 import { FINAL_SCHEDULE, FINAL_DURATION_S, PREVIEW_SCHEDULE, PREVIEW_DURATION_S, scaleSchedule, readScheduleFile, type Phase } from './schedule.js';
 import { FINAL_AUDIT, PREVIEW_AUDIT, type AuditWindow } from './run.js';
 
-type Topology = 'npm-start' | 'none' | 'compose';
+type Topology = 'npm-start' | 'none' | 'compose' | 'docker';
 
 export interface ContestOptions {
   preview: boolean;
@@ -44,7 +44,8 @@ const USAGE = `usage: node dist/native-bench/contest/main.js [options]
   --fee-fallback <r>        fallback processor fee (final: 0.10, preview: 0.15)
   --preview                 the older 60 s development test
   --schedule <file.json>    custom processor schedule [{at_s, default:{delay_ms,failure}, fallback:{...}}]
-  --topology <t>            npm-start (default) | none | compose
+  --topology <t>            npm-start (default) | none | compose | docker (the image and compose
+                            file run by Docker; processors as containers; needs root or Docker)
   --target <url>            backend URL (topology none; default http://127.0.0.1:9999)
   --processors <p>          start (default) | external (then --default-admin-url/--fallback-admin-url)
   --default-port <p>        port for the default simulator (default 8001)
@@ -94,7 +95,7 @@ export function parseOptions(argv: string[]): ContestOptions {
   const duration_s = values.has('--duration') ? num('--duration', values.get('--duration'), 2, 3600) : base_s;
   const users = values.has('--users') ? Math.round(num('--users', values.get('--users'), 1, 20_000)) : preview ? 550 : 603;
   const topology = (values.get('--topology') ?? 'npm-start') as Topology;
-  if (!['npm-start', 'none', 'compose'].includes(topology)) throw new Error(`--topology must be npm-start | none | compose`);
+  if (!['npm-start', 'none', 'compose', 'docker'].includes(topology)) throw new Error(`--topology must be npm-start | none | compose | docker`);
   const processors = (values.get('--processors') ?? 'start') as 'start' | 'external';
   if (!['start', 'external'].includes(processors)) throw new Error('--processors must be start | external');
   if (processors === 'external' && (!values.get('--default-admin-url') || !values.get('--fallback-admin-url'))) {

@@ -8,6 +8,7 @@ import { cgroupSupport, createCgroup, type Cgroup, type CgroupLimits } from '../
 import { spawnChild, waitListening, type Child } from './children.js';
 import { readComposeLimits } from '../topology/compose-file.js';
 import type { ContestOptions } from './options.js';
+import { startDockerBaseline, startDockerProcessors, startDockerService } from '../docker/contest.js';
 
 const here = dirname(fileURLToPath(import.meta.url));   // dist/native-bench/contest
 const distRoot = resolve(here, '..', '..');              // dist/
@@ -20,6 +21,7 @@ export async function startProcessors(o: ContestOptions): Promise<Processors> {
   if (o.processors === 'external') {
     return { default_url: o.default_admin_url!.replace(/\/$/, ''), fallback_url: o.fallback_admin_url!.replace(/\/$/, ''), token: o.processor_token, pids: [], stop: async () => {} };
   }
+  if (o.topology === 'docker') return startDockerProcessors(o);
   const main = join(distRoot, 'native-bench', 'processor-sim', 'main.js');
   if (!existsSync(main)) throw new Error(`processor simulator not built: ${main} (run npx tsc -p .)`);
   const children: Child[] = [];
@@ -51,6 +53,7 @@ export function planLimits(o: ContestOptions): LimitsPlan {
       if (total.cpus > 0 && total.memory_mb > 0) { limits = total; source = `sum of ${o.compose_file} deploy.resources.limits`; }
     } catch (err) { source = `default (could not read ${o.compose_file}: ${(err as Error).message})`; }
   }
+  if (o.topology === 'docker') return { applied: false, limits, source, note: 'Docker enforces docker-compose.yml\'s limits per container' };
   if (!o.limits) return { applied: false, limits, source, note: 'limits disabled with --no-limits' };
   const support = cgroupSupport();
   if (!support.ok) return { applied: false, limits, source, note: `cgroups unavailable, running UNLIMITED: ${support.reason}` };
@@ -100,6 +103,7 @@ export async function startService(o: ContestOptions, procs: Processors, plan: L
       stop: s.stop,
     };
   }
+  if (o.topology === 'docker') return dockerService(await startDockerService());
   const t = await startCompose(o, procs);
   return {
     url: t.url.replace(/\/$/, ''), cgroups: t.cgroups, roots: () => t.cgroups.flatMap((c) => c.pids()),
@@ -130,6 +134,7 @@ async function startCompose(o: ContestOptions, procs: Processors, instance?: { c
 
 /** Compose topology baseline: the same haproxy + per-service cgroups, with the do-nothing server as both instances. */
 export async function startComposeBaseline(o: ContestOptions, procs: Processors): Promise<Service> {
+  if (o.topology === 'docker') return dockerService(await startDockerBaseline());
   const script = join(distRoot, 'native-bench', 'baseline', 'server.js');
   const t = await startCompose(o, procs, { command: process.execPath, args: [script] });
   return {
@@ -137,4 +142,9 @@ export async function startComposeBaseline(o: ContestOptions, procs: Processors)
     description: 'baseline uWS server as both instances behind the native compose replica (same haproxy and cgroups, no Postgres)',
     stop: t.stop,
   };
+}
+
+function dockerService(d: Awaited<ReturnType<typeof startDockerService>>): Service {
+  const cgroups = d.stack.containers.map((c) => c.cgroup);
+  return { url: d.url, cgroups, roots: () => cgroups.flatMap((c) => c.pids()), description: d.description, stop: d.stop };
 }

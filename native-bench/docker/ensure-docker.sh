@@ -3,7 +3,8 @@
 #   ensure-docker.sh install   install what is missing (root + apt-get); start nothing
 #   ensure-docker.sh up        install, then start dockerd if none answers; prints
 #                              "dockerd-started <pid>" when it started one, "dockerd-running" otherwise
-#   ensure-docker.sh down PID  stop that dockerd (only if PID is a dockerd), waiting for it to exit
+#   ensure-docker.sh down PID  stop that dockerd (only if PID is a dockerd and no container runs on
+#                              it any more), waiting for it to exit
 #   ensure-docker.sh mirror    the Debian mirror the system's apt uses (for trixie and mmdebstrap)
 # A machine where `docker info` and `docker compose version` already work is left as it is.
 # What gets installed (Debian bookworm):
@@ -112,6 +113,8 @@ start_daemon() {
 stop_daemon() {
   pid=$1
   [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = dockerd ] || { say "pid $pid is not a dockerd; nothing stopped"; return 0; }
+  # Someone else's containers (a test or bench that found this daemon answering) keep it running.
+  if [ -n "$(docker ps -q 2>/dev/null)" ]; then say "dockerd $pid left running: containers are still running on it"; return 0; fi
   kill -TERM "$pid"
   i=0
   while kill -0 "$pid" 2>/dev/null; do
