@@ -12,7 +12,8 @@ import { startProcessorContainers, type ProcessorContainers } from '../native-be
 import { composeUp, limitMismatches, type Stack } from '../native-bench/docker/compose.js';
 import { readComposeLimits } from '../native-bench/topology/compose-file.js';
 import { join } from 'node:path';
-import { eventually, freePort, payment, post, summary, type Summary } from './support/stack.js';
+import { freePort } from '../src/net.js';
+import { eventually, payment, post, summary, type Summary } from './support/stack.js';
 
 const PROJECT = 'rinha-node-test';
 const IMAGE = 'rinha-node:test';

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_DIR, docker } from './docker.js';
 import { containerCgroup, type ContainerCgroup } from './container-cgroup.js';
-import { readComposeLimits, type ServiceLimits } from '../topology/compose-file.js';
+import { readComposeLimits } from '../topology/compose-file.js';
+import type { CgroupLimits } from '../lib/cgroup.js';
 
 export interface StackOptions {
   project: string;        // compose project name (the file's own: rinha-node)
@@ -25,7 +26,7 @@ export interface StackContainer {
   id: string;
   pid: number;
   cgroup: ContainerCgroup;
-  compose_limits: ServiceLimits;
+  compose_limits: CgroupLimits;
 }
 
 export interface Stack {
@@ -53,7 +54,7 @@ const BASELINE_SERVICE = `
 `;
 
 /** The override file's text, or undefined when the file as submitted is what runs. */
-export function overrideText(o: { port?: number; network?: string; baseline?: boolean }): string | undefined {
+function overrideText(o: { port?: number; network?: string; baseline?: boolean }): string | undefined {
   const parts: string[] = [];
   const services: string[] = [];
   if (o.port !== undefined && o.port !== 9999) services.push(`  haproxy:\n    ports: !override\n      - "127.0.0.1:${o.port}:9999"\n`);

@@ -12,7 +12,7 @@ const SCRIPTS = join(REPO_DIR, 'native-bench', 'docker');
 export interface RunResult { stdout: string; stderr: string }
 
 /** Run a command; rejects with its stderr's tail on a non-zero exit or after timeout_ms. */
-export function run(command: string, args: string[], opts: { timeout_ms?: number; env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<RunResult> {
+function run(command: string, args: string[], opts: { timeout_ms?: number; env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = execFile(command, args, { timeout: opts.timeout_ms ?? 120_000, env: opts.env ?? process.env, cwd: opts.cwd ?? REPO_DIR, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
