@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_DIR, docker } from './docker.js';
+import { REPO_DIR, docker, refTimeout } from './docker.js';
 import { containerCgroup, type ContainerCgroup } from './container-cgroup.js';
 import { readComposeLimits } from '../topology/compose-file.js';
 import type { CgroupLimits } from '../lib/cgroup.js';
@@ -69,7 +69,7 @@ async function waitReady(url: string, timeout_ms: number): Promise<void> {
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${url}/payments-summary`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${url}/payments-summary`, { signal: refTimeout(2000) });
       await res.arrayBuffer();
       if (res.status === 200) return;
       last = `HTTP ${res.status}`;

@@ -74,3 +74,12 @@ export async function buildServiceImage(tag: string, log: (line: string) => void
 
 /** A standing label set on everything the bench and tests create, so leftovers can be found. */
 export const LABEL = 'org.rinha-node.bench';
+
+/** An abort signal after ms whose timer keeps the process alive (AbortSignal.timeout's does not,
+ *  so a script awaiting only a stalled request would exit). */
+export function refTimeout(ms: number): AbortSignal {
+  const c = new AbortController();
+  const t = setTimeout(() => c.abort(new Error(`timed out after ${ms} ms`)), ms);
+  c.signal.addEventListener('abort', () => clearTimeout(t));
+  return c.signal;
+}

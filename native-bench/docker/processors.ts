@@ -4,7 +4,7 @@
 // native-bench/processor-sim, mounted read-only into the Node base image), admin API published on
 // the host for the bench. Processors run without limits, as in the native topologies.
 import { join } from 'node:path';
-import { REPO_DIR, LABEL, docker } from './docker.js';
+import { REPO_DIR, LABEL, docker, refTimeout } from './docker.js';
 
 export interface ProcessorContainersOptions {
   network: string;               // 'payment-processor' as the compose file names it
@@ -37,7 +37,7 @@ async function waitAdmin(url: string, timeout_ms: number): Promise<void> {
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${url}/admin/payments-summary`, { headers: { 'X-Rinha-Token': TOKEN }, signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${url}/admin/payments-summary`, { headers: { 'X-Rinha-Token': TOKEN }, signal: refTimeout(1000) });
       await res.arrayBuffer();
       if (res.status === 200) return;
       last = `HTTP ${res.status}`;
