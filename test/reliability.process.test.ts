@@ -42,11 +42,13 @@ describe('reliability: an instance dies under load', { timeout: 90_000 }, () => 
     else await stack.sims[0].admin.setFailure(true);
     const on_victim = trickle([victim.url], { every_ms: 50, per_tick: 5, max_ticks: 80 });
     const on_survivor = trickle([survivor.url], { every_ms: 50, per_tick: 5, max_ticks: 80 });
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Both have work when the victim dies.
+    assert.ok(await eventually(async () => on_victim.accepted() >= 100 && on_survivor.accepted() >= 100, 20_000, 20), 'the load reached both instances');
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => victim.child.once('exit', (code, sig) => resolve([code, sig])));
     victim.child.kill(signal);
     const killed_at = performance.now();
-    await new Promise((r) => setTimeout(r, 1_500));
+    const survivor_at_kill = on_survivor.accepted();
+    assert.ok(await eventually(async () => on_survivor.accepted() >= survivor_at_kill + 100, 20_000, 20), 'the survivor kept accepting');
     const [v, s] = await Promise.all([on_victim.stop(), on_survivor.stop()]);
     await stack.sims[0].admin.setDelay(0);
     await stack.sims[0].admin.setFailure(false);

@@ -76,7 +76,7 @@ test('windows: the summary filters on the requestedAt sent, bounds inclusive', a
   assert.equal(none.service.default.totalRequests, 0);
 });
 
-test('a slow default (2 s): new payments go to the fallback, summaries agree', async () => {
+test('a slow default (2 s): the fallback takes some payments, summaries agree', async () => {
   await stack.sims[0].admin.setDelay(2000);
   try {
     // A steady trickle, as in the contest: the first ones reach the default before anything
@@ -96,9 +96,10 @@ test('a slow default (2 s): new payments go to the fallback, summaries agree', a
 
 test('a failing default: payments are held, then paid; nothing lost, nothing counted unstored', async () => {
   await stack.sims[0].admin.setFailure(true);
+  const base = await held();
   await pay(40);
   total += 40;
-  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(await eventually(async () => (await held()) === base + 40, 10_000, 50), 'the 40 payments are held');
   await stack.sims[0].admin.setFailure(false);
   const c = await settled(total);
   assertAgrees(c);
@@ -107,9 +108,10 @@ test('a failing default: payments are held, then paid; nothing lost, nothing cou
 test('both processors failing: nothing is paid or counted until one recovers', async () => {
   await Promise.all(stack.sims.map((s) => s.admin.setFailure(true)));
   const before_c = await compare(stack);
+  const base = await held();
   await pay(20);
   total += 20;
-  await new Promise((r) => setTimeout(r, 2000));
+  assert.ok(await eventually(async () => (await held()) === base + 20, 10_000, 50), 'the 20 payments are held');
   const during = await compare(stack);
   assert.equal(during.default + during.fallback, before_c.default + before_c.fallback, 'a failing processor stores nothing');
   assertAgrees(during);
@@ -124,12 +126,12 @@ test('a duplicate correlationId is paid and counted once', async () => {
   total += 1;
   const c = await settled(total);
   assertAgrees(c);
-  // and nothing else arrives later
-  await new Promise((r) => setTimeout(r, 500));
+  // and nothing else can arrive later: no instance holds anything
+  assert.ok(await eventually(async () => (await held()) === 0, 10_000, 50), 'nothing left queued');
   assertAgrees(await settled(total));
 });
 
-test('purge empties the summary and queued work across instances', async () => {
+test('a purge empties the summary of both instances; payments after it are counted again', async () => {
   const r = await post(stack.instances[1].url, '/purge-payments', '');
   assert.equal(r.status, 200);
   await Promise.all(stack.sims.map((s) => s.admin.purge()));
@@ -140,6 +142,11 @@ test('purge empties the summary and queued work across instances', async () => {
   total += 10;
   assertAgrees(await settled(total));
 });
+
+// Purges each instance has applied, read from /metrics.
+async function purgesApplied(): Promise<number[]> {
+  return Promise.all(stack.instances.map(async (i) => sumOf(await metricsOf(i.url), 'rinha_purges_total')));
+}
 
 // Payments both instances hold (processors failing), read from /metrics.
 async function held(): Promise<number> {
@@ -164,10 +171,11 @@ test('a purge drops the work queued before it, and keeps what an instance accept
 
   // A purge asked for before these payments were accepted, heard by the instances only now.
   const fence_ms = Date.now();
-  await new Promise((r) => setTimeout(r, 5));
+  while (Date.now() <= fence_ms) await new Promise((r) => setTimeout(r, 1));
   await pay(6);
   total += 6;
   assert.ok(await eventually(async () => (await held()) === 6, 10_000, 50));
+  const purges_before = await purgesApplied();
   const db = new pg.Client({ connectionString: stack.pg.url });
   await db.connect();
   try {
@@ -175,7 +183,8 @@ test('a purge drops the work queued before it, and keeps what an instance accept
   } finally {
     await db.end();
   }
-  await new Promise((r) => setTimeout(r, 300)); // the instances have applied it
+  const applied = await eventually(async () => (await purgesApplied()).every((n, i) => n > purges_before[i]), 10_000, 50);
+  assert.ok(applied, 'both instances applied the late purge');
   assert.equal(await held(), 6, 'what was accepted after the fence is still queued');
   await Promise.all(stack.sims.map((s) => s.admin.setFailure(false)));
   const c = await settled(total);

@@ -1,17 +1,14 @@
 // The simulator's ledger and money helpers, against brute force.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seeded } from './support/seeded.js';
 import { Ledger } from '../native-bench/processor-sim/ledger.js';
 import { feeCents, roundToCents } from '../native-bench/processor-sim/money.js';
 
 test('range totals match a brute-force scan, with out-of-order and equal timestamps', () => {
   const ledger = new Ledger();
   const all: Array<{ ms: number; cents: number }> = [];
-  let seed = 42;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
+  const { int: rand, seed } = seeded();
   for (let i = 0; i < 5000; i += 1) {
     // Mostly increasing time with jitter back into the past, many equal ms.
     const ms = 1_750_000_000_000 + i * 3 - rand(50);
@@ -23,8 +20,8 @@ test('range totals match a brute-force scan, with out-of-order and equal timesta
       const to = from + rand(2000);
       const expected = all.filter((p) => p.ms >= from && p.ms <= to);
       const got = ledger.totals(from, to);
-      assert.equal(got.count, expected.length);
-      assert.equal(got.amount_cents, expected.reduce((a, p) => a + p.cents, 0));
+      assert.equal(got.count, expected.length, `[${from}, ${to}] (seed ${seed})`);
+      assert.equal(got.amount_cents, expected.reduce((a, p) => a + p.cents, 0), `[${from}, ${to}] (seed ${seed})`);
     }
   }
   assert.equal(ledger.insert({ correlation_id: 'id7', amount_cents: 1, requested_at_text: '', requested_at_ms: 0 }), false);

@@ -109,8 +109,13 @@ test('service-health: one shared window, first answered at once, 2 held, more ->
     assert.deepEqual(JSON.parse(first.text), { failing: true, minResponseTime: 250 });
     const second = call('second');
     const third = call('third', held_abort.signal).catch(() => null);
-    // Make sure both are held before the fourth arrives (they are queued in arrival order).
-    await sleep(100);
+    // Both are held before the fourth arrives (they are queued in arrival order).
+    let stats = await admin.stats();
+    for (let i = 0; i < 100 && stats.health_held < 2; i += 1) {
+      await sleep(10);
+      stats = await admin.stats();
+    }
+    assert.equal(stats.health_held, 2);
     const fourth = await call('fourth');
     assert.equal(fourth.status, 429);
     assert.equal(fourth.retry_after, '5');

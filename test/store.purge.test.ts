@@ -45,11 +45,25 @@ async function count(table: string): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+// Returns once the clock reads later than t_ms (epoch ms).
+async function clockPast(t_ms: number): Promise<void> {
+  while (Date.now() <= t_ms) await sleep(1);
+}
+
+// Returns once `n` backends wait for a lock (bounded), and says whether they did.
+async function lockWaiters(n: number): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    if ((await count("pg_stat_activity WHERE wait_event_type = 'Lock'")) >= n) return true;
+    await sleep(10);
+  }
+  return false;
+}
+
 const fence = async (): Promise<number> => Number((await admin.query<{ f: string }>('SELECT fence_ms AS f FROM purge_fence')).rows[0].f);
 
 test('a purge removes what was accepted up to it and keeps what was accepted after, in both tables', async () => {
   await bus().purge(pool); // a clean start
-  await sleep(20); // what follows is accepted after that purge
+  await clockPast((await fence()) + 5); // what follows is accepted after that purge
   const before_ms = Date.now();
   const old = [row(before_ms - 5), row(before_ms - 1, 1)];
   await write(old);
@@ -104,18 +118,18 @@ test('a purge waits for a write in flight, and a claim waiting on the purge meet
     await holder.query('INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) VALUES ($1, $2, $3, $4, $5)', [
       inflight.correlation_id, inflight.amount_cents, inflight.requested_at_ms, inflight.processor, inflight.accepted_at_ms,
     ]);
-    await sleep(20);
+    await clockPast(inflight.accepted_at_ms + 1);
     const purge_asked_ms = Date.now(); // the purge's fence is at or after this
     let purged = false;
     const purging = bus().purge(pool).then(() => {
       purged = true;
     });
-    await sleep(200);
+    assert.ok(await lockWaiters(1), 'the purge waits for a lock');
     assert.equal(purged, false, 'the purge waits for the open write');
     // Accepted after the previous purge and before this one, claimed while this one waits for
     // the lock: only the new fence refuses it.
     const waiting = claims.claim(row(purge_asked_ms - 1));
-    await sleep(200);
+    assert.ok(await lockWaiters(2), 'the claim waits for the purge');
     await holder.query('COMMIT');
     await purging;
     assert.equal(await waiting, 'purged', 'the claim ran after the purge and met its fence');
@@ -129,7 +143,7 @@ test('a purge waits for a write in flight, and a claim waiting on the purge meet
 
 test('with no fence row (a crash emptied the table), nothing is refused or hidden, and the next purge sets it again', async () => {
   await bus().purge(pool);
-  await sleep(5);
+  await clockPast(await fence());
   await admin.query('DELETE FROM purge_fence');
   const r = row(Date.now());
   const claims = new Claims({ url: pgs.url, owner: crypto.randomUUID(), batch_max_rows: 100, retry_interval_ms: 50, log });
@@ -144,7 +158,7 @@ test('with no fence row (a crash emptied the table), nothing is refused or hidde
 
 test('a refused claim says why: a copy of an id already claimed, or a payment the purge cleared', async () => {
   await bus().purge(pool);
-  await sleep(5);
+  await clockPast(await fence());
   const accepted_ms = Date.now();
   const first = row(accepted_ms);
   const stale = row(accepted_ms - 60_000); // accepted before the purge just made

@@ -62,7 +62,7 @@ export class SimAdmin {
     return this.call('POST', '/admin/purge-payments');
   }
 
-  stats(): Promise<{ stored: number; running: number; queued: number; rejected429: number; held: number }> {
+  stats(): Promise<{ stored: number; running: number; queued: number; rejected429: number; held: number; health_held: number }> {
     return this.call('GET', '/admin/stats');
   }
 }

@@ -33,6 +33,11 @@ export class HealthWindow {
     return 'held';
   }
 
+  /** Callers waiting for a later window. */
+  get heldCount(): number {
+    return this.held.length;
+  }
+
   close(): void {
     this.closed = true;
     this.held.length = 0;

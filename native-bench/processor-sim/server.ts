@@ -357,6 +357,7 @@ class Simulator {
       queued: this.limiter.queuedCount,
       rejected429: this.limiter.rejected_total,
       held: this.held_requests,
+      health_held: this.health.heldCount,
       delay: this.delay_ms,
       failure: this.failure,
       fault: this.fault,

@@ -128,7 +128,7 @@ export async function sendPayments(bases: string[], ids: string[], opts: { concu
 }
 
 // A steady trickle: `per_tick` fresh payments every `every_ms` until stop() (bounded by max_ticks).
-export function trickle(bases: string[], opts: { every_ms: number; per_tick: number; max_ticks: number }): { stop(): Promise<SendResult>; sent(): number } {
+export function trickle(bases: string[], opts: { every_ms: number; per_tick: number; max_ticks: number }): { stop(): Promise<SendResult>; sent(): number; accepted(): number } {
   const total: SendResult = { accepted: [], refused: new Map() };
   let ticks = 0;
   let stopped = false;
@@ -151,6 +151,7 @@ export function trickle(bases: string[], opts: { every_ms: number; per_tick: num
   tick();
   return {
     sent: () => ticks * opts.per_tick,
+    accepted: () => total.accepted.length,
     async stop() {
       stopped = true;
       clearInterval(timer);
