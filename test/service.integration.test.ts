@@ -131,7 +131,7 @@ test('a duplicate correlationId is paid and counted once', async () => {
   assertAgrees(await settled(total));
 });
 
-test('a purge empties the summary of both instances; payments after it are counted again', async () => {
+test('a purge empties the summary; payments after it are counted again', async () => {
   const r = await post(stack.instances[1].url, '/purge-payments', '');
   assert.equal(r.status, 200);
   await Promise.all(stack.sims.map((s) => s.admin.purge()));
