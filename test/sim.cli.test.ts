@@ -1,4 +1,4 @@
-// The simulator's command line: the listening line contract, argument errors, clean exit on signals.
+// The simulator's command line: the listening line, argument errors, clean exit on signals.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,4 +1,4 @@
-// The simulator's ledger and money helpers, against brute force.
+// The simulator's ledger and money functions, against brute force.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seeded } from './support/seeded.js';

@@ -51,3 +51,30 @@ test('every variable the config reads has a row in the README configuration tabl
   }
   assert.deepEqual([...names].filter((n) => !documented.has(n)), [], 'variables with no README row');
 });
+
+test("every default in the README's configuration table is the code's", () => {
+  const defaults = parseConfig({}) as unknown as Record<string, unknown>;
+  // Variables whose Config field is not their lower-cased name.
+  const FIELD: Record<string, string> = { PAYMENT_PROCESSOR_URL_DEFAULT: 'processor_url_default', PAYMENT_PROCESSOR_URL_FALLBACK: 'processor_url_fallback' };
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  let checked = 0;
+  for (const row of readme.split('\n').filter((l) => l.startsWith('| `'))) {
+    const cells = row.split('|').map((c) => c.trim());
+    let last = '';
+    const names = [...cells[1].matchAll(/`([A-Z_][A-Z0-9_]*)`/g)].map(([, n]) => {
+      last = n.startsWith('_') ? last.split('_').slice(0, -n.split('_').length + 1).join('_') + n : n;
+      return last;
+    });
+    const values = cells[2].split(' / ');
+    for (const [i, name] of names.entries()) {
+      const field = FIELD[name] ?? name.toLowerCase();
+      if (!(field in defaults)) continue;
+      const want = defaults[field];
+      const text = values[i] ?? values[0];
+      const documented = text === '–' ? '' : typeof want === 'number' ? Number(text) : typeof want === 'boolean' ? text === 'true' : text;
+      assert.deepEqual(documented, want, `${name}: README says ${JSON.stringify(text)}, the code ${JSON.stringify(want)}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 30, `checked ${checked} defaults`);
+});

@@ -84,7 +84,7 @@ export class Replay {
     }
     if (e.kind !== 'switch' && e.kind !== 'migrate' && e.current > 0 && pid > 0) this.pidOf.set(e.current, pid);
     // Events raised in some tasks' context never reach the trace (seen on a 2-vCPU KVM guest,
-    // perf 6.1, Linux 6.18: CPU 1's idle task, a sandbox agent's threads). A thread found running
+    // perf 6.1, Linux 6.18: CPU 1's idle task, another program's threads). A thread found running
     // where the CPU was believed idle was switched in at its first sched_stat_runtime minus the
     // runtime it reports, since the kernel counts that runtime from the switch-in.
     if (e.kind === 'runtime' && this.running[cpu] === 0 && e.current > 0 && e.current === e.pid) {

@@ -1,4 +1,4 @@
-// Helpers shared by the reliability tests on top of test/support/stack.ts: a stack started with
+// What the reliability tests share, on top of test/support/stack.ts: a stack started with
 // the log level stack.ts needs, quiescence from /metrics, the ledger (processors vs service),
 // a bounded payment sender, and an instance's resident memory.
 import { readFileSync } from 'node:fs';
