@@ -183,7 +183,7 @@ function phasesAndAuditsSection(j: ResultJson, lines: string[]): void {
 function resourcesSection(j: ResultJson, lines: string[]): void {
   lines.push('## Resources', '');
   for (const c of j.resources.cgroups) {
-    lines.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB; CFS quota hit in ${c.throttled_periods ?? 0} of ${c.periods ?? 0} periods (${c.throttled_ms ?? 0} ms stalled); ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`);
+    lines.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB${c.memory_peak_pct_of_limit != null ? ` (${c.memory_peak_pct_of_limit} % of its limit${c.memory_limit_hits != null ? `, limit hit ${c.memory_limit_hits} times, ${c.oom_kills} OOM kills` : ''})` : ''}; ${throttleText(c)}; ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`);
   }
   if (j.resources.cgroups.length === 0) lines.push('- no cgroup (service not started under limits by the bench)');
   const paid = j.pagamentos_solicitados.qtd_sucesso;
@@ -215,6 +215,13 @@ function resourcesSection(j: ResultJson, lines: string[]): void {
 // generator shares (less noisy than p99 from run to run).
 export function cpuUsPerPayment(cpu_s: number, accepted: number): number | null {
   return accepted > 0 ? Math.round((cpu_s * 1e6) / accepted) : null;
+}
+
+// CFS throttling of one group: how often it met its quota, and how it spread over the run's seconds.
+function throttleText(c: ResultJson['resources']['cgroups'][number]): string {
+  const base = `CFS quota hit in ${c.throttled_periods ?? 0} of ${c.periods ?? 0} periods (${c.throttled_ms ?? 0} ms stalled)`;
+  if (c.seconds === undefined) return base;
+  return `${base}, ${c.throttled_periods_per_s} per s on average, at most ${c.throttled_periods_max_1s} periods (${c.throttled_ms_max_1s} ms) in one second, in ${c.seconds_throttled} of ${c.seconds} seconds`;
 }
 
 function cpuPerPayment(cpu_s: number, accepted: number): string {

@@ -113,7 +113,7 @@ export async function startService(o: ContestOptions, procs: Processors, plan: L
 }
 
 type ComposeStarter = (x: {
-  processorDefaultUrl: string; processorFallbackUrl: string; port: number; limits?: boolean; postgres?: boolean;
+  processorDefaultUrl: string; processorFallbackUrl: string; port: number; limits?: boolean; postgres?: boolean; composePath?: string;
   instanceCommand?: { command: string; args: string[] }; log?: (line: string) => void;
 }) => Promise<{ url: string; cgroups: Cgroup[]; stop(): Promise<void> }>;
 
@@ -127,7 +127,7 @@ async function startCompose(o: ContestOptions, procs: Processors, instance?: { c
   if (typeof mod.startComposeTopology !== 'function') throw new Error('topology compose: native.js does not export startComposeTopology');
   return mod.startComposeTopology({
     processorDefaultUrl: procs.default_url, processorFallbackUrl: procs.fallback_url, port: Number(new URL(o.target).port || 9999),
-    limits: o.limits, log: (line) => process.stderr.write(`[compose] ${line}\n`),
+    limits: o.limits, composePath: o.compose_file, log: (line) => process.stderr.write(`[compose] ${line}\n`),
     ...(instance ? { instanceCommand: instance, postgres: false } : {}),
   });
 }

