@@ -19,7 +19,8 @@ test('threads are grouped by process and thread name', () => {
   assert.equal(threadGroup('/x/bin/postgres -D /data', 'postgres', true), 'postgres');
   assert.equal(threadGroup('postgres: rinha rinha 127.0.0.1(5000) idle', 'postgres', true), 'postgres');
   assert.equal(threadGroup('node dist/src/cluster.js', 'node', true), 'launcher');
-  assert.equal(threadGroup('haproxy -f x.cfg', 'haproxy', true), 'other');
+  assert.equal(threadGroup('haproxy -f x.cfg', 'haproxy', true), 'load balancer (haproxy)');
+  assert.equal(threadGroup('sleep 1', 'sleep', true), 'other');
 });
 
 test('CPU and run-queue wait accumulate from the first sample; late threads count from zero, ended ones keep their last', () => {
