@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cgroupSupport, createCgroup, parseThrottling } from '../native-bench/lib/cgroup.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupSupport, createCgroup, parseThrottling, sharesToWeight } from '../native-bench/lib/cgroup.js';
 import { ResourceSampler } from '../native-bench/contest/resources.js';
 
 test('cgroup v1 cpu.stat: throttled_time is nanoseconds', () => {
@@ -48,4 +50,14 @@ test('the resource sampler reports a throttled group\'s periods per second, wors
     await new Promise((r) => child.once('exit', r));
     cg.destroy();
   }
+});
+
+test('compose cpu_shares becomes the group\'s CPU weight (v1 cpu.shares, v2 cpu.weight as Docker converts it)', { skip: cgroupSupport().ok ? false : cgroupSupport().reason }, () => {
+  const cg = createCgroup(`shares-test-${process.pid}`, { cpus: 0.2, memory_mb: 32, cpu_shares: 4096 });
+  try {
+    const v1 = cg.dirs.map((d) => join(d, 'cpu.shares')).find((f) => existsSync(f));
+    if (v1) assert.equal(readFileSync(v1, 'utf8').trim(), '4096');
+    else assert.equal(readFileSync(join(cg.dirs[0], 'cpu.weight'), 'utf8').trim(), String(sharesToWeight(4096)));
+  } finally { cg.destroy(); }
+  assert.deepEqual([sharesToWeight(2), sharesToWeight(1024), sharesToWeight(262_144)], [1, 39, 10_000]);
 });

@@ -6,7 +6,14 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
-export interface CgroupLimits { cpus: number; memory_mb: number }
+// cpu_shares: the weight against other groups when the CPUs are contended (compose `cpu_shares`,
+// Docker's default 1024), independent of the quota.
+export interface CgroupLimits { cpus: number; memory_mb: number; cpu_shares?: number }
+
+/** runc's conversion of cpu_shares (2..262144) to cgroup v2 cpu.weight (1..10000), integer division. */
+export function sharesToWeight(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262_142);
+}
 
 export interface Cgroup {
   readonly name: string;
@@ -181,6 +188,7 @@ function createV1(name: string, limits: CgroupLimits, mounts: V1Mounts): Cgroup 
   }
   const period = Number((tryRead(join(dirs.cpu, 'cpu.cfs_period_us')) ?? `${CFS_PERIOD_US}`).trim()) || CFS_PERIOD_US;
   writeFileSync(join(dirs.cpu, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(limits.cpus * period))));
+  if (limits.cpu_shares !== undefined) writeFileSync(join(dirs.cpu, 'cpu.shares'), String(limits.cpu_shares));
   const bytes = String(Math.round(limits.memory_mb * 1024 * 1024));
   // limit before memsw: memsw must stay >= limit, and it starts unlimited.
   writeFileSync(join(dirs.memory, 'memory.limit_in_bytes'), bytes);
@@ -214,6 +222,7 @@ function createV2(name: string, limits: CgroupLimits, mount: string): Cgroup {
     try { writeFileSync(join(p, 'cgroup.subtree_control'), '+cpu +memory'); } catch { /* may already be on */ }
   }
   writeFileSync(join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpus * CFS_PERIOD_US))} ${CFS_PERIOD_US}`);
+  if (limits.cpu_shares !== undefined) writeFileSync(join(dir, 'cpu.weight'), String(sharesToWeight(limits.cpu_shares)));
   const bytes = String(Math.round(limits.memory_mb * 1024 * 1024));
   writeFileSync(join(dir, 'memory.max'), bytes);
   try { writeFileSync(join(dir, 'memory.swap.max'), '0'); } catch { /* no swap controller */ }

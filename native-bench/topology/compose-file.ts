@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-interface ServiceLimits { cpus: number; memory_mb: number }
+interface ServiceLimits { cpus: number; memory_mb: number; cpu_shares?: number }
 export interface ComposeLimits {
   services: Record<string, ServiceLimits>;
   total: ServiceLimits;
@@ -44,6 +44,7 @@ export interface ComposeService {
   privileged?: boolean;
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string[] | string };
+  cpu_shares?: number | string;
   deploy?: { replicas?: number; resources?: { limits?: { cpus?: string | number; memory?: string | number } } };
   [key: string]: unknown;
 }
@@ -78,6 +79,13 @@ export function serviceEnvironment(service: ComposeService): Record<string, stri
   return env;
 }
 
+/** compose `cpu_shares`: the group's relative CPU weight when CPUs are contended (Docker: 2..262144). */
+function parseCpuShares(v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2 || n > 262_144) throw new Error(`cpu_shares must be an integer in [2, 262144], got ${JSON.stringify(v)}`);
+  return n;
+}
+
 /** Limits per service from a compose document text. Services without limits are reported as 0 (and tests flag them). */
 function composeLimitsFromText(text: string): ComposeLimits {
   const doc = parseCompose(text);
@@ -89,6 +97,7 @@ function composeLimitsFromText(text: string): ComposeLimits {
     const entry: ServiceLimits = {
       cpus: limits?.cpus === undefined ? 0 : parseCpus(limits.cpus),
       memory_mb: limits?.memory === undefined ? 0 : parseMemoryMb(limits.memory),
+      ...(svc?.cpu_shares !== undefined ? { cpu_shares: parseCpuShares(svc.cpu_shares) } : {}),
     };
     services[name] = entry;
     cpus += entry.cpus;

@@ -127,14 +127,17 @@ async function startPostgres(ctx: StartContext, pg_name: string): Promise<string
     chownSync(data_dir, ids.uid, ids.gid);
     chownSync(socket_dir, ids.uid, ids.gid);
   }
+  // initdb runs in Postgres' group, as the image's entrypoint runs it in the container: the page
+  // cache of the files it writes is charged to that group's memory limit, as in Docker.
+  const cgroup = ctx.cgroupFor(pg_name);
   const initdb = spawnComponent('initdb', join(PG_BIN_DIR, 'initdb'),
     ['-D', data_dir, '-U', db_user, '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
-    { env: { ...process.env, LC_ALL: 'C' }, run_as_user });
+    { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup });
   if ((await initdb.wait(INITDB_TIMEOUT_MS)) !== 0) throw new Error(`initdb failed (${initdb.proc.exitCode})\n${initdb.tail()}`);
   const postgres = spawnComponent(pg_name, join(PG_BIN_DIR, 'postgres'), [
     '-D', data_dir, '-p', String(pg_port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socket_dir}`,
     ...postgresFlags(services[pg_name]?.command),
-  ], { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup: ctx.cgroupFor(pg_name), log });
+  ], { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup, log });
   components.push(postgres);
   const admin_url = `postgres://${db_user}@127.0.0.1:${pg_port}/postgres`;
   await waitFor('postgres', deadline_ms, [postgres], async () => {
