@@ -11,7 +11,7 @@ export interface ProcessPeak { pid: number; command: string; vm_hwm_mb: number; 
 // Per cgroup (one per compose service): CPU, the periods in which it met its CFS quota (total,
 // per second on average, the worst second, how many seconds had any) and its memory peak against
 // its limit. `per_second` holds the 1-s series (cores used, throttled periods, ms stalled).
-export interface CgroupPeak {
+interface CgroupPeak {
   name: string; limits: { cpus: number; memory_mb: number };
   cpu_seconds: number; cpu_avg_cores: number; cpu_max_cores_1s: number;
   memory_peak_mb: number; memory_peak_pct_of_limit: number | null; memory_limit_hits: number | null; oom_kills: number | null;

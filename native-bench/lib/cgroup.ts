@@ -35,10 +35,10 @@ export interface Cgroup {
   destroy(): void;
 }
 
-export interface MemoryEvents { limit_hits: number; oom_kills: number }
+interface MemoryEvents { limit_hits: number; oom_kills: number }
 
 /** One counter of a "key value" file (cpu.stat, memory.stat, memory.events, memory.oom_control); 0 if absent. */
-export function statField(text: string, key: string): number {
+function statField(text: string, key: string): number {
   const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
