@@ -25,13 +25,14 @@ function load(path: string): Row {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'result.json') : path;
   const j = JSON.parse(readFileSync(file, 'utf8'));
   const accepted: number = j.pagamentos_solicitados.qtd_sucesso;
-  const cg = j.resources?.cgroups?.[0];
+  // Every group the service ran in: one for npm start, one per compose service otherwise.
+  const groups: Array<{ cpu_seconds: number }> = j.resources?.cgroups ?? [];
   return {
     name: basename(dirname(file)), started: String(j.bench.started_at).slice(0, 16).replace('T', ' '), duration_s: j.bench.duration_s,
     service_p99: j.latency.posts_ok.p99, baseline_p99: j.baseline?.latency?.posts_ok?.p99 ?? null,
     before_p99: j.baseline_before?.latency?.posts_ok?.p99 ?? null, ratio: j.ratios_to_baseline?.post_p99 ?? null,
     score: j.total_liquido, inconsistencies: j.multa.composicao.num_inconsistencias, lag: j.lag.lag, lag_after: j.lag_after_drain?.lag ?? j.lag.lag,
-    cpu_us: cg ? cpuUsPerPayment(cg.cpu_seconds, accepted) : null,
+    cpu_us: groups.length ? cpuUsPerPayment(groups.reduce((a, g) => a + g.cpu_seconds, 0), accepted) : null,
     stolen_pct: j.resources?.machine_load?.steal_pct ?? null,
     service_stolen_share: share(j.resources?.machine_load), baseline_stolen_share: share(j.baseline?.resources?.machine_load),
     extra: j.tail_by_phase ? j.tail_by_phase.buckets.map((b: { extra: number }) => b.extra) : null,
