@@ -16,11 +16,13 @@ export const INSTANCE_ENV: Readonly<Record<string, string>> = Object.freeze({
 // 112 MB → 86 MB per instance. The baseline tier parses a processor's short answer fast enough.
 export const INSTANCE_V8_FLAGS: readonly string[] = Object.freeze(['--liftoff-only']);
 
-// Names the calling thread (Linux, 15 characters at most) so `top -H`, `perf` and native-bench's
-// per-thread CPU can tell a payment worker from V8's own threads. Elsewhere it does nothing.
+const THREAD_NAME_MAX_CHARS = 15; // Linux's TASK_COMM_LEN less its NUL
+
+// Names the calling thread (Linux) so `top -H`, `perf` and native-bench's per-thread CPU can tell
+// a payment worker from V8's own threads. Elsewhere it does nothing.
 export function nameThisThread(name: string): boolean {
   try {
-    writeFileSync('/proc/thread-self/comm', name.slice(0, 15));
+    writeFileSync('/proc/thread-self/comm', name.slice(0, THREAD_NAME_MAX_CHARS));
     return true;
   } catch {
     return false;
