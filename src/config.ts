@@ -9,6 +9,9 @@ export interface Config {
   readonly processor_url_fallback: string;
   readonly instances: number;
   readonly purge_enabled: boolean;
+  readonly summary_answer: SummaryAnswer;
+  readonly summary_wait_max_ms: number;
+  readonly purge_wait_max_ms: number;
   readonly log_level: LogLevel;
   readonly worker_threads: number;
   readonly worker_nice: number;
@@ -42,6 +45,9 @@ export interface Config {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+// How summary and purge are answered: inside the request handler while the front waits for the
+// answer thread (blocking), or after it (async). docs/HTTP.md, "Pipelining".
+type SummaryAnswer = 'blocking' | 'async';
 
 export class ConfigError extends Error {
   readonly code = 'ERR_CONFIG';
@@ -79,6 +85,12 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (v === 'true' || v === '1' || v === 'yes') return true;
   if (v === 'false' || v === '0' || v === 'no') return false;
   throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function summaryAnswer(env: Env): SummaryAnswer {
+  const raw = (env.SUMMARY_ANSWER ?? 'blocking').trim().toLowerCase();
+  if (raw === 'blocking' || raw === 'async') return raw;
+  throw new ConfigError(`SUMMARY_ANSWER must be blocking or async, got ${JSON.stringify(env.SUMMARY_ANSWER)}`);
 }
 
 function url(env: Env, name: string): string {
@@ -125,6 +137,9 @@ export function parseConfig(env: Env = process.env): Config {
     processor_url_fallback: url(env, 'PAYMENT_PROCESSOR_URL_FALLBACK'),
     instances: int(env, 'INSTANCES', { min: 1, max: 64, fallback: 2 }),
     purge_enabled: bool(env, 'PURGE_ENABLED', false),
+    summary_answer: summaryAnswer(env),
+    summary_wait_max_ms: int(env, 'SUMMARY_WAIT_MAX_MS', { min: 10, max: 60_000, fallback: 500 }),
+    purge_wait_max_ms: int(env, 'PURGE_WAIT_MAX_MS', { min: 10, max: 60_000, fallback: 5_000 }),
     log_level: level(env),
     worker_threads: int(env, 'WORKER_THREADS', { min: 1, max: 64, fallback: 1 }),
     worker_nice: int(env, 'WORKER_NICE', { min: 0, max: 19, fallback: 10 }),

@@ -29,6 +29,8 @@ const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 2000, 5000, 
 const ROW_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
 // GC pauses are mostly scavenges well under a millisecond; a full collection is a few ms.
 export const GC_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
+// A blocking summary or purge stops the front for a database round trip: a millisecond or so.
+const BLOCKED_BUCKETS = [0.5, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
 
 interface HistogramDef { name: string; help: string; unit_buckets: number[]; labels: string }
 
@@ -41,6 +43,8 @@ const HISTOGRAMS: HistogramDef[] = [
   { name: 'rinha_queue_wait_ms', help: 'Accepted to first send', unit_buckets: [...MS_BUCKETS, 30000, 60000, 120000], labels: '' },
   { name: 'rinha_gc_pause_ms', help: 'V8 garbage collection pauses per thread kind', unit_buckets: GC_BUCKETS, labels: 'thread="front"' },
   { name: 'rinha_gc_pause_ms', help: 'V8 garbage collection pauses per thread kind', unit_buckets: GC_BUCKETS, labels: 'thread="workers"' },
+  { name: 'rinha_front_blocked_ms', help: 'Time the front thread waited inside a request handler for a blocking answer', unit_buckets: BLOCKED_BUCKETS, labels: 'answer="summary"' },
+  { name: 'rinha_front_blocked_ms', help: 'Time the front thread waited inside a request handler for a blocking answer', unit_buckets: BLOCKED_BUCKETS, labels: 'answer="purge"' },
 ];
 export const H_LATENCY_DEFAULT = 0;
 export const H_LATENCY_FALLBACK = 1;
@@ -49,6 +53,8 @@ export const H_BATCH_ROWS = 3;
 export const H_VISIBILITY_MS = 4;
 export const H_QUEUE_WAIT_MS = 5;
 export const H_GC_FRONT = 6; // + 1 for the workers
+export const H_BLOCKED_SUMMARY = 8;
+export const H_BLOCKED_PURGE = 9;
 // Each H_* index is its histogram's place in HISTOGRAMS, which has no other entry.
 const H_INDEX: ReadonlyArray<readonly [number, string, string]> = [
   [H_LATENCY_DEFAULT, 'rinha_processor_latency_ms', 'processor="default"'],
@@ -59,6 +65,8 @@ const H_INDEX: ReadonlyArray<readonly [number, string, string]> = [
   [H_QUEUE_WAIT_MS, 'rinha_queue_wait_ms', ''],
   [H_GC_FRONT, 'rinha_gc_pause_ms', 'thread="front"'],
   [H_GC_FRONT + 1, 'rinha_gc_pause_ms', 'thread="workers"'],
+  [H_BLOCKED_SUMMARY, 'rinha_front_blocked_ms', 'answer="summary"'],
+  [H_BLOCKED_PURGE, 'rinha_front_blocked_ms', 'answer="purge"'],
 ];
 assert(H_INDEX.length === HISTOGRAMS.length);
 for (const [at, name, labels] of H_INDEX) assert(HISTOGRAMS[at].name === name && HISTOGRAMS[at].labels === labels, name);
@@ -82,6 +90,8 @@ export const C_WRITER_ROWS = alloc(1);
 export const C_WRITER_BATCHES = alloc(1);
 export const C_WRITER_ERRORS = alloc(1);
 export const C_HEALTH_POLLS = alloc(PROCESSORS.length);
+export const C_BLOCKED_TIMEOUTS = alloc(1);
+export const G_BLOCKED_MAX_US = alloc(1); // the longest blocking answer so far
 // Gauges (incremented and decremented by their owners).
 export const G_INFLIGHT = alloc(PROCESSORS.length);
 export const G_BACKLOG = alloc(1);
@@ -195,6 +205,7 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   out.push(`rinha_writer_errors_total ${c.get(C_WRITER_ERRORS)}`);
   counter('rinha_health_polls_total', 'Health polls made by this instance as leader');
   PROCESSORS.forEach((p, i) => out.push(`rinha_health_polls_total{processor="${p}"} ${c.get(C_HEALTH_POLLS + i)}`));
+  out.push(...blockedSeries(c));
   counter('rinha_inflight', 'Requests in flight per processor', 'gauge');
   PROCESSORS.forEach((p, i) => out.push(`rinha_inflight{processor="${p}"} ${c.get(G_INFLIGHT + i)}`));
   counter('rinha_ring_depth', 'Records waiting in the ring', 'gauge');
@@ -237,6 +248,18 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
     out.push(`${def.name}_sum${labels} ${Math.round(sum * 1000) / 1000}`, `${def.name}_count${labels} ${count}`);
   });
   return out.join('\n') + '\n';
+}
+
+// The front's waits for blocking answers beyond their histogram (src/http/blocking.ts).
+function blockedSeries(c: Counters): string[] {
+  return [
+    '# HELP rinha_front_blocked_timeouts_total Blocking summaries and purges answered 503 when their wait bound passed',
+    '# TYPE rinha_front_blocked_timeouts_total counter',
+    `rinha_front_blocked_timeouts_total ${c.get(C_BLOCKED_TIMEOUTS)}`,
+    '# HELP rinha_front_blocked_max_us Longest wait of the front thread for a blocking answer',
+    '# TYPE rinha_front_blocked_max_us gauge',
+    `rinha_front_blocked_max_us ${c.get(G_BLOCKED_MAX_US)}`,
+  ];
 }
 
 // Publishes this thread's V8 heap into the shared gauges once a second (slot 0 front, 1 workers).

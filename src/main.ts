@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, type Config, describeConfig, parseConfig, requireInstanceConfig } from './config.js';
 import { C_PURGED, Counters, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackGc, trackHeap } from './counters.js';
+import { AnswerThread } from './http/blocking.js';
 import { assertNativeUws, startFront } from './http/front.js';
 import { createLogger, type Logger } from './log.js';
 import type { PaymentRecord } from './queue/record.js';
@@ -113,10 +114,12 @@ async function main(): Promise<void> {
     })
     : null;
 
+  const answers = config.summary_answer === 'blocking' ? AnswerThread.start(config, counters, log) : null;
   const front = await startFront({
     config,
     ring,
     counters,
+    blocking: answers,
     summary: async (from, to) => renderSummary(await querySummary(db, from, to)),
     purge: () => bus.purge(db),
     readiness: () => {
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
     if (drained === -1) log.error('drain timed out; payments still queued are lost', { queued: ring.size() });
     else log.banner('drained', { left: drained });
     front.close();
+    await answers?.close();
     await Promise.all(workers.map((w) => w.terminate()));
     await bus.close();
     await db.end().catch(() => {});

@@ -1,16 +1,21 @@
 // The front at the edges of HTTP/1.1, over raw sockets: pipelining behind pending answers, HTTP/1.0,
 // malformed request lines and headers, length headers in dispute. A front runs in this process with
-// a real ring and real counters; summary and purge are answered when a test says so, which makes
-// "pending" a state the test controls. Every case that carries a payment checks that none is
+// a real ring and real counters; with SUMMARY_ANSWER=async, summary and purge are answered when a
+// test says so, which makes "pending" a state the test controls. With SUMMARY_ANSWER=blocking
+// (the last part), they are answered inside the handler by the answer thread over a real Postgres. Every case that carries a payment checks that none is
 // accepted unless its 202 reached the client (docs/HTTP.md says what uWS v20.30 does in each case).
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
+import type pg from 'pg';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseConfig } from '../src/config.js';
-import { C_ACCEPTED, Counters } from '../src/counters.js';
+import { C_ACCEPTED, C_BLOCKED_TIMEOUTS, Counters, H_BLOCKED_PURGE, H_BLOCKED_SUMMARY } from '../src/counters.js';
+import { AnswerThread } from '../src/http/blocking.js';
 import { type Front, startFront } from '../src/http/front.js';
 import { freePort } from '../src/net.js';
 import { Ring } from '../src/queue/ring.js';
+import type { Postgres } from './support/stack.js';
+import { startSchemaPostgres } from './support/store.js';
 
 const ID = '4a7c2f0e-9b1d-4e3a-8c5f-6d2b1a0e9f37';
 const PAYMENT = `{"correlationId":"${ID}","amount":19.9}`;
@@ -158,9 +163,10 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
     ring = Ring.create(1024);
     counters = Counters.create();
     front = await startFront({
-      config: parseConfig({ PORT: String(port), PURGE_ENABLED: 'true' }),
+      config: parseConfig({ PORT: String(port), PURGE_ENABLED: 'true', SUMMARY_ANSWER: 'async' }),
       ring,
       counters,
+      blocking: null,
       summary: async () => {
         await summary_gate.wait();
         return SUMMARY_BODY;
@@ -182,7 +188,7 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
     purge_gate = newGate();
   });
 
-  describe('pipelining', () => {
+  describe('pipelining behind pending answers (SUMMARY_ANSWER=async)', () => {
     it('payments and immediate answers written at once are all answered, in order', async () => {
       const before_accepted = accepted();
       const bad = post('/payments', '{"correlationId":"nope","amount":1}');
@@ -346,5 +352,120 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
         get('/health', Array.from({ length: 48 }, (_, i) => `x-h-${i}: v\r\n`).join('')),
       ].map((data) => closedUnrouted(data, IDLE_CLOSE_WAIT_MS)));
     });
+  });
+});
+
+// A front whose summary and purge block on the answer thread, in this process.
+async function blockingFront(env: Record<string, string>): Promise<{ front: Front; port: number; ring: Ring; counters: Counters; answers: AnswerThread }> {
+  const port = await freePort();
+  const ring = Ring.create(1024);
+  const counters = Counters.create();
+  const config = parseConfig({ PORT: String(port), PURGE_ENABLED: 'true', SUMMARY_ANSWER: 'blocking', ...env });
+  const log = { debug: () => {}, error: () => {} };
+  const answers = AnswerThread.start(config, counters, log);
+  const never = (): Promise<never> => Promise.reject(new Error('blocking front: no pending answers'));
+  const front = await startFront({
+    config, ring, counters, blocking: answers, summary: never, purge: never,
+    readiness: () => ({ ready: true, detail: {} }), log,
+  });
+  return { front, port, ring, counters, answers };
+}
+
+const summaryOf = (answer: Answer): { default: { totalRequests: number }; fallback: { totalRequests: number } } => JSON.parse(answer.body);
+
+describe('summary and purge answered inside the handler (SUMMARY_ANSWER=blocking, real Postgres)', { timeout: 120_000 }, () => {
+  let pgs: Postgres;
+  let admin: pg.Client;
+  let f: Awaited<ReturnType<typeof blockingFront>>;
+
+  before(async () => {
+    ({ pgs, admin } = await startSchemaPostgres('http-edges'));
+    await admin.query('TRUNCATE payments');
+    await admin.query(
+      'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, accepted_at_ms, processor) VALUES ($1, 1990, $2, $2, 0)',
+      [crypto.randomUUID(), Date.now()],
+    );
+    f = await blockingFront({ DATABASE_URL: pgs.url });
+  });
+  after(async () => {
+    f?.front.close();
+    await f?.answers.close();
+    await admin?.end();
+    await pgs?.stop();
+  });
+
+  it('a payment, a summary and a third request in one write: three answers in order, the 202 received', async () => {
+    const before_accepted = f.counters.get(C_ACCEPTED);
+    const x = await exchange(f.port, post('/payments', PAYMENT) + get('/payments-summary') + get('/health'), 3);
+    assert.deepEqual(x.answers.map((a) => a.status), [202, 200, 200]);
+    assert.equal(summaryOf(x.answers[1]).default.totalRequests, 1);
+    assert.equal(x.closed, false);
+    assert.equal(f.counters.get(C_ACCEPTED) - before_accepted, 1);
+    assert.equal(f.ring.size(), 1);
+    f.ring.pop();
+    assert.ok(f.counters.histogram(H_BLOCKED_SUMMARY).count >= 1);
+  });
+
+  it('a summary first, then a summary and a payment, in one write: all answered, in order', async () => {
+    const x = await exchange(f.port, get('/payments-summary') + get('/payments-summary?from=2000-01-01T00:00:00.000Z') + post('/payments', PAYMENT), 3);
+    assert.deepEqual(x.answers.map((a) => a.status), [200, 200, 202]);
+    assert.deepEqual(summaryOf(x.answers[0]), summaryOf(x.answers[1]));
+    assert.equal(f.ring.size(), 1);
+    f.ring.pop();
+  });
+
+  it('a purge and what follows it in one write: both answered, in order, and the purge applied', async () => {
+    const purges = f.counters.histogram(H_BLOCKED_PURGE).count;
+    const asked_at_ms = Date.now();
+    const x = await exchange(f.port, post('/purge-payments', '') + get('/payments-summary') + post('/payments', PAYMENT), 3);
+    assert.deepEqual(x.answers.map((a) => [a.status, a.status === 200 ? a.body : '']), [
+      [200, '{"message":"purged"}'],
+      [200, '{"default":{"totalRequests":0,"totalAmount":0.00},"fallback":{"totalRequests":0,"totalAmount":0.00}}'],
+      [202, ''],
+    ]);
+    assert.equal(f.counters.histogram(H_BLOCKED_PURGE).count, purges + 1);
+    const fence = await admin.query<{ fence_ms: string }>('SELECT fence_ms FROM purge_fence');
+    assert.ok(Number(fence.rows[0].fence_ms) >= asked_at_ms);
+    assert.equal(f.ring.size(), 1);
+    f.ring.pop();
+  });
+
+  it('Postgres that accepts connections and never answers: the summary gets 503 when the bound passes, and the payments behind it are taken', async () => {
+    const sockets: Socket[] = [];
+    const hole = createServer((socket) => sockets.push(socket)); // accepts, never answers
+    const hole_port = await freePort();
+    await new Promise<void>((resolve) => hole.listen(hole_port, '127.0.0.1', resolve));
+    const g = await blockingFront({ DATABASE_URL: `postgres://u:p@127.0.0.1:${hole_port}/db`, SUMMARY_WAIT_MAX_MS: '200' });
+    try {
+      const before_accepted = g.counters.get(C_ACCEPTED);
+      const x = await exchange(g.port, get('/payments-summary') + post('/payments', PAYMENT) + get('/payments-summary') + get('/health'), 4);
+      assert.deepEqual(x.answers.map((a) => a.status), [503, 202, 503, 200]);
+      assert.match(x.answers[0].body, /no answer from the database in time/);
+      assert.equal(g.counters.get(C_ACCEPTED) - before_accepted, 1);
+      assert.equal(g.counters.get(C_BLOCKED_TIMEOUTS), 2);
+      const blocked = g.counters.histogram(H_BLOCKED_SUMMARY);
+      assert.equal(blocked.count, 2);
+      assert.ok(blocked.sum >= 2 * 200, `each summary waited its whole bound: ${blocked.sum} ms in all`);
+      const after = await exchange(g.port, post('/payments', PAYMENT), 1);
+      assert.equal(after.answers[0].status, 202);
+    } finally {
+      g.front.close();
+      await g.answers.close();
+      for (const s of sockets) s.destroy();
+      hole.close();
+    }
+  });
+
+  it('Postgres that refuses connections: the summary gets 503 at once, not a timeout', async () => {
+    const g = await blockingFront({ DATABASE_URL: `postgres://u:p@127.0.0.1:${await freePort()}/db` });
+    try {
+      const x = await exchange(g.port, get('/payments-summary') + post('/payments', PAYMENT), 2);
+      assert.deepEqual(x.answers.map((a) => a.status), [503, 202]);
+      assert.match(x.answers[0].body, /database not reachable/);
+      assert.equal(g.counters.get(C_BLOCKED_TIMEOUTS), 0);
+    } finally {
+      g.front.close();
+      await g.answers.close();
+    }
   });
 });

@@ -1,12 +1,14 @@
 // The front thread's HTTP server (uWebSockets.js). It owns the socket and nothing else: it
 // validates, writes one record to the ring and answers. It never awaits on the payment path.
-// Only summary and purge reach Postgres, through the callbacks it is given; their answers are
+// Only summary and purge reach Postgres: answered inside the handler while the answer thread runs
+// the query (blocking.ts), or, with SUMMARY_ANSWER=async, through the callbacks it is given as
 // pending answers (answer.ts). What the HTTP layer does at its edges: docs/HTTP.md.
 import uWS from 'uWebSockets.js';
 import { chmodSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { type Counters, renderMetrics } from '../counters.js';
 import type { Ring } from '../queue/ring.js';
+import type { BlockingAnswers, BlockingOutcome } from './blocking.js';
 import { holdAnswer, JSON_MEDIA_TYPE, refuseAndClose, sendError, sendJson, STATUS_LINE } from './answer.js';
 import { framingConflict } from './framing.js';
 import { PaymentIntake } from './payments.js';
@@ -16,6 +18,8 @@ export interface FrontDeps {
   config: Config;
   ring: Ring;
   counters: Counters;
+  // null: summary and purge are pending answers through the two callbacks below.
+  blocking: BlockingAnswers | null;
   summary(from_ms: number | null, to_ms: number | null): Promise<string>;
   purge(): Promise<void>;
   readiness(): { ready: boolean; detail: Record<string, unknown> };
@@ -102,6 +106,10 @@ function summaryRoute(deps: FrontDeps): Handler {
       sendError(res, range.status, range.error);
       return;
     }
+    if (deps.blocking !== null) {
+      sendOutcome(res, deps.blocking.summary(range.from_ms, range.to_ms), deps, 'summary');
+      return;
+    }
     const answer = holdAnswer(res);
     deps.summary(range.from_ms, range.to_ms).then(
       (body) => answer.json(200, body),
@@ -113,7 +121,19 @@ function summaryRoute(deps: FrontDeps): Handler {
   };
 }
 
-// The purge starts once its request is read whole (a body, if any, is ignored): a pending
+// A blocking answer's result, sent inside the handler: 200 with its body, or 503.
+function sendOutcome(res: uWS.HttpResponse, outcome: BlockingOutcome, deps: FrontDeps, what: 'summary' | 'purge'): void {
+  if (outcome.ok) {
+    sendJson(res, 200, outcome.body);
+    return;
+  }
+  deps.log.error(`${what} failed`, { err: outcome.error, timed_out: outcome.timed_out });
+  const why = outcome.timed_out ? 'no answer from the database in time' : 'database not reachable';
+  sendError(res, 503, what === 'summary' ? `summary unavailable: ${why}` : `purge failed: ${why}`);
+}
+
+// The purge starts once its request is read whole (a body, if any, is ignored). Blocking, it is
+// answered inside the body's last callback, before uWS parses what follows; async, a pending
 // answer stops reading the connection, which would leave a body half read.
 function purgeRoute(deps: FrontDeps): Handler {
   return (res) => {
@@ -127,6 +147,10 @@ function purgeRoute(deps: FrontDeps): Handler {
     });
     res.onData((_chunk, is_last) => {
       if (!is_last || aborted) return;
+      if (deps.blocking !== null) {
+        sendOutcome(res, deps.blocking.purge(), deps, 'purge');
+        return;
+      }
       const answer = holdAnswer(res);
       deps.purge().then(
         () => answer.json(200, '{"message":"purged"}'),

@@ -146,10 +146,10 @@ export class Bus {
   // and in an instance that hears the NOTIFY late. Returns once the clock has passed the fence,
   // so a payment accepted after the answer is never at or before it.
   async purge(db: pg.Pool): Promise<void> {
-    const fence_ms = Date.now(); // one clock: the instances share the host's
     const client = await db.connect();
+    let fence_ms: number;
     try {
-      await client.query(`BEGIN; ${purgeTablesSql(fence_ms)}; SELECT pg_notify('${CH_PURGE}', '${fence_ms}'); COMMIT`);
+      fence_ms = await purgeEverywhere(client);
       client.release();
     } catch (err) {
       client.release(true); // its transaction may be left open: do not reuse the connection
@@ -164,6 +164,14 @@ export class Bus {
     this.client = null;
     if (client) await client.end().catch(() => {});
   }
+}
+
+// The purge's transaction (tables and NOTIFY) on a connection of the caller's, which must not be
+// reused if this throws (its transaction may be left open). Returns the fence.
+export async function purgeEverywhere(client: pg.ClientBase): Promise<number> {
+  const fence_ms = Date.now(); // one clock: the instances share the host's
+  await client.query(`BEGIN; ${purgeTablesSql(fence_ms)}; SELECT pg_notify('${CH_PURGE}', '${fence_ms}'); COMMIT`);
+  return fence_ms;
 }
 
 // The tables' half of a purge, inside the caller's transaction: the fence moves while writes are
