@@ -88,7 +88,7 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 }
 
 function summaryAnswer(env: Env): SummaryAnswer {
-  const raw = (env.SUMMARY_ANSWER ?? 'blocking').trim().toLowerCase();
+  const raw = (env.SUMMARY_ANSWER ?? 'async').trim().toLowerCase();
   if (raw === 'blocking' || raw === 'async') return raw;
   throw new ConfigError(`SUMMARY_ANSWER must be blocking or async, got ${JSON.stringify(env.SUMMARY_ANSWER)}`);
 }
