@@ -17,7 +17,7 @@ test('an invalid value stops start-up naming the variable', () => {
   const cases: Record<string, string> = {
     PORT: '99999', RING_SLOTS: '1000', MAX_INFLIGHT_PER_WORKER: 'lots', FEE_DEFAULT: '7',
     PURGE_ENABLED: 'maybe', DATABASE_URL: 'mysql://x', PAYMENT_PROCESSOR_URL_DEFAULT: 'not a url', LOG_LEVEL: 'loud',
-    REQUEST_TIMEOUT_MS: '1.5',
+    REQUEST_TIMEOUT_MS: '1.5', SUMMARY_ANSWER: 'sometimes', SUMMARY_WAIT_MAX_MS: '0',
   };
   for (const [name, value] of Object.entries(cases)) {
     assert.throws(() => parseConfig({ [name]: value }), (e: unknown) => e instanceof ConfigError && e.message.includes(name), name);
