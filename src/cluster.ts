@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, LOCAL_STACK_ENV, parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { INSTANCE_ENV } from './runtime.js';
 
@@ -70,15 +70,15 @@ async function main(): Promise<void> {
 
     // Instances.
     const env = {
+      ...LOCAL_STACK_ENV,
       ...process.env,
       ...INSTANCE_ENV,
       DATABASE_URL: database_url,
       PAYMENT_PROCESSOR_URL_DEFAULT: urls.default,
       PAYMENT_PROCESSOR_URL_FALLBACK: urls.fallback,
-      PURGE_ENABLED: process.env.PURGE_ENABLED ?? 'true', // a local stack: the contest runner purges
     };
     const startInstance = (index: number): Promise<void> => {
-      const child = spawn(process.execPath, [MAIN], { env: { ...env, INSTANCE_INDEX: String(index) }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+      const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
       children.add(child);
       child.once('exit', (code, signal) => {
         children.delete(child);

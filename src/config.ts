@@ -177,6 +177,10 @@ export function parseConfig(env: Env = process.env): Config {
   return Object.freeze(config);
 }
 
+// The settings `npm start` gives its instances unless the environment sets them: a local stack
+// purges (the contest runner calls POST /purge-payments).
+export const LOCAL_STACK_ENV: Readonly<Record<string, string>> = Object.freeze({ PURGE_ENABLED: 'true' });
+
 // What an instance needs beyond parseConfig: the URLs the launcher may leave empty.
 export function requireInstanceConfig(config: Config): void {
   const missing = [
