@@ -33,7 +33,7 @@ function stepLine(t: string, s: StepResult): string {
   const c = s.cpu_us_per_payment;
   return `[${t}] ${s.rate_per_s}/s: achieved ${s.achieved_per_s}/s, p50 ${s.latency.p50.toFixed(2)} p99 ${s.latency.p99.toFixed(2)} p99.9 ${s.latency.p999.toFixed(2)} ms, refused ${s.refused}` +
     (c ? `, CPU ${c.total} µs/payment (fronts ${c.fronts}, workers ${c.workers}, postgres ${c.postgres}, rest ${c.rest})` : '') +
-    `, backlog max ${s.backlog.max}` + (s.visibility_lag ? `, visibility lag max ${s.visibility_lag.max}` : '') +
+    (s.memory_mb !== null ? `, memory ${s.memory_mb} MB` : '') + `, backlog max ${s.backlog.max}` + (s.visibility_lag ? `, visibility lag max ${s.visibility_lag.max}` : '') +
     (s.summary ? `, summary ${s.summary.exact ? 'exact' : 'NOT exact'}` : '') +
     `; generator late p99 ${s.generator.late.p99.toFixed(2)} ms, ${s.generator.cpu_us_per_request} µs/req${s.generator.kept_rate ? '' : ' (could NOT keep the rate)'}` +
     ` → ${s.within_bound ? 'within' : `outside (${s.why_not.join('; ')})`}`;

@@ -46,14 +46,14 @@ export function renderCapacityReport(j: CapacityJson): string {
   L.push('');
   for (const t of j.targets) {
     L.push(`## ${t.name}`, '', `${t.description}.`, '');
-    L.push('| rate/s | achieved/s | p50 | p99 | p99.9 | refused | CPU µs/payment: total (fronts / workers / Postgres / rest) | cores | backlog max (2nd half) | visibility lag max | summary | generator: late p99, CPU µs/req | within |');
-    L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    L.push('| rate/s | achieved/s | p50 | p99 | p99.9 | refused | CPU µs/payment: total (fronts / workers / Postgres / rest) | cores | memory MB | backlog max (2nd half) | visibility lag max | summary | generator: late p99, CPU µs/req | within |');
+    L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const s of t.steps) {
       const c = s.cpu_us_per_payment;
       const cpu = c ? `${f1(c.total)} (${f1(c.fronts)} / ${f1(c.workers)} / ${f1(c.postgres)} / ${f1(c.rest)})` : '–';
       const sum = s.summary === null ? '–' : s.summary.exact ? `exact (${s.summary.settle_ms} ms)` : `OFF: backend ${JSON.stringify(s.summary.backend)} processors ${JSON.stringify(s.summary.processors)} accepted ${s.summary.accepted}`;
       const gen = `${f2(s.generator.late.p99)} ms, ${f1(s.generator.cpu_us_per_request)}${s.generator.kept_rate ? '' : ' (rate NOT kept)'}`;
-      L.push(`| ${s.rate_per_s} | ${s.achieved_per_s} | ${f2(s.latency.p50)} | ${f2(s.latency.p99)} | ${f2(s.latency.p999)} | ${s.refused} | ${cpu} | ${c ? c.cores : '–'} | ${s.backlog.max} (${s.backlog.last_half_max}) | ${s.visibility_lag ? s.visibility_lag.max : '–'} | ${sum} | ${gen} | ${s.within_bound ? 'yes' : `no: ${s.why_not.join('; ')}`} |`);
+      L.push(`| ${s.rate_per_s} | ${s.achieved_per_s} | ${f2(s.latency.p50)} | ${f2(s.latency.p99)} | ${f2(s.latency.p999)} | ${s.refused} | ${cpu} | ${c ? c.cores : '–'} | ${s.memory_mb ?? '–'} | ${s.backlog.max} (${s.backlog.last_half_max}) | ${s.visibility_lag ? s.visibility_lag.max : '–'} | ${sum} | ${gen} | ${s.within_bound ? 'yes' : `no: ${s.why_not.join('; ')}`} |`);
     }
     if (t.stopped_early) L.push('', `Stopped climbing: ${t.stopped_early}.`);
     L.push('');

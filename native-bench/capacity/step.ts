@@ -53,6 +53,8 @@ export interface StepResult {
   measured: number;          // requests scheduled in the measured window
   accepted: number;
   refused: number;           // any answer but 2xx, timeouts, connection errors, dropped
+  by_status: Record<string, number>; // measured window; 0 = timeout or connection error, -1 = dropped
+  memory_mb: number | null;  // the target's cgroups at the end of the step
   latency: LatencyStats;     // from the scheduled time, measured window
   latency_from_send: LatencyStats;
   generator: { late: LatencyStats; dropped: number; waited_for_connection: number; cpu_us_per_request: number; kept_rate: boolean };
@@ -166,8 +168,10 @@ function assemble(t: Target, p: StepParams, done: OpenLoopDone, w: CpuWindowResu
   const first = Math.round(p.rate_per_s * p.warmup_s);
   const lat: number[] = [], from_send: number[] = [], late: number[] = [];
   let accepted = 0, refused = 0;
+  const by_status: Record<string, number> = {};
   for (let i = first; i < done.total; i++) {
     const st = done.status[i];
+    by_status[st] = (by_status[st] ?? 0) + 1;
     if (st >= 200 && st < 300) accepted++;
     else refused++;
     if (st === -1) continue; // dropped: never sent
@@ -186,11 +190,12 @@ function assemble(t: Target, p: StepParams, done: OpenLoopDone, w: CpuWindowResu
   const lags = seconds.map((s) => s.visibility_lag).filter((x): x is number => x !== null);
   const why_not: string[] = [];
   if (latency.p99 > P99_BOUND_MS) why_not.push(`p99 ${latency.p99} ms > ${P99_BOUND_MS} ms`);
-  if (refused > 0) why_not.push(`${refused} refused`);
+  if (refused > 0) why_not.push(`${refused} refused (${Object.entries(by_status).filter(([k]) => !k.startsWith('2')).map(([k, n]) => `${k === '0' ? 'timeout/error' : k === '-1' ? 'dropped' : k}: ${n}`).join(', ')})`);
   if (t.pays && !bounded) why_not.push(`backlog up to ${last_half_max} in the second half`);
   if (summary !== null && !summary.exact) why_not.push('summary not exact');
   return {
-    target: t.name, rate_per_s: p.rate_per_s, achieved_per_s: Math.round(accepted / measured_s), measured, accepted, refused,
+    target: t.name, rate_per_s: p.rate_per_s, achieved_per_s: Math.round(accepted / measured_s), measured, accepted, refused, by_status,
+    memory_mb: t.cgroups.length ? Math.round(t.cgroups.reduce((a, c) => a + c.memoryUsageBytes(), 0) / 1048576) : null,
     latency, latency_from_send: latencyStats(from_send),
     generator: {
       late: late_stats, dropped: done.dropped, waited_for_connection: done.waited_for_connection,
