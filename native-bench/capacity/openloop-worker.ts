@@ -31,8 +31,21 @@ const latency_ms = new Float32Array(total);
 const late_ms = new Float32Array(total);
 const status = new Int16Array(total).fill(NOT_ANSWERED);
 const on_conn = new Int32Array(cfg.connections); // the request each busy connection carries
+// Free connections, oldest first: every connection is used in turn, so none idles long enough for
+// the server to close it (uWS closes an idle one after 10 s) just as a request goes out on it.
 const free = new Int32Array(cfg.connections);
+let free_head = 0;
 let free_n = 0;
+const pushFree = (conn: number): void => {
+  free[(free_head + free_n) % cfg.connections] = conn;
+  free_n++;
+};
+const takeFree = (): number => {
+  const conn = free[free_head];
+  free_head = (free_head + 1) % cfg.connections;
+  free_n--;
+  return conn;
+};
 let next = 0;
 let answered = 0;
 let accepted = 0;
@@ -69,7 +82,7 @@ function pump(): void {
       waited_for_connection++;
       break;
     }
-    const conn = free[--free_n];
+    const conn = takeFree();
     next++;
     on_conn[conn] = i;
     late_ms[i] = now - scheduledAt(i);
@@ -88,7 +101,7 @@ function onAnswer(conn: number, code: number, end: number): void {
   answered++;
   if (code >= 200 && code < 300) accepted++;
   else refused++;
-  free[free_n++] = conn;
+  pushFree(conn);
   if (answered === total) finish();
   else pump();
 }
@@ -111,7 +124,7 @@ function finish(): void {
 }
 
 async function main(): Promise<void> {
-  for (let c = cfg.connections - 1; c >= 0; c--) free[free_n++] = c;
+  for (let c = 0; c < cfg.connections; c++) pushFree(c);
   await Promise.all(Array.from({ length: cfg.connections }, (_, c) => http.connect(c))); // warm, before t0
   port.postMessage({ type: 'connected' });
   await new Promise((r) => setTimeout(r, Math.max(0, t0 - clockMs())));
