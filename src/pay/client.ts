@@ -1,6 +1,6 @@
 // One processor's HTTP client (undici Pool, keep-alive) and the classification of an attempt's
 // result into what it means for the payment: stored, not stored, or unknown.
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { Outcome } from '../counters.js';
 
 export interface ClientOptions {
@@ -40,6 +40,49 @@ function classifyError(err: unknown): AttemptResult {
 }
 
 const PAY_HEADERS = { 'content-type': 'application/json' };
+const OK_200: AttemptResult = Object.freeze({ outcome: 'ok', status: 200, retry_after_ms: 0 }); // the usual answer, shared
+
+// Retry-After of a 429, from undici's raw headers (name, value, name, value…, as Buffers).
+function retryAfter(raw: (Buffer | string)[] | null): string | undefined {
+  if (raw === null) return undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i].toString().toLowerCase() === 'retry-after') return raw[i + 1].toString();
+  }
+  return undefined;
+}
+
+// One attempt, in undici's dispatch handler interface (onConnect … onComplete / onError). A
+// handler without onRequestStart is used as it is: no wrapper, no controller and no parsing of
+// every answer's headers (and trailers) into objects. The status is the answer: a garbage or
+// slow body after it changes nothing about what the processor stored.
+class PayHandler {
+  private settled = false;
+
+  constructor(private readonly resolve: (r: AttemptResult) => void) {}
+
+  onConnect(): void {}
+
+  onHeaders(status: number, raw: (Buffer | string)[] | null): boolean {
+    this.settle(status === 200 ? OK_200 : classifyStatus(status, status === 429 ? retryAfter(raw) : undefined));
+    return true;
+  }
+
+  onData(): boolean {
+    return true;
+  }
+
+  onComplete(): void {}
+
+  onError(err: Error): void {
+    this.settle(classifyError(err));
+  }
+
+  private settle(r: AttemptResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(r);
+  }
+}
 
 export class ProcessorClient {
   private readonly pool: Pool;
@@ -60,34 +103,19 @@ export class ProcessorClient {
     });
   }
 
-  // Sends one payment. Resolves with the classified result; never rejects. Dispatched with a
-  // bare handler, not request(): no body stream per response, and the status is the answer (a
-  // garbage or slow body after it changes nothing about what the processor stored).
+  // Sends one payment. Resolves with the classified result; never rejects.
   pay(body: string): Promise<AttemptResult> {
     return new Promise((resolve) => {
-      let settled = false;
-      const settle = (r: AttemptResult): void => {
-        if (!settled) {
-          settled = true;
-          resolve(r);
-        }
-      };
+      const handler = new PayHandler(resolve);
       try {
+        // The handler's legacy shape is what undici's Dispatcher takes without a wrapper; its
+        // types only describe the newer one.
         this.pool.dispatch(
           { origin: this.origin, method: 'POST', path: '/payments', headers: PAY_HEADERS, body, headersTimeout: this.timeout_ms, bodyTimeout: this.timeout_ms },
-          {
-            onRequestStart: () => {}, // its presence selects undici's current handler API
-            onResponseStart: (_controller, status, headers) => {
-              const retry_after = headers['retry-after'];
-              settle(classifyStatus(status, Array.isArray(retry_after) ? retry_after[0] : retry_after));
-            },
-            onResponseData: () => {},
-            onResponseEnd: () => {},
-            onResponseError: (_controller, err) => settle(classifyError(err)),
-          },
+          handler as unknown as Dispatcher.DispatchHandler,
         );
       } catch (err) {
-        settle(classifyError(err)); // a closed pool throws instead of calling back
+        handler.onError(err as Error); // a closed pool throws instead of calling back
       }
     });
   }
