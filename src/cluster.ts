@@ -2,11 +2,15 @@
 // Linux, so the kernel spreads connections without a proxy), an embedded Postgres when
 // DATABASE_URL is unset, and the two processor simulators (native-bench, run as child
 // processes) when the processor URLs are unset. Ctrl-C or SIGTERM stops all of it.
+// Every child holds a pipe from the launcher as stdin (src/lifeline.ts): if the launcher dies
+// without stopping them (SIGKILL, OOM), each one notices the pipe close and stops by itself,
+// and the embedded Postgres removes its data directory.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, LOCAL_STACK_ENV, parseConfig } from './config.js';
+import { LIFELINE_ARG } from './lifeline.js';
 import { createLogger } from './log.js';
 import { INSTANCE_ENV } from './runtime.js';
 
@@ -17,7 +21,16 @@ const EMBEDDED_PG = join(here, 'store', 'embedded.js');
 const SIM = join(ROOT, 'dist', 'native-bench', 'processor-sim', 'main.js');
 const RESTART_DELAY_MS = 1_000;
 const STOP_TIMEOUT_MS = 20_000;
-const SIM_PORTS = { default: 8001, fallback: 8002 } as const;
+const SIM_OFFSETS = { default: 0, fallback: 1 } as const;
+// The launcher's end of each child's lifeline: never written, never closed while it lives.
+const CHILD_STDIO: ['pipe', 'pipe', 'inherit'] = ['pipe', 'pipe', 'inherit'];
+
+function spawnChild(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  // detached: Ctrl-C reaches the launcher only; it stops the rest in order.
+  const child = spawn(process.execPath, [...args, LIFELINE_ARG], { env, stdio: CHILD_STDIO, detached: true });
+  child.stdin!.on('error', () => {}); // the child is gone: its end closed
+  return child;
+}
 const SIM_FEES = { default: 0.07, fallback: 0.1 } as const;
 
 async function main(): Promise<void> {
@@ -46,7 +59,7 @@ async function main(): Promise<void> {
     // Postgres.
     let database_url = config.database_url;
     if (database_url === '') {
-      const child = spawn(process.execPath, [EMBEDDED_PG], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+      const child = spawnChild([EMBEDDED_PG]);
       cleanups.push(() => stopChild(child));
       database_url = await firstJsonLine(child, (m) => (m.event === 'listening' ? String(m.url) : null), false);
       log.info('embedded postgres started', { url: database_url.replace(':postgres@', ':***@') });
@@ -56,10 +69,8 @@ async function main(): Promise<void> {
     let urls = { default: config.processor_url_default, fallback: config.processor_url_fallback };
     if (urls.default === '' || urls.fallback === '') {
       const started = await Promise.all((['default', 'fallback'] as const).map(async (name) => {
-        const child = spawn(process.execPath, [SIM, '--port', String(SIM_PORTS[name]), '--fee', String(SIM_FEES[name]), '--name', name], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-          detached: true, // Ctrl-C reaches the launcher only; it stops the rest in order
-        });
+        const port = config.simulator_port_base === 0 ? 0 : config.simulator_port_base + SIM_OFFSETS[name];
+        const child = spawnChild([SIM, '--port', String(port), '--fee', String(SIM_FEES[name]), '--name', name]);
         cleanups.push(() => stopChild(child));
         const url = await firstJsonLine(child, (m) => (m.event === 'listening' ? String(m.url) : null));
         return [name, url] as const;
@@ -78,7 +89,7 @@ async function main(): Promise<void> {
       PAYMENT_PROCESSOR_URL_FALLBACK: urls.fallback,
     };
     const startInstance = (index: number): Promise<void> => {
-      const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+      const child = spawnChild([MAIN], { ...env, INSTANCE_INDEX: String(index) });
       children.add(child);
       child.once('exit', (code, signal) => {
         children.delete(child);
@@ -92,11 +103,15 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: config.instances }, (_, i) => startInstance(i)));
     const where = config.listen_socket ? `unix:${config.listen_socket}` : `http://127.0.0.1:${config.port}`;
+    const metrics = config.metrics_port === 0
+      ? 'per instance: off (METRICS_PORT=0)'
+      : Array.from({ length: config.instances }, (_, i) => `http://127.0.0.1:${config.metrics_port + i}/metrics`).join('  ');
     process.stdout.write(
       `\nrinha-node is up: ${config.instances} instance(s) on ${where}\n` +
         `  processors: default ${urls.default}  fallback ${urls.fallback}\n` +
         `  postgres:   ${database_url.replace(/:[^:@/]*@/, ':***@')}\n` +
-        `  try: curl -s ${where}/payments-summary   metrics: ${where}/metrics   stop: Ctrl-C\n\n`,
+        `  metrics:    ${where}/metrics (any instance)   ${metrics}\n` +
+        `  try: curl -s ${where}/payments-summary   stop: Ctrl-C\n\n`,
     );
   } catch (err) {
     log.error('start failed', { err: String((err as Error)?.message ?? err) });

@@ -42,6 +42,9 @@ export interface Config {
   readonly reclaim_interval_ms: number;
   readonly embedded_pg_nice: number;
   readonly embedded_pg_port: number; // 0 = any free port
+  readonly instance_index: number;
+  readonly metrics_port: number;
+  readonly simulator_port_base: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -170,7 +173,13 @@ export function parseConfig(env: Env = process.env): Config {
     reclaim_interval_ms: int(env, 'RECLAIM_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
     embedded_pg_nice: int(env, 'EMBEDDED_PG_NICE', { min: 0, max: 19, fallback: 5 }),
     embedded_pg_port: int(env, 'EMBEDDED_PG_PORT', { min: 0, max: 65535, fallback: 0 }),
+    instance_index: int(env, 'INSTANCE_INDEX', { min: 0, max: 63, fallback: 0 }),
+    metrics_port: int(env, 'METRICS_PORT', { min: 0, max: 65535, fallback: 9100 }),
+    simulator_port_base: int(env, 'SIMULATOR_PORT_BASE', { min: 0, max: 65534, fallback: 8001 }),
   };
+  if (config.metrics_port !== 0 && config.metrics_port + Math.max(config.instance_index, config.instances - 1) > 65535) {
+    throw new ConfigError(`METRICS_PORT + the instance's index must be a port, got ${config.metrics_port}`);
+  }
   if (config.durable_intake && !config.idempotency_claims) {
     throw new ConfigError('DURABLE_INTAKE=true needs IDEMPOTENCY_CLAIMS=true (a claim is the durable record)');
   }

@@ -5,9 +5,11 @@ import pg from 'pg';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, type Config, describeConfig, parseConfig, requireInstanceConfig } from './config.js';
-import { C_PURGED, Counters, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackGc, trackHeap } from './counters.js';
+import { C_PURGED, Counters, renderMetrics, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackGc, trackHeap } from './counters.js';
 import { AnswerThread } from './http/blocking.js';
 import { assertNativeUws, startFront } from './http/front.js';
+import { type MetricsPort, startMetricsPort } from './http/metrics-port.js';
+import { onLauncherGone } from './lifeline.js';
 import { createLogger, type Logger } from './log.js';
 import type { PaymentRecord } from './queue/record.js';
 import { Ring } from './queue/ring.js';
@@ -41,6 +43,9 @@ async function main(): Promise<void> {
   }
   for (const flag of INSTANCE_V8_FLAGS) setFlagsFromString(flag); // before any worker compiles undici
   const log = createLogger(config.log_level, { pid: process.pid });
+  // Until the instance is up there is nothing to drain: the launcher gone, it just leaves.
+  let launcherGone = (): void => process.exit(1);
+  onLauncherGone(() => launcherGone());
   log.banner('starting', { config: describeConfig(config) });
 
   // Postgres first: wait for it (bounded), then the schema.
@@ -133,7 +138,11 @@ async function main(): Promise<void> {
     },
     log,
   });
-  log.banner('listening', { address: front.address, workers: config.worker_threads, ring_slots: config.ring_slots });
+  const metrics = await startInstanceMetrics(config, counters, ring, log);
+  log.banner('listening', {
+    address: front.address, metrics: metrics?.url ?? null, instance: config.instance_index,
+    workers: config.worker_threads, ring_slots: config.ring_slots,
+  });
 
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -149,6 +158,7 @@ async function main(): Promise<void> {
     if (drained === -1) log.error('drain timed out; payments still queued are lost', { queued: ring.size() });
     else log.banner('drained', { left: drained });
     front.close();
+    metrics?.close();
     await answers?.close();
     await Promise.all(workers.map((w) => w.terminate()));
     await bus.close();
@@ -157,6 +167,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  launcherGone = () => void shutdown('launcher gone'); // npm start's launcher died: drain and stop
+}
+
+// This instance's own /metrics port (METRICS_PORT + INSTANCE_INDEX), or null when off or taken.
+async function startInstanceMetrics(config: Config, counters: Counters, ring: Ring, log: Logger): Promise<MetricsPort | null> {
+  if (config.metrics_port === 0) return null;
+  const port = config.metrics_port + config.instance_index;
+  const render = (): string => renderMetrics(counters, { ring_depth: ring.size(), ring_slots: ring.slots, ring_wakeups: ring.wakeups() });
+  const started = await startMetricsPort(port, config.instance_index, render);
+  if (started === null) log.warn('metrics port in use: this instance\'s /metrics is on the service port only', { port });
+  return started;
 }
 
 function spawnWorker(index: number, config: Config, ring: Ring, counters: Counters, state: SharedState, owner: string, log: Logger): Worker {

@@ -1,6 +1,7 @@
 // CLI: node dist/native-bench/processor-sim/main.js --port 8001 --fee 0.07 [--token 123] [--host 127.0.0.1] [--name default]
 // Prints exactly one JSON line once listening: {"event":"listening","port":<n>,"url":"http://127.0.0.1:<n>"}
 
+import { onLauncherGone, withoutLifeline } from '../../src/lifeline.js';
 import { startSimulator, type SimulatorOptions } from './server.js';
 
 const usage = 'usage: main.js --port <n> --fee <rate> [--token <t>] [--host <h>] [--name <n>]';
@@ -39,7 +40,7 @@ function parseArgs(argv: readonly string[]): SimulatorOptions {
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseArgs(withoutLifeline(process.argv.slice(2)));
   const sim = await startSimulator(options);
   process.stdout.write(JSON.stringify({ event: 'listening', port: sim.port, url: sim.url }) + '\n');
   let stopping = false;
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  onLauncherGone(stop); // npm start's launcher died: stop with it
 }
 
 main().catch((error: unknown) => {

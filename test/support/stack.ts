@@ -93,7 +93,8 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
   const log: string[] = [];
   const child = spawn(process.execPath, [MAIN], {
     // Started as npm start and the image start them (src/runtime.ts).
-    env: { ...process.env, ...INSTANCE_ENV, PURGE_ENABLED: 'true', HEALTH_INTERVAL_MS: '5000', ...env, PORT: String(port) },
+    // No metrics port of their own unless a test asks: many instances run on this host at once.
+    env: { ...process.env, ...INSTANCE_ENV, PURGE_ENABLED: 'true', HEALTH_INTERVAL_MS: '5000', METRICS_PORT: '0', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   createInterface({ input: child.stderr! }).on('line', (l) => log.push(l));
