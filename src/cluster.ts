@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       ? 'per instance: off (METRICS_PORT=0)'
       : Array.from({ length: config.instances }, (_, i) => `http://127.0.0.1:${config.metrics_port + i}/metrics`).join('  ');
     process.stdout.write(
-      `\nrinha-node is up: ${config.instances} instance(s) on ${where}\n` +
+      `\nrinha-node is up: ${config.instances} instance(s) on ${where} (durability ${config.durability})\n` +
         `  processors: default ${urls.default}  fallback ${urls.fallback}\n` +
         `  postgres:   ${database_url.replace(/:[^:@/]*@/, ':***@')}\n` +
         `  metrics:    ${where}/metrics (any instance)   ${metrics}\n` +

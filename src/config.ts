@@ -42,10 +42,16 @@ export interface Config {
   readonly reclaim_interval_ms: number;
   readonly embedded_pg_nice: number;
   readonly embedded_pg_port: number; // 0 = any free port
+  readonly durability: Durability;
+  readonly ack_timeout_ms: number;
+  readonly acks_pending_max: number;
   readonly instance_index: number;
   readonly metrics_port: number;
   readonly simulator_port_base: number;
 }
+
+// fast: 202 at once (the contest's). strict: 202 once the payment's claim is durably committed.
+export type Durability = 'fast' | 'strict';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 // How summary and purge are answered: inside the request handler while the front waits for the
@@ -117,6 +123,12 @@ function url(env: Env, name: string): string {
   return parsed.origin; // the processors' API lives at the root
 }
 
+function durability(env: Env): Durability {
+  const raw = (env.DURABILITY ?? 'fast').trim().toLowerCase();
+  if (raw === 'fast' || raw === 'strict') return raw;
+  throw new ConfigError(`DURABILITY must be fast or strict, got ${JSON.stringify(env.DURABILITY)}`);
+}
+
 function level(env: Env): LogLevel {
   const raw = (env.LOG_LEVEL ?? 'info').trim().toLowerCase();
   if (raw === 'debug' || raw === 'info' || raw === 'warn' || raw === 'error') return raw;
@@ -173,12 +185,21 @@ export function parseConfig(env: Env = process.env): Config {
     reclaim_interval_ms: int(env, 'RECLAIM_INTERVAL_MS', { min: 100, max: 600_000, fallback: 5_000 }),
     embedded_pg_nice: int(env, 'EMBEDDED_PG_NICE', { min: 0, max: 19, fallback: 5 }),
     embedded_pg_port: int(env, 'EMBEDDED_PG_PORT', { min: 0, max: 65535, fallback: 0 }),
+    durability: durability(env),
+    ack_timeout_ms: int(env, 'ACK_TIMEOUT_MS', { min: 100, max: 600_000, fallback: 5_000 }),
+    acks_pending_max: int(env, 'ACKS_PENDING_MAX', { min: 2, max: 1 << 20, fallback: 4_096 }),
     instance_index: int(env, 'INSTANCE_INDEX', { min: 0, max: 63, fallback: 0 }),
     metrics_port: int(env, 'METRICS_PORT', { min: 0, max: 65535, fallback: 9100 }),
     simulator_port_base: int(env, 'SIMULATOR_PORT_BASE', { min: 0, max: 65534, fallback: 8001 }),
   };
   if (config.metrics_port !== 0 && config.metrics_port + Math.max(config.instance_index, config.instances - 1) > 65535) {
     throw new ConfigError(`METRICS_PORT + the instance's index must be a port, got ${config.metrics_port}`);
+  }
+  if ((config.acks_pending_max & (config.acks_pending_max - 1)) !== 0) {
+    throw new ConfigError(`ACKS_PENDING_MAX must be a power of two, got ${config.acks_pending_max}`);
+  }
+  if (config.durability === 'strict' && !config.durable_intake) {
+    throw new ConfigError('DURABILITY=strict needs DURABLE_INTAKE=true (the claim is what a 202 waits for)');
   }
   if (config.durable_intake && !config.idempotency_claims) {
     throw new ConfigError('DURABLE_INTAKE=true needs IDEMPOTENCY_CLAIMS=true (a claim is the durable record)');

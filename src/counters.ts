@@ -6,7 +6,9 @@ import { PROCESSORS } from './processor.js';
 // with Atomics, /metrics reads them without stopping anyone. Fixed layout, no allocation to count.
 
 
-const REJECT_REASONS = ['invalid', 'too_large', 'unsupported_media_type', 'ring_full', 'shutting_down', 'not_found'] as const;
+// acks_full, ack_timeout: DURABILITY=strict only (too many answers waiting for their commit; a
+// commit that did not come in ACK_TIMEOUT_MS).
+const REJECT_REASONS = ['invalid', 'too_large', 'unsupported_media_type', 'ring_full', 'shutting_down', 'not_found', 'acks_full', 'ack_timeout'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 // What an attempt at a processor came to.

@@ -5,9 +5,10 @@ import pg from 'pg';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { ConfigError, type Config, describeConfig, parseConfig, requireInstanceConfig } from './config.js';
-import { C_PURGED, Counters, renderMetrics, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackGc, trackHeap } from './counters.js';
+import { C_ACCEPTED, C_PURGED, Counters, renderMetrics, G_DB_READY, G_IS_LEADER, G_WORKERS_ALIVE, trackGc, trackHeap } from './counters.js';
 import { AnswerThread } from './http/blocking.js';
 import { assertNativeUws, startFront } from './http/front.js';
+import { PendingAcks } from './http/acks.js';
 import { type MetricsPort, startMetricsPort } from './http/metrics-port.js';
 import { onLauncherGone } from './lifeline.js';
 import { createLogger, type Logger } from './log.js';
@@ -15,7 +16,7 @@ import type { PaymentRecord } from './queue/record.js';
 import { Ring } from './queue/ring.js';
 import { INSTANCE_V8_FLAGS } from './runtime.js';
 import { Bus } from './store/bus.js';
-import { connectWithRetry, ensureSchema } from './store/db.js';
+import { assertDurableServer, connectWithRetry, durableUrl, ensureSchema } from './store/db.js';
 import { querySummary, renderSummary } from './store/summary.js';
 import { startHealthPoller } from './pay/health.js';
 import { startReclaimer } from './pay/reclaim.js';
@@ -50,9 +51,14 @@ async function main(): Promise<void> {
 
   // Postgres first: wait for it (bounded), then the schema.
   const setup = await connectWithRetry({
-    url: config.database_url, attempts: config.pg_connect_attempts, interval_ms: config.pg_connect_interval_ms, log, purpose: 'setup',
+    url: config.durability === 'strict' ? durableUrl(config.database_url) : config.database_url, attempts: config.pg_connect_attempts, interval_ms: config.pg_connect_interval_ms, log, purpose: 'setup',
   });
-  await ensureSchema(setup);
+  if (config.durability === 'strict') {
+    // Every connection commits synchronously, on a server that keeps its commits.
+    config = Object.freeze({ ...config, database_url: durableUrl(config.database_url) });
+    await assertDurableServer(setup);
+  }
+  await ensureSchema(setup, config.durability);
   await setup.end();
 
   const ring = Ring.create(config.ring_slots);
@@ -63,6 +69,10 @@ async function main(): Promise<void> {
   const db = new pg.Pool({ connectionString: config.database_url, max: 2, application_name: 'rinha-front' });
   db.on('error', (err) => log.warn('db pool error', { err: String(err) }));
 
+  // strict: a 202 waits for its claim's commit; the answers wait here (http/acks.ts).
+  const acks = config.durability === 'strict'
+    ? new PendingAcks(config.acks_pending_max, config.ack_timeout_ms, { acked: () => counters.add(C_ACCEPTED), timedOut: () => counters.reject('ack_timeout') })
+    : undefined;
   const workers: Worker[] = [];
   // A purge drops what was accepted at or before its fence (the time it was asked for), in
   // every thread; what this instance accepted after it (the NOTIFY can arrive late) stays.
@@ -72,7 +82,10 @@ async function main(): Promise<void> {
     const later: PaymentRecord[] = [];
     for (let r = ring.pop(); r !== null; r = ring.pop()) {
       if (r.accepted_at_ms > fence_ms) later.push(r);
-      else dropped++;
+      else {
+        dropped++;
+        if ((r.ticket ?? 0) !== 0) acks!.completeHere(r.ticket!); // purged before its claim: answered
+      }
     }
     // Room is certain: the front and the reclaimer push from this thread, and workers only pop.
     for (const r of later) assert(ring.push(r), 'ring full while putting back what it held');
@@ -93,7 +106,7 @@ async function main(): Promise<void> {
   });
   await bus.start();
 
-  for (let i = 0; i < config.worker_threads; i++) workers.push(spawnWorker(i, config, ring, counters, state, owner, log));
+  for (let i = 0; i < config.worker_threads; i++) workers.push(spawnWorker(i, config, ring, counters, state, owner, acks?.queue.sab ?? null, log));
   await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
     w.once('message', (m: FromWorker) => (m.type === 'ready' ? resolve() : reject(new Error('worker did not start'))));
     w.once('error', reject);
@@ -131,6 +144,7 @@ async function main(): Promise<void> {
     blocking: answers,
     summary: async (from, to) => renderSummary(await querySummary(db, from, to)),
     purge: () => bus.purge(db),
+    acks,
     readiness: () => {
       const db_ready = counters.get(G_DB_READY) === 1;
       const workers_alive = counters.get(G_WORKERS_ALIVE);
@@ -161,6 +175,7 @@ async function main(): Promise<void> {
     metrics?.close();
     await answers?.close();
     await Promise.all(workers.map((w) => w.terminate()));
+    acks?.close();
     await bus.close();
     await db.end().catch(() => {});
     process.exit(drained === -1 ? 1 : 0);
@@ -180,8 +195,10 @@ async function startInstanceMetrics(config: Config, counters: Counters, ring: Ri
   return started;
 }
 
-function spawnWorker(index: number, config: Config, ring: Ring, counters: Counters, state: SharedState, owner: string, log: Logger): Worker {
-  const data: WorkerData = { index, config, ring: ring.sab, counters: counters.sab, state: state.sab, owner };
+function spawnWorker(
+  index: number, config: Config, ring: Ring, counters: Counters, state: SharedState, owner: string, acks: SharedArrayBuffer | null, log: Logger,
+): Worker {
+  const data: WorkerData = { index, config, ring: ring.sab, counters: counters.sab, state: state.sab, owner, acks };
   const worker = new Worker(new URL('./pay/worker.js', import.meta.url), {
     workerData: data,
     // A small young generation: the worker's garbage is short-lived and a big nursery is RSS.

@@ -32,8 +32,8 @@ test('a record round-trips through a slot, exactly', () => {
   assert.equal(writeNewRecord(view, bytes, RECORD_BYTES, id, 2005, 1_752_000_000_123), true);
   const r = readRecord(view, bytes, RECORD_BYTES);
   assert.equal(formatUuid(r.id), id);
-  assert.deepEqual({ ...r, id: undefined }, { id: undefined, amount_cents: 2005, accepted_at_ms: 1_752_000_000_123, flags: 0 });
-  const full = { id: r.id, amount_cents: 9_007_199_254_740_991, accepted_at_ms: 1, flags: 255 };
+  assert.deepEqual({ ...r, id: undefined }, { id: undefined, amount_cents: 2005, accepted_at_ms: 1_752_000_000_123, flags: 0, ticket: 0 });
+  const full = { id: r.id, amount_cents: 9_007_199_254_740_991, accepted_at_ms: 1, flags: 255, ticket: 4_294_967_295 };
   writeRecord(view, bytes, 0, full);
   assert.deepEqual(readRecord(view, bytes, 0), full);
   // neighbours untouched

@@ -11,6 +11,7 @@ import type { Ring } from '../queue/ring.js';
 import type { BlockingAnswers, BlockingOutcome } from './blocking.js';
 import { holdAnswer, JSON_MEDIA_TYPE, refuseAndClose, sendError, sendJson, STATUS_LINE } from './answer.js';
 import { framingConflict } from './framing.js';
+import type { PendingAcks } from './acks.js';
 import { PaymentIntake } from './payments.js';
 import { parseSummaryQuery } from './validate.js';
 
@@ -24,6 +25,7 @@ export interface FrontDeps {
   purge(): Promise<void>;
   readiness(): { ready: boolean; detail: Record<string, unknown> };
   log: { error(msg: string, fields?: Record<string, unknown>): void };
+  acks?: PendingAcks; // DURABILITY=strict: a 202 waits for the claim's commit
 }
 
 export interface Front {
@@ -92,7 +94,7 @@ function checkedFraming(counters: Counters, handler: Handler): Handler {
 }
 
 function paymentsRoute(deps: FrontDeps, intake: Intake): Handler {
-  const payments = new PaymentIntake(deps.ring, deps.counters, deps.config.body_max_bytes);
+  const payments = new PaymentIntake(deps.ring, deps.counters, deps.config.body_max_bytes, deps.acks);
   return (res, req) => {
     if (refusedFraming(res, req, deps.counters)) return;
     payments.take(res, req, intake.accepting);

@@ -5,6 +5,7 @@ import type uWS from 'uWebSockets.js';
 import { C_ACCEPTED, type Counters } from '../counters.js';
 import type { Ring } from '../queue/ring.js';
 import { writeAcceptedRecord } from '../queue/record.js';
+import type { PendingAcks } from './acks.js';
 import { sendError, STATUS_LINE } from './answer.js';
 import { checkContentType, readCanonicalPayment, readPayment } from './validate.js';
 
@@ -14,15 +15,17 @@ const ACCEPTED_STATUS_LINE = STATUS_LINE[202]; // read once: the hot path writes
 export class PaymentIntake {
   private readonly id = new Uint8Array(UUID_BYTES); // the id being accepted, copied into a slot
   private amount_cents = 0; // the amount being accepted (one payment at a time: a single thread)
+  private ticket = 0; // strict: its parked answer (0: answered at once)
   private readonly too_large: string;
   private readonly fill = (view: DataView, bytes: Uint8Array, base: number): void => {
-    writeAcceptedRecord(view, bytes, base, this.id, this.amount_cents, Date.now());
+    writeAcceptedRecord(view, bytes, base, this.id, this.amount_cents, Date.now(), 0, this.ticket);
   };
 
   constructor(
     private readonly ring: Ring,
     private readonly counters: Counters,
     private readonly body_max_bytes: number,
+    private readonly acks?: PendingAcks, // DURABILITY=strict: a 202 waits for the claim's commit
   ) {
     assert(Number.isInteger(body_max_bytes) && body_max_bytes > 0, 'the body limit is a positive number of bytes');
     this.too_large = `body larger than ${body_max_bytes} bytes`;
@@ -97,6 +100,10 @@ export class PaymentIntake {
   // mode that answers once the payment is durable would hold it here (answer.ts holdAnswer).
   private enqueue(res: uWS.HttpResponse, cents: number): void {
     assert(cents >= 1, 'an accepted amount is at least one cent');
+    if (this.acks !== undefined) {
+      this.enqueueDurably(res, cents, this.acks);
+      return;
+    }
     this.amount_cents = cents;
     if (!this.ring.pushWith(this.fill)) {
       this.counters.reject('ring_full');
@@ -107,6 +114,28 @@ export class PaymentIntake {
     res.cork(() => {
       res.writeStatus(ACCEPTED_STATUS_LINE).end();
     });
+  }
+
+  // DURABILITY=strict: queue the payment with a ticket and park the answer until a worker has
+  // committed its claim (acks.ts answers it). Nothing awaits here either.
+  private enqueueDurably(res: uWS.HttpResponse, cents: number, acks: PendingAcks): void {
+    const ticket = acks.park(res);
+    if (ticket === 0) {
+      this.counters.reject('acks_full');
+      sendError(res, 503, 'too many payments waiting for their commit; retry later');
+      return;
+    }
+    this.amount_cents = cents;
+    this.ticket = ticket;
+    const pushed = this.ring.pushWith(this.fill);
+    this.ticket = 0;
+    if (!pushed) {
+      acks.cancel(ticket);
+      this.counters.reject('ring_full');
+      sendError(res, 503, 'queue is full; retry later');
+      return;
+    }
+    res.onAborted(() => acks.abandon(ticket)); // replaces the body's handler: the body is read
   }
 
   private refuseTooLarge(res: uWS.HttpResponse): void {

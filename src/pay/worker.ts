@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import { C_DUPLICATES_DROPPED, Counters, G_BACKLOG, G_WORKERS_ALIVE, trackGc, trackHeap } from '../counters.js';
 import { createLogger, type Logger } from '../log.js';
 import { FLAG_CLAIMED, formatUuid } from '../queue/record.js';
+import { AckQueue } from '../queue/acks.js';
 import { Ring } from '../queue/ring.js';
 import { nameThisThread } from '../runtime.js';
 import { type ClaimRequest, Claims } from '../store/claims.js';
@@ -21,6 +22,7 @@ export interface WorkerData {
   counters: SharedArrayBuffer;
   state: SharedArrayBuffer;
   owner: string;
+  acks: SharedArrayBuffer | null; // DURABILITY=strict: tickets of committed claims go back to the front
 }
 
 const IDLE_PARK_MS = 1_000; // an idle worker still wakes now and then (drain and purge need no wake-up)
@@ -41,6 +43,7 @@ interface Parts {
   writer: BatchWriter;
   dispatcher: Dispatcher;
   claims: Claims | null;
+  acks: AckQueue | null; // strict: where a committed claim's ticket goes
 }
 
 function openParts(data: WorkerData): Parts {
@@ -84,7 +87,8 @@ function openParts(data: WorkerData): Parts {
   const claims = config.idempotency_claims
     ? new Claims({ url: config.database_url, owner: data.owner, batch_max_rows: config.batch_max_rows, retry_interval_ms: config.pg_connect_interval_ms, log })
     : null;
-  return { config, log, ring: Ring.attach(data.ring), counters, state, clients, writer, dispatcher, claims };
+  const acks = data.acks === null ? null : AckQueue.attach(data.acks);
+  return { config, log, ring: Ring.attach(data.ring), counters, state, clients, writer, dispatcher, claims, acks };
 }
 
 class PaymentWorker {
@@ -131,7 +135,7 @@ class PaymentWorker {
       const p = { correlation_id: formatUuid(r.id), amount_cents: r.amount_cents, accepted_at_ms: r.accepted_at_ms };
       n++;
       if (claims === null || (r.flags & FLAG_CLAIMED) !== 0) dispatcher.add(p);
-      else this.claimThenPay(claims, p);
+      else this.claimThenPay(claims, p, r.ticket ?? 0);
     }
     if (n > 0) {
       dispatcher.pump();
@@ -143,12 +147,14 @@ class PaymentWorker {
     return n;
   }
 
-  private claimThenPay(claims: Claims, p: ClaimRequest): void {
-    const { counters, dispatcher } = this.parts;
+  // ticket (strict): the front's answer waiting for this claim's commit; 0: none.
+  private claimThenPay(claims: Claims, p: ClaimRequest, ticket: number): void {
+    const { counters, dispatcher, acks } = this.parts;
     this.claiming++;
     counters.add(G_BACKLOG); // waiting for its claim is part of the backlog /metrics shows
     void claims.claim(p).then((outcome) => {
       this.claiming--;
+      if (ticket !== 0) acks!.ack(ticket); // committed (or a copy of, or purged): the 202 may leave
       if (outcome === 'mine') {
         dispatcher.add(p);
         dispatcher.pump(); // publishes it in the dispatcher's share of the backlog first
@@ -177,10 +183,15 @@ class PaymentWorker {
   // not parked then, so the front's pushes wake no one: no system call per payment on either
   // side, and the ring is taken in batches. Idle: park on the ring until the next push.
   private async ringLoop(): Promise<void> {
-    const { dispatcher, ring, config } = this.parts;
+    const { dispatcher, ring, config, acks } = this.parts;
     while (!this.stopped) {
       if (this.pull() === 0) dispatcher.pump(); // pull() pumps when it took any
-      if (!dispatcher.isIdle() || this.claiming > 0 || !this.hasRoom()) {
+      const idle = dispatcher.isIdle() && this.claiming === 0;
+      if (acks !== null && this.hasRoom()) {
+        // strict: a 202 waits for this worker to take its payment, so a push wakes it at once
+        // even while busy (the tick still runs when nothing arrives).
+        await ring.waitForRecords(idle ? IDLE_PARK_MS : config.worker_poll_ms);
+      } else if (!idle || !this.hasRoom()) {
         await new Promise((r) => setTimeout(r, config.worker_poll_ms));
       } else {
         await ring.waitForRecords(IDLE_PARK_MS);

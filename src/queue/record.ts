@@ -7,6 +7,7 @@ const ID_BYTES = 16; // a UUID
 
 // Byte offsets inside one record.
 const OFF_FLAGS = 0; // u8: FLAG_*
+const OFF_TICKET = 4; // u32: DURABILITY=strict, the front's answer waiting for this claim; 0 = none
 const OFF_AMOUNT_CENTS = 8; // f64 (an integer; f64 keeps every cent exact up to 2^53)
 const OFF_ACCEPTED_AT_MS = 16; // f64 epoch ms
 const OFF_ID = 24; // ID_BYTES: the UUID
@@ -14,7 +15,7 @@ export const RECORD_BYTES = 40;
 
 // The layout: the f64 fields 8-aligned, nothing overlaps, the id ends the record, and a record is
 // a whole number of 8-byte words, so every record of a ring of them stays aligned.
-assert(OFF_FLAGS + 1 <= OFF_AMOUNT_CENTS && OFF_AMOUNT_CENTS % 8 === 0);
+assert(OFF_FLAGS + 1 <= OFF_TICKET && OFF_TICKET % 4 === 0 && OFF_TICKET + 4 <= OFF_AMOUNT_CENTS && OFF_AMOUNT_CENTS % 8 === 0);
 assert(OFF_AMOUNT_CENTS + 8 <= OFF_ACCEPTED_AT_MS && OFF_ACCEPTED_AT_MS % 8 === 0);
 assert(OFF_ACCEPTED_AT_MS + 8 <= OFF_ID && OFF_ID + ID_BYTES === RECORD_BYTES && RECORD_BYTES % 8 === 0);
 
@@ -25,6 +26,7 @@ export interface PaymentRecord {
   amount_cents: number;
   accepted_at_ms: number;
   flags: number;
+  ticket?: number; // strict: the waiting answer to complete once the claim is committed (0 = none)
 }
 
 const UUID_TEXT_CHARS = 36; // 8-4-4-4-12 hex digits and 4 dashes
@@ -85,17 +87,17 @@ export function formatUuid(bytes: Uint8Array, offset = 0): string {
 export function writeRecord(view: DataView, bytes: Uint8Array, base: number, r: PaymentRecord): void {
   assert(r.id.length === ID_BYTES, 'a record id is 16 bytes');
   bytes.set(r.id, base + OFF_ID);
-  writeFields(view, base, r.amount_cents, r.accepted_at_ms, r.flags);
+  writeFields(view, base, r.amount_cents, r.accepted_at_ms, r.flags, r.ticket ?? 0);
 }
 
 // A freshly accepted payment (never sent) whose id is already 16 bytes: the front thread's path,
 // which validated the id into bytes and copies them here.
 export function writeAcceptedRecord(
   view: DataView, bytes: Uint8Array, base: number,
-  id: Uint8Array, amount_cents: number, accepted_at_ms: number, flags = 0,
+  id: Uint8Array, amount_cents: number, accepted_at_ms: number, flags = 0, ticket = 0,
 ): void {
   bytes.set(id.subarray(0, ID_BYTES), base + OFF_ID);
-  writeFields(view, base, amount_cents, accepted_at_ms, flags);
+  writeFields(view, base, amount_cents, accepted_at_ms, flags, ticket);
 }
 
 // The same from the id's text (parsed straight into the slot); false if it is not a UUID.
@@ -104,12 +106,13 @@ export function writeNewRecord(
   id_text: string, amount_cents: number, accepted_at_ms: number, flags = 0,
 ): boolean {
   if (!parseUuidInto(id_text, bytes, base + OFF_ID)) return false;
-  writeFields(view, base, amount_cents, accepted_at_ms, flags);
+  writeFields(view, base, amount_cents, accepted_at_ms, flags, 0);
   return true;
 }
 
-function writeFields(view: DataView, base: number, amount_cents: number, accepted_at_ms: number, flags: number): void {
+function writeFields(view: DataView, base: number, amount_cents: number, accepted_at_ms: number, flags: number, ticket: number): void {
   view.setUint8(base + OFF_FLAGS, flags);
+  view.setUint32(base + OFF_TICKET, ticket, true);
   view.setFloat64(base + OFF_AMOUNT_CENTS, amount_cents, true);
   view.setFloat64(base + OFF_ACCEPTED_AT_MS, accepted_at_ms, true);
 }
@@ -120,5 +123,6 @@ export function readRecord(view: DataView, bytes: Uint8Array, base: number): Pay
     amount_cents: view.getFloat64(base + OFF_AMOUNT_CENTS, true),
     accepted_at_ms: view.getFloat64(base + OFF_ACCEPTED_AT_MS, true),
     flags: view.getUint8(base + OFF_FLAGS),
+    ticket: view.getUint32(base + OFF_TICKET, true),
   };
 }

@@ -24,18 +24,26 @@ export interface ClaimsOptions {
 // purge's fence is not claimed (dropped), even if this instance has not heard of the purge yet;
 // the purge locks the table, so a claim waiting on it reads the new fence. The fence comes back
 // too, so a refusal can be told apart: purged, or a copy of an id already claimed.
+// A claim sent again after an error ($5: retried) may have committed the first time, its answer
+// lost with the connection (Postgres restarted): a claim of the same id with our owner and the
+// same accept time is then ours too. (A copy of an id sent to this instance is never in the same
+// batch as the first: copies within a batch are dropped before the query.)
 const CLAIM_SQL =
-  `WITH fence AS (SELECT ${PURGE_FENCE_SQL} AS ms), won AS (` +
+  'WITH fence AS (SELECT ' + PURGE_FENCE_SQL + ' AS ms), ' +
+  'input AS (SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $5::boolean[]) AS u (id, cents, accepted_at_ms, retried)), ' +
+  'won AS (' +
   'INSERT INTO payment_claims (correlation_id, amount_cents, accepted_at_ms, owner) ' +
-  'SELECT u.*, $4::uuid FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u (id, cents, accepted_at_ms), fence ' +
-  'WHERE u.accepted_at_ms > fence.ms ON CONFLICT (correlation_id) DO NOTHING RETURNING correlation_id) ' +
-  'SELECT (SELECT ms FROM fence) AS fence_ms, ARRAY(SELECT correlation_id FROM won) AS won';
+  'SELECT input.id, input.cents, input.accepted_at_ms, $4::uuid FROM input, fence ' +
+  'WHERE input.accepted_at_ms > fence.ms ON CONFLICT (correlation_id) DO NOTHING RETURNING correlation_id), ' +
+  'earlier AS (SELECT c.correlation_id FROM payment_claims c JOIN input ON c.correlation_id = input.id ' +
+  'WHERE input.retried AND c.owner = $4::uuid AND c.accepted_at_ms = input.accepted_at_ms) ' +
+  'SELECT (SELECT ms FROM fence) AS fence_ms, ARRAY(SELECT correlation_id FROM won UNION SELECT correlation_id FROM earlier) AS won';
 
 export interface ClaimRequest { correlation_id: string; amount_cents: number; accepted_at_ms: number }
 // mine: this instance pays it; duplicate: another payment claimed the id first; purged: a purge
 // came after it was accepted.
 export type ClaimOutcome = 'mine' | 'duplicate' | 'purged';
-interface Waiting { p: ClaimRequest; resolve(outcome: ClaimOutcome): void }
+interface Waiting { p: ClaimRequest; resolve(outcome: ClaimOutcome): void; retried?: boolean }
 
 export class Claims {
   private readonly o: ClaimsOptions;
@@ -80,11 +88,12 @@ export class Claims {
     await this.db.reset();
   }
 
-  private claimQuery(ps: ClaimRequest[]): pg.QueryConfig {
+  private claimQuery(ws: Waiting[]): pg.QueryConfig {
+    const ps = ws.map((w) => w.p);
     return {
       name: 'claim', // prepared once per connection: no parse and plan per batch
       text: CLAIM_SQL,
-      values: [ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner],
+      values: [ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner, ws.map((w) => w.retried === true)],
     };
   }
 
@@ -100,8 +109,7 @@ export class Claims {
       }
       try {
         const client = await this.db.get();
-        const ps = [...first.values()].map((w) => w.p);
-        const r = await client.query<{ fence_ms: string; won: string[] }>(this.claimQuery(ps));
+        const r = await client.query<{ fence_ms: string; won: string[] }>(this.claimQuery([...first.values()]));
         const fence_ms = Number(r.rows[0].fence_ms); // bigint comes back as text
         const won = new Set(r.rows[0].won);
         const refused = (w: Waiting): ClaimOutcome => (w.p.accepted_at_ms <= fence_ms ? 'purged' : 'duplicate');
@@ -109,6 +117,7 @@ export class Claims {
         for (const w of copies) w.resolve(refused(w));
       } catch (err) {
         this.o.log.warn('claims batch failed; retrying', { ids: batch.length, err: String(err) });
+        for (const w of batch) w.retried = true;
         this.queue.unshift(...batch);
         await this.db.reset();
         await new Promise((r) => setTimeout(r, this.o.retry_interval_ms));

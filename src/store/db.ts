@@ -41,15 +41,42 @@ export const PAYMENTS_COLUMNS = 'correlation_id, amount_cents, requested_at_ms, 
 // The last purge's fence, for any statement: no row means never purged.
 export const PURGE_FENCE_SQL = 'coalesce((SELECT fence_ms FROM purge_fence), -1)';
 
+// DURABILITY=strict: every connection of the instance commits synchronously (the WAL is on disk
+// when COMMIT returns), whatever the server's default. Set per connection through the URL, so
+// the writer's, the claims', the bus' and the pool's connections all carry it.
+export function durableUrl(url: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `${u.searchParams.get('options') ?? ''} -c synchronous_commit=on`.trim());
+  return u.toString();
+}
+
+// DURABILITY=strict refuses a server that would not keep a commit: with fsync off, a
+// synchronous commit returns before anything reaches the disk.
+export async function assertDurableServer(client: pg.Client): Promise<void> {
+  const r = await client.query<{ fsync: string; synchronous_commit: string }>(
+    "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS synchronous_commit",
+  );
+  const { fsync, synchronous_commit } = r.rows[0];
+  if (fsync !== 'on' || synchronous_commit === 'off') {
+    throw new Error(`DURABILITY=strict needs Postgres with fsync=on and synchronous commits (fsync=${fsync}, synchronous_commit=${synchronous_commit})`);
+  }
+}
+
+// The tables whose loss loses payments: what is accepted (claims), what is counted (payments),
+// and who may still settle its claims (instances).
+const DURABLE_TABLES = ['payments', 'payment_claims', 'instances'];
+
 // Money in integer cents, time in epoch ms: the row is exactly what the processor stored.
-// UNLOGGED: this is a contest cache of the processors' own records; a clean restart keeps it,
-// a Postgres crash empties it (see README, reliability).
-export async function ensureSchema(client: pg.Client): Promise<void> {
+// fast: UNLOGGED, a contest cache of the processors' own records; a clean restart keeps it, a
+// Postgres crash empties it (see README, reliability). strict: logged (made so if they exist
+// unlogged), so a crash keeps every committed row.
+export async function ensureSchema(client: pg.Client, durability: 'fast' | 'strict' = 'fast'): Promise<void> {
+  const UNLOGGED = durability === 'strict' ? '' : 'UNLOGGED';
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]); // instances start together
     await client.query(`
-      CREATE UNLOGGED TABLE IF NOT EXISTS payments (
+      CREATE ${UNLOGGED} TABLE IF NOT EXISTS payments (
         correlation_id  uuid     PRIMARY KEY,
         amount_cents    bigint   NOT NULL CHECK (amount_cents > 0),
         requested_at_ms bigint   NOT NULL,
@@ -71,7 +98,7 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
     // Who pays each id: one row per id ever accepted, and, until a payments row exists for
     // it, the payment's durable intake (src/store/claims.ts, src/pay/reclaim.ts).
     await client.query(`
-      CREATE UNLOGGED TABLE IF NOT EXISTS payment_claims (
+      CREATE ${UNLOGGED} TABLE IF NOT EXISTS payment_claims (
         correlation_id uuid   PRIMARY KEY,
         amount_cents   bigint NOT NULL,
         accepted_at_ms bigint NOT NULL,
@@ -80,7 +107,7 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
     await client.query('CREATE INDEX IF NOT EXISTS payment_claims_owner ON payment_claims (owner)');
     // Instances that have claimed anything; one whose liveness lock is free is dead.
     await client.query(`
-      CREATE UNLOGGED TABLE IF NOT EXISTS instances (
+      CREATE ${UNLOGGED} TABLE IF NOT EXISTS instances (
         owner         uuid   PRIMARY KEY,
         started_at_ms bigint NOT NULL
       )`);
@@ -91,6 +118,14 @@ export async function ensureSchema(client: pg.Client): Promise<void> {
         min_response_ms integer  NOT NULL,
         checked_at_ms   bigint   NOT NULL
       )`);
+    if (durability === 'strict') {
+      // Made by a fast instance earlier: rewrite them logged (locks them while it runs).
+      const unlogged = await client.query<{ relname: string }>(
+        "SELECT relname FROM pg_class WHERE relname = ANY($1) AND relkind = 'r' AND relpersistence = 'u' AND pg_table_is_visible(oid)",
+        [DURABLE_TABLES],
+      );
+      for (const { relname } of unlogged.rows) await client.query(`ALTER TABLE ${relname} SET LOGGED`);
+    }
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

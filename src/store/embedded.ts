@@ -24,8 +24,13 @@ import { freePort } from '../net.js';
 const CLIENTS_GONE_TIMEOUT_MS = 20_000; // the launcher's own stop timeout for an instance
 const CLIENTS_POLL_MS = 100;
 
-// A contest cache of the processors' own records: durability traded for latency (README).
-const FAST_FLAGS = ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+// fast: a contest cache of the processors' own records, durability traded for latency (README).
+// strict: a 202 waits for a synchronous commit, so every commit must reach the disk.
+function durabilityFlags(durability: 'fast' | 'strict'): string[] {
+  return durability === 'strict'
+    ? ['-c', 'fsync=on', '-c', 'synchronous_commit=on', '-c', 'full_page_writes=on']
+    : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+}
 
 let dataDir = ''; // removed on every way out, a failed start included
 
@@ -50,7 +55,7 @@ async function main(): Promise<void> {
     password: 'postgres',
     persistent: false,
     createPostgresUser: process.getuid?.() === 0, // PostgreSQL refuses to run as root
-    postgresFlags: [...FAST_FLAGS, '-c', 'shared_buffers=32MB', '-c', 'max_connections=80'],
+    postgresFlags: [...durabilityFlags(config.durability), '-c', 'shared_buffers=32MB', '-c', 'max_connections=80'],
     onLog: () => {},
     onError: (e) => process.stderr.write(`postgres: ${String(e)}\n`),
   });
@@ -96,7 +101,7 @@ async function main(): Promise<void> {
   await pgServer.initialise();
   await pgServer.start();
   await pgServer.createDatabase('rinha');
-  process.stdout.write(JSON.stringify({ event: 'listening', port, url }) + '\n');
+  process.stdout.write(JSON.stringify({ event: 'listening', port, url, durability: config.durability }) + '\n');
 }
 
 // Resolves when no other client is connected (the instances have drained and left), or after
