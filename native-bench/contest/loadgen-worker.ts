@@ -33,6 +33,8 @@ const amount = JSON.stringify(cfg.amount);
 const sent_at = new Float64Array(cfg.users);
 const iterations = new Int32Array(cfg.users);
 const ended = new Uint8Array(cfg.users);
+const pending_id: string[] = []; // with record_ids: each VU's request in flight
+const accepted_ids: string[] = [];
 // Sleeping VUs, in the order they wake (every sleep is as long, so the order they fell asleep).
 const sleepers = new Int32Array(cfg.users);
 const wake_at = new Float64Array(cfg.users);
@@ -58,7 +60,9 @@ function startAtMs(vu: number): number {
 
 function sendPayment(vu: number): void {
   if (count >= capacity) { endVu(vu); return; }
-  const body = `{"correlationId":"${randomUUID()}","amount":${amount}}`;
+  const id = randomUUID();
+  if (cfg.record_ids) pending_id[vu] = id;
+  const body = `{"correlationId":"${id}","amount":${amount}}`;
   sent_at[vu] = clockMs();
   iterations[vu]++;
   tick_started++;
@@ -73,6 +77,7 @@ function onAnswer(vu: number, code: number, end: number): void {
   status[i] = code;
   if (code === 200 || code === 201 || code === 202 || code === 204) {
     tick_ok++;
+    if (cfg.record_ids) accepted_ids.push(pending_id[vu]);
     if (tick_n < tick_durations.length) tick_durations[tick_n++] = d;
   } else tick_fail++;
   // Bounded: at most one iteration per second until the end of the ramp.
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
     type: 'done', count,
     start_ms: start_ms.slice(0, count), dur_ms: dur_ms.slice(0, count), status: status.slice(0, count),
     cpu_ms: (threadCpuNs() - cpu_at_start) / 1e6,
+    ...(cfg.record_ids ? { accepted_ids } : {}),
   };
   port.postMessage(done, [done.start_ms.buffer as ArrayBuffer, done.dur_ms.buffer as ArrayBuffer, done.status.buffer as ArrayBuffer]);
 }

@@ -9,6 +9,7 @@ export interface LoadConfig {
   amount: number;
   timeout_ms: number;
   start_epoch_ms: number;   // performance.timeOrigin + performance.now() at which t = 0
+  record_ids?: boolean;     // keep the correlationId of every accepted POST (chaos runs)
 }
 
 export interface LoadTick {
@@ -31,6 +32,7 @@ export interface LoadDone {
   dur_ms: Float64Array;     // request duration, ms
   status: Int16Array;       // HTTP status, 0 = timeout / error
   cpu_ms: number;           // the generator thread's own CPU over the run
+  accepted_ids?: string[];  // with record_ids: the correlationIds answered 2xx
 }
 
 export function nowEpochMs(): number {

@@ -6,7 +6,9 @@ import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { parseOptions, type ContestOptions } from './options.js';
 import { startProcessors, startService, startBaselineServer, startComposeBaseline, planLimits, type Processors, type Service } from './topology.js';
-import { contestRun, type RunResult } from './run.js';
+import { contestRun, type RunParams, type RunResult } from './run.js';
+import { reconcile, renderChaos, startChaos, type ChaosReport } from './chaos.js';
+import { parseConfig } from '../../src/config.js';
 import { buildResultJson, renderReport } from './report.js';
 import { renderTimelineSvg } from './svg.js';
 
@@ -25,8 +27,11 @@ function outDir(o: ContestOptions): string {
   return resolve('bench-results', `${stamp}-${o.label.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 }
 
-async function measure(o: ContestOptions, procs: Processors, service: Service, label: string, duration_s: number, startedByBench: boolean): Promise<RunResult> {
+async function measure(
+  o: ContestOptions, procs: Processors, service: Service, label: string, duration_s: number, startedByBench: boolean, chaos?: Pick<RunParams, 'record_ids' | 'onLoadStart'>,
+): Promise<RunResult> {
   return contestRun({
+    ...chaos,
     label, participant: o.participant, target_url: service.url, duration_s, users: o.users, amount: o.amount, timeout_ms: o.timeout_ms,
     schedule: o.schedule.map((ph) => ({ ...ph, at_s: (ph.at_s * duration_s) / o.duration_s })),
     audit: o.audit, teardown_window_s: o.teardown_window_s,
@@ -79,7 +84,18 @@ async function main(): Promise<number> {
 
     const service = await startService(o, procs, plan);
     cleanups.push(service.stop);
-    const result = await measure(o, procs, service, 'service', o.duration_s, o.topology !== 'none');
+    let chaos: ReturnType<typeof startChaos> | undefined;
+    const result = await measure(o, procs, service, 'service', o.duration_s, o.topology !== 'none', o.chaos === undefined ? undefined : {
+      record_ids: true,
+      onLoadStart: (t0) => { chaos = startChaos(o.chaos!, () => service.roots(), t0, (line) => process.stderr.write(line + '\n')); },
+    });
+    let chaosReport: ChaosReport | undefined;
+    if (chaos !== undefined) {
+      chaos.stop();
+      // Before the service stops: its summary is one of the three records.
+      chaosReport = await reconcile(result.accepted_ids ?? [], procs, service.url, parseConfig().durability, chaos.applied);
+      delete result.accepted_ids; // tens of thousands of ids: not for result.json
+    }
     await cleanups.pop()!();
 
     const baseline = o.baseline ? await runBaseline('baseline') : undefined;
@@ -90,6 +106,11 @@ async function main(): Promise<number> {
     writeFileSync(join(dir, 'result.json'), JSON.stringify(json, null, 2) + '\n');
     writeFileSync(join(dir, 'report.md'), renderReport(json));
     writeFileSync(join(dir, 'timeline.svg'), renderTimelineSvg(result, o.schedule, baseline));
+    if (chaosReport !== undefined) {
+      writeFileSync(join(dir, 'chaos.json'), JSON.stringify(chaosReport, null, 2) + '\n');
+      writeFileSync(join(dir, 'chaos.md'), renderChaos(chaosReport));
+      process.stderr.write('\n' + renderChaos(chaosReport));
+    }
     process.stderr.write(`\nscore ${json.official.total_liquido} (p99 ${json.official.p99.valor}, inconsistencies ${json.official.multa.composicao.num_inconsistencias}, lag ${json.official.lag.lag})\n`);
     process.stdout.write(JSON.stringify({ event: 'done', out: dir, score: json.official.total_liquido }) + '\n');
     return 0;

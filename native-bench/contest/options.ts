@@ -1,6 +1,7 @@
 // Command line of `npm run bench:contest`, parsed and validated once.
 import { FINAL_SCHEDULE, FINAL_DURATION_S, PREVIEW_SCHEDULE, PREVIEW_DURATION_S, scaleSchedule, readScheduleFile, type Phase } from './schedule.js';
 import { FINAL_AUDIT, PREVIEW_AUDIT, type AuditWindow } from './run.js';
+import { readChaosPlan, type ChaosStep } from './chaos.js';
 
 type Topology = 'npm-start' | 'none' | 'compose' | 'docker';
 
@@ -34,6 +35,7 @@ export interface ContestOptions {
   participant: string;
   compose_file: string;
   drain_ms: number;
+  chaos?: ChaosStep[];           // faults during the service's run, then a reconciliation (chaos.ts)
 }
 
 const USAGE = `usage: node dist/native-bench/contest/main.js [options]
@@ -63,6 +65,10 @@ const USAGE = `usage: node dist/native-bench/contest/main.js [options]
   --out <dir>               output directory (default bench-results/<UTC>-<label>)
   --label <name>            label in the output directory name and report
   --drain-ms <ms>           wait after teardown before the extra 'lag after drain' check (default 5000)
+  --chaos <plan>            faults during the service's run (topology npm-start), from a JSON file or
+                            inline JSON: [{"at_s":20,"action":"kill-instance","instance":0},
+                            {"at_s":35,"action":"restart-postgres"},{"at_s":50,"action":"crash-postgres"}];
+                            then every accepted payment is looked up at the processors (chaos.md)
 `;
 
 function num(name: string, v: string | undefined, min: number, max: number): number {
@@ -87,7 +93,7 @@ export function parseOptions(argv: string[]): ContestOptions {
   if (seen.has('--help')) throw new Error(USAGE);
   const known = ['--duration', '--users', '--amount', '--fee-default', '--fee-fallback', '--schedule', '--topology', '--target', '--processors',
     '--default-port', '--fallback-port', '--default-admin-url', '--fallback-admin-url', '--processor-token', '--baseline-duration', '--out', '--label',
-    '--compose-file', '--participant', '--timeout-ms', '--drain-ms'];
+    '--compose-file', '--participant', '--timeout-ms', '--drain-ms', '--chaos'];
   for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option ${k}\n${USAGE}`);
 
   const preview = seen.has('--preview');
@@ -114,6 +120,8 @@ export function parseOptions(argv: string[]): ContestOptions {
       ? `${preview ? 'preview' : 'final'} test schedule as published`
       : `${preview ? 'preview' : 'final'} test schedule scaled from ${base_s} s to ${duration_s} s (a phase every ${((schedule[2]?.at_s ?? 0) - (schedule[1]?.at_s ?? 0)).toFixed(2)} s, first at ${schedule[0]?.at_s} s); the VU ramp is scaled too`;
   }
+  const chaos = values.has('--chaos') ? readChaosPlan(values.get('--chaos')!) : undefined;
+  if (chaos !== undefined && topology !== 'npm-start') throw new Error('--chaos needs --topology npm-start (its launcher restarts a killed instance)');
   const baseline_duration_s = values.has('--baseline-duration') ? num('--baseline-duration', values.get('--baseline-duration'), 2, 3600) : duration_s;
   return {
     preview, duration_s, users,
@@ -141,5 +149,6 @@ export function parseOptions(argv: string[]): ContestOptions {
     participant: values.get('--participant') ?? 'rinha-node',
     compose_file: values.get('--compose-file') ?? 'docker-compose.yml',
     drain_ms: values.has('--drain-ms') ? num('--drain-ms', values.get('--drain-ms'), 0, 600_000) : 5000,
+    ...(chaos !== undefined ? { chaos } : {}),
   };
 }

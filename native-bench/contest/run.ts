@@ -36,6 +36,8 @@ export interface RunParams {
   ready_tries?: number;
   ready_gap_ms?: number;
   drain_ms?: number;             // extra wait before the 'lag after drain' check
+  record_ids?: boolean;          // keep the accepted correlationIds (RunResult.accepted_ids)
+  onLoadStart?: (t0_epoch_ms: number) => void; // when the load's t = 0 is set (chaos timers)
 }
 
 export interface AuditRecord {
@@ -70,6 +72,7 @@ export interface RunResult {
   timeline: TimelinePoint[];
   resources: ResourcePeaks;
   loadgen: { cpu_ms: number; cpu_us_per_request: number }; // the load generator's own thread
+  accepted_ids?: string[];       // with record_ids (kept out of result.json by the caller)
 }
 
 const iso = (epoch_ms: number) => new Date(epoch_ms).toISOString();
@@ -97,6 +100,7 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
     const live: Live = { inconsistencies: 0, total_ok: 0 };
     const ticks: LoadTick[] = [];
     const load = startLoad(p, clock, live, ticks);
+    p.onLoadStart?.(t0);
     const sampler = new ResourceSampler(p.cgroups, p.process_roots, () => p.harness_pids ?? []);
     sampler.start(1000);
     const phases: PhaseApplied[] = [];
@@ -108,9 +112,11 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
     const sums = await teardown(p, parties);
     const resources = sampler.stop();
     const lag_after_drain = await lagAfterDrain(p, parties);
-    return summarize(p, http.records, done, sums, lag_after_drain, {
+    const result = summarize(p, http.records, done, sums, lag_after_drain, {
       started_at: iso(t0), audits, phases, resources, timeline: buildTimeline(p.duration_s, done, ticks, confirmed, audits), inconsistencies: live.inconsistencies,
     });
+    if (p.record_ids) result.accepted_ids = done.accepted_ids ?? [];
+    return result;
   } finally {
     await http.close();
   }
@@ -134,7 +140,7 @@ async function setup(p: RunParams, { def, fb, backend }: Parties): Promise<void>
 // Scenario: the payments, with a progress line per second.
 function startLoad(p: RunParams, clock: Clock, live: Live, ticks: LoadTick[]) {
   const histogram = new LiveHistogram();
-  return runLoad({ target_url: p.target_url, duration_s: p.duration_s, users: p.users, amount: p.amount, timeout_ms: p.timeout_ms, start_epoch_ms: clock.t0 }, (tick) => {
+  return runLoad({ target_url: p.target_url, duration_s: p.duration_s, users: p.users, amount: p.amount, timeout_ms: p.timeout_ms, start_epoch_ms: clock.t0, record_ids: p.record_ids }, (tick) => {
     ticks.push(tick);
     for (const d of tick.ok_durations_ms) histogram.add(d);
     live.total_ok += tick.ok;
