@@ -51,7 +51,7 @@ export interface Config {
 }
 
 // fast: 202 at once (the contest's). strict: 202 once the payment's claim is durably committed.
-export type Durability = 'fast' | 'strict';
+type Durability = 'fast' | 'strict';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 // How summary and purge are answered: inside the request handler while the front waits for the

@@ -10,7 +10,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { request } from 'undici';
 
-export type ChaosAction = 'kill-instance' | 'restart-postgres' | 'crash-postgres';
+type ChaosAction = 'kill-instance' | 'restart-postgres' | 'crash-postgres';
 export interface ChaosStep { at_s: number; action: ChaosAction; instance?: number }
 export interface ChaosApplied extends ChaosStep { t_s: number; pid: number | null; note: string }
 

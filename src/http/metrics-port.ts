@@ -5,11 +5,11 @@
 import uWS from 'uWebSockets.js';
 
 const EXCLUSIVE_PORT = 1; // uWS.ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in its types)
-export const INSTANCE_LABEL = 'rinha_instance'; // not "instance": Prometheus sets that one itself
+const INSTANCE_LABEL = 'rinha_instance'; // not "instance": Prometheus sets that one itself
 
 // The exposition with `rinha_instance="<index>"` added to every sample, so series from several
 // instances stay apart once stored together.
-export function labelInstance(text: string, index: number): string {
+function labelInstance(text: string, index: number): string {
   const label = `${INSTANCE_LABEL}="${index}"`;
   // A sample line starts with its name ('#' lines do not match); its labels, if any, follow.
   return text.replace(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{)?/gm, (_whole, name: string, brace: string | undefined) =>

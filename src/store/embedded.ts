@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   const port = config.embedded_pg_port > 0 ? config.embedded_pg_port : await freePort();
   // The data directory is the temporary directory itself: stopping (ours, or the package's own
   // exit hook, whichever runs first) removes all of it.
-  const dir = (dataDir = mkdtempSync(join(tmpdir(), 'rinha-node-pg-')));
+  const dir = mkdtempSync(join(tmpdir(), 'rinha-node-pg-'));
+  dataDir = dir;
   chmodSync(dir, 0o777); // initdb runs as the postgres user when we are root
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/rinha`;
   const pgServer = new EmbeddedPostgres({
