@@ -47,7 +47,8 @@ export class PendingAcks {
     return this.max - this.free_count;
   }
 
-  // Parks `res`; its ticket, or 0 when `max` answers already wait.
+  // Parks `res` (the caller pauses it once its payment is queued); its ticket, or 0 when `max`
+  // answers already wait.
   park(res: uWS.HttpResponse): number {
     if (this.free_count === 0) return 0;
     const ticket = this.free[--this.free_count];
@@ -91,6 +92,7 @@ export class PendingAcks {
     if (res === null) return;
     this.on.acked();
     res.cork(() => {
+      res.resume();
       res.writeStatus('202 Accepted').end();
     });
   }
@@ -108,6 +110,7 @@ export class PendingAcks {
       this.res[t] = null; // answered now; the ticket comes back with the worker's push
       this.on.timedOut();
       res.cork(() => {
+        res.resume();
         res.writeStatus('503 Service Unavailable').writeHeader('Content-Type', 'application/json')
           .end('{"error":"not durably recorded in time; retry with the same correlationId"}');
       });

@@ -136,6 +136,9 @@ export class PaymentIntake {
       return;
     }
     res.onAborted(() => acks.abandon(ticket)); // replaces the body's handler: the body is read
+    // Out of the read poll until answered, as answer.ts holdAnswer does: a request the client
+    // writes meanwhile waits in the socket and is answered after this one, in order.
+    res.pause();
   }
 
   private refuseTooLarge(res: uWS.HttpResponse): void {
