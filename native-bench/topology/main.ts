@@ -56,7 +56,8 @@ function report(topology: Topology, started_ms: number): string {
   const lines = [`resources over ${wall_s.toFixed(1)} s (cgroup accounting):`];
   for (const group of topology.cgroups) {
     const cpu_s = group.cpuUsageNs() / 1e9;
-    lines.push(`  ${group.name.padEnd(32)} limit ${group.limits.cpus} cpu / ${group.limits.memory_mb} MB   used ${cpu_s.toFixed(2)} cpu-s (avg ${(cpu_s / wall_s).toFixed(3)} cpu)   peak ${(group.memoryPeakBytes() / 1048576).toFixed(1)} MB`);
+    const th = group.throttling();
+    lines.push(`  ${group.name.padEnd(32)} limit ${group.limits.cpus} cpu / ${group.limits.memory_mb} MB   used ${cpu_s.toFixed(2)} cpu-s (avg ${(cpu_s / wall_s).toFixed(3)} cpu)   peak ${(group.memoryPeakBytes() / 1048576).toFixed(1)} MB   quota met in ${th.throttled_periods} of ${th.periods} periods (${th.throttled_ms.toFixed(0)} ms stalled)`);
   }
   return lines.join('\n');
 }
