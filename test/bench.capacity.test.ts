@@ -15,8 +15,9 @@ import { parseCapacityOptions } from '../native-bench/capacity/options.js';
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 test('the knee is the last rate of an unbroken run of steps within the bound', () => {
-  const step = (rate_per_s: number, within_bound: boolean) => ({ rate_per_s, within_bound }) as StepResult;
+  const step = (rate_per_s: number, within_bound: boolean, sustained = within_bound) => ({ rate_per_s, within_bound, sustained }) as StepResult;
   assert.equal(knee([step(500, true), step(1000, true), step(2000, false), step(4000, true)]), 1000);
+  assert.equal(knee([step(500, true), step(1000, false, true), step(2000, false, false)], true), 1000);
   assert.equal(knee([step(500, false), step(1000, true)]), null);
   assert.equal(knee([]), null);
 });

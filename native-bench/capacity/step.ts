@@ -65,6 +65,7 @@ export interface StepResult {
   summary: SummaryCheck | null;
   seconds: SecondSample[];
   within_bound: boolean;     // p99 ≤ bound, no refusal, bounded backlog, exact summary
+  sustained: boolean;        // the same without the latency bound: every payment taken, paid and counted
   why_not: string[];
 }
 
@@ -206,5 +207,6 @@ function assemble(t: Target, p: StepParams, done: OpenLoopDone, w: CpuWindowResu
     backlog: { max: Math.max(0, ...seconds.map((s) => s.backlog)), last_half_max, end: seconds.at(-1)?.backlog ?? 0, bounded },
     visibility_lag: lags.length ? { max: Math.max(...lags), end: lags.at(-1)! } : null,
     summary, seconds, within_bound: why_not.length === 0, why_not,
+    sustained: why_not.every((w) => w.startsWith('p99')),
   };
 }
