@@ -3,7 +3,7 @@
 // down with its volumes. An override file is added only where a run must differ from the file as
 // submitted: another published port or processors network (tests), or the do-nothing server as
 // the instances (the baseline).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_DIR, docker, refTimeout } from './docker.js';
@@ -34,7 +34,8 @@ export interface Stack {
   up_to_ready_s: number;        // from `compose up` to the first 200 on GET /payments-summary
   containers: StackContainer[];
   compose(args: string[], timeout_ms?: number): Promise<string>;
-  /** Per container, from start: memory limit hits, OOM kills, peak unreclaimable memory (sampled each second). */
+  /** Per container, from start: memory limit hits, OOM kills, peak unreclaimable memory (sampled each
+   *  second); and the CPU of Docker's userland proxy for the published port since ready. */
   memoryReport(): string[];
   stop(): Promise<void>;
 }
@@ -62,6 +63,27 @@ function overrideText(o: { port?: number; network?: string; baseline?: boolean }
   if (services.length) parts.push(`services:\n${services.join('')}`);
   if (o.network && o.network !== 'payment-processor') parts.push(`networks:\n  payment-processor:\n    name: ${o.network}\n    external: true\n`);
   return parts.length ? parts.join('') : undefined;
+}
+
+/** Docker's userland proxy behind a published host port: a host process, outside every limit. */
+function proxyPids(port: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.endsWith('docker-proxy') && argv[argv.indexOf('-host-port') + 1] === String(port)) out.push(Number(e));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) of a process so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;  // utime, stime in USER_HZ (100)
+  } catch { return 0; }
 }
 
 async function waitReady(url: string, timeout_ms: number): Promise<void> {
@@ -109,6 +131,7 @@ export async function composeUp(o: StackOptions): Promise<Stack> {
     }
     containers.sort((a, b) => a.service.localeCompare(b.service));
     log(`up: ${containers.map((c) => c.service).join(', ')}; ${url}/payments-summary answered ${up_to_ready_s.toFixed(1)} s after compose up`);
+    const proxies = proxyPids(o.port ?? 9999).map((pid) => ({ pid, at_ready: cpuSeconds(pid) }));
     const anonPeak = new Map<string, number>();
     const sample = () => { for (const c of containers) anonPeak.set(c.service, Math.max(anonPeak.get(c.service) ?? 0, c.cgroup.memoryAnonBytes())); };
     sample();
@@ -120,7 +143,8 @@ export async function composeUp(o: StackOptions): Promise<Stack> {
         const mb = (b: number) => (b / 1048576).toFixed(1);
         return `${c.service}: memory peak ${mb(c.cgroup.memoryPeakBytes())} MB of ${c.cgroup.limits.memory_mb} MB (page cache included), ` +
           `unreclaimable peak ${mb(anonPeak.get(c.service) ?? 0)} MB, limit hits ${e.limit_hits}, OOM kills ${e.oom_kills}`;
-      });
+      }).concat(proxies.length === 0 ? [] : [`docker-proxy for port ${o.port ?? 9999} (host, outside the limits): ` +
+        `${proxies.reduce((sum, p) => sum + cpuSeconds(p.pid) - p.at_ready, 0).toFixed(2)} s CPU since ready`]);
     };
     return { url, up_to_ready_s, containers, compose, memoryReport, stop };
   } catch (err) {
