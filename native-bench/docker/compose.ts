@@ -154,6 +154,12 @@ export async function composeUp(o: StackOptions): Promise<Stack> {
   }
 }
 
+/** Take a project down whatever state it is in (a Ctrl-C can land while it is coming up). */
+export async function composeDown(project: string): Promise<void> {
+  await docker(['compose', '-p', project, '--project-directory', REPO_DIR, '-f', FILE, 'down', '-v', '--remove-orphans', '-t', '10'],
+    { env: { ...process.env, RINHA_IMAGE: 'unused' }, timeout_ms: 120_000 });
+}
+
 /** Each container's cgroup limits against the compose file's; empty when all are equal. */
 export function limitMismatches(containers: StackContainer[]): string[] {
   const out: string[] = [];

@@ -3,7 +3,7 @@
 // compose stack up with Docker enforcing its limits; the baseline is the do-nothing server as both
 // instances behind the same haproxy container.
 import { buildServiceImage, ensureBaseImages, ensureEngine } from './docker.js';
-import { composeUp, limitMismatches, type Stack } from './compose.js';
+import { composeDown, composeUp, limitMismatches, type Stack } from './compose.js';
 import { startProcessorContainers } from './processors.js';
 
 const IMAGE = 'rinha-node:latest';
@@ -22,7 +22,14 @@ export async function startDockerProcessors(o: { default_port: number; fallback_
       network: 'payment-processor', container_prefix: 'payment-processor-', host_ports: [o.default_port, o.fallback_port],
       fees: [o.fee_default, o.fee_fallback], log,
     });
-    return { ...p, stop: async () => { try { await p.stop(); } finally { await engine.stop(); } } };
+    // Stopped last: the stacks are down already, unless a signal came while one was coming up.
+    const stop = async () => {
+      try {
+        for (const project of [PROJECT, `${PROJECT}-baseline`]) await composeDown(project).catch((err) => log(`${project}: ${(err as Error).message}`));
+        await p.stop();
+      } finally { await engine.stop(); }
+    };
+    return { ...p, stop };
   } catch (err) {
     await engine.stop().catch(() => {});
     throw err;
