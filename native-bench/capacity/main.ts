@@ -57,7 +57,9 @@ async function climb(name: TargetName, o: CapacityOptions, procs: Processors, pl
     const def = new ProcessorAdmin('default', procs.default_url, procs.token, http);
     const fb = new ProcessorAdmin('fallback', procs.fallback_url, procs.token, http);
     const backend = new Backend(service.url, http);
-    if (!(await backend.waitReady(150, 500, log))) throw new Error(`${name} at ${service.url} never answered GET /payments-summary`);
+    let tries = 0;
+    const quiet = (line: string): void => { if (++tries % 10 === 0) log(line); }; // a start takes a few s: every tenth try
+    if (!(await backend.waitReady(150, 500, quiet))) throw new Error(`${name} at ${service.url} never answered GET /payments-summary`);
     await Promise.all([def.purge(), fb.purge(), backend.purge()]);
     const run: TargetRun = { name, description: service.description, steps: [] };
     for (const rate of o.rates) {
