@@ -68,13 +68,15 @@ async function main(): Promise<void> {
     // Processors.
     let urls = { default: config.processor_url_default, fallback: config.processor_url_fallback };
     if (urls.default === '' || urls.fallback === '') {
-      const started = await Promise.all((['default', 'fallback'] as const).map(async (name) => {
-        const port = config.simulator_port_base === 0 ? 0 : config.simulator_port_base + SIM_OFFSETS[name];
-        const child = spawnChild([SIM, '--port', String(port), '--fee', String(SIM_FEES[name]), '--name', name]);
-        cleanups.push(() => stopChild(child));
-        const url = await firstJsonLine(child, (m) => (m.event === 'listening' ? String(m.url) : null));
-        return [name, url] as const;
-      }));
+      const started = await Promise.all(
+        (['default', 'fallback'] as const).map(async (name) => {
+          const port = config.simulator_port_base === 0 ? 0 : config.simulator_port_base + SIM_OFFSETS[name];
+          const child = spawnChild([SIM, '--port', String(port), '--fee', String(SIM_FEES[name]), '--name', name]);
+          cleanups.push(() => stopChild(child));
+          const url = await firstJsonLine(child, (m) => (m.event === 'listening' ? String(m.url) : null));
+          return [name, url] as const;
+        }),
+      );
       urls = Object.fromEntries(started) as typeof urls;
       log.info('processor simulators started', urls);
     }
@@ -103,9 +105,10 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: config.instances }, (_, i) => startInstance(i)));
     const where = config.listen_socket ? `unix:${config.listen_socket}` : `http://127.0.0.1:${config.port}`;
-    const metrics = config.metrics_port === 0
-      ? 'per instance: off (METRICS_PORT=0)'
-      : Array.from({ length: config.instances }, (_, i) => `http://127.0.0.1:${config.metrics_port + i}/metrics`).join('  ');
+    const metrics =
+      config.metrics_port === 0
+        ? 'per instance: off (METRICS_PORT=0)'
+        : Array.from({ length: config.instances }, (_, i) => `http://127.0.0.1:${config.metrics_port + i}/metrics`).join('  ');
     process.stdout.write(
       `\nrinha-node is up: ${config.instances} instance(s) on ${where} (durability ${config.durability})\n` +
         `  processors: default ${urls.default}  fallback ${urls.fallback}\n` +

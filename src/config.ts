@@ -64,7 +64,11 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-interface IntSpec { min: number; max: number; fallback: number }
+interface IntSpec {
+  min: number;
+  max: number;
+  fallback: number;
+}
 
 function int(env: Env, name: string, spec: IntSpec): number {
   const raw = env[name];
@@ -217,7 +221,9 @@ export function requireInstanceConfig(config: Config): void {
     ['DATABASE_URL', config.database_url],
     ['PAYMENT_PROCESSOR_URL_DEFAULT', config.processor_url_default],
     ['PAYMENT_PROCESSOR_URL_FALLBACK', config.processor_url_fallback],
-  ].filter(([, v]) => v === '').map(([k]) => k);
+  ]
+    .filter(([, v]) => v === '')
+    .map(([k]) => k);
   if (missing.length > 0) {
     throw new ConfigError(`an instance needs ${missing.join(', ')} (npm start sets them for the local stack)`);
   }

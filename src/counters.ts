@@ -5,10 +5,18 @@ import { PROCESSORS } from './processor.js';
 // Counters, gauges and histograms in one SharedArrayBuffer: every thread of an instance writes
 // with Atomics, /metrics reads them without stopping anyone. Fixed layout, no allocation to count.
 
-
 // acks_full, ack_timeout: DURABILITY=strict only (too many answers waiting for their commit; a
 // commit that did not come in ACK_TIMEOUT_MS).
-const REJECT_REASONS = ['invalid', 'too_large', 'unsupported_media_type', 'ring_full', 'shutting_down', 'not_found', 'acks_full', 'ack_timeout'] as const;
+const REJECT_REASONS = [
+  'invalid',
+  'too_large',
+  'unsupported_media_type',
+  'ring_full',
+  'shutting_down',
+  'not_found',
+  'acks_full',
+  'ack_timeout',
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 // What an attempt at a processor came to.
@@ -34,19 +42,39 @@ export const GC_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
 // A blocking summary or purge stops the front for a database round trip: a millisecond or so.
 const BLOCKED_BUCKETS = [0.5, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
 
-interface HistogramDef { name: string; help: string; unit_buckets: number[]; labels: string }
+interface HistogramDef {
+  name: string;
+  help: string;
+  unit_buckets: number[];
+  labels: string;
+}
 
 const HISTOGRAMS: HistogramDef[] = [
   { name: 'rinha_processor_latency_ms', help: 'Processor round trip per attempt', unit_buckets: MS_BUCKETS, labels: 'processor="default"' },
-  { name: 'rinha_processor_latency_ms', help: 'Processor round trip per attempt', unit_buckets: MS_BUCKETS, labels: 'processor="fallback"' },
+  {
+    name: 'rinha_processor_latency_ms',
+    help: 'Processor round trip per attempt',
+    unit_buckets: MS_BUCKETS,
+    labels: 'processor="fallback"',
+  },
   { name: 'rinha_writer_flush_ms', help: 'COPY batch round trip', unit_buckets: MS_BUCKETS, labels: '' },
   { name: 'rinha_writer_batch_rows', help: 'Rows per COPY batch', unit_buckets: ROW_BUCKETS, labels: '' },
   { name: 'rinha_visibility_lag_ms', help: 'Processor confirmation to committed row', unit_buckets: MS_BUCKETS, labels: '' },
   { name: 'rinha_queue_wait_ms', help: 'Accepted to first send', unit_buckets: [...MS_BUCKETS, 30000, 60000, 120000], labels: '' },
   { name: 'rinha_gc_pause_ms', help: 'V8 garbage collection pauses per thread kind', unit_buckets: GC_BUCKETS, labels: 'thread="front"' },
   { name: 'rinha_gc_pause_ms', help: 'V8 garbage collection pauses per thread kind', unit_buckets: GC_BUCKETS, labels: 'thread="workers"' },
-  { name: 'rinha_front_blocked_ms', help: 'Time the front thread waited inside a request handler for a blocking answer', unit_buckets: BLOCKED_BUCKETS, labels: 'answer="summary"' },
-  { name: 'rinha_front_blocked_ms', help: 'Time the front thread waited inside a request handler for a blocking answer', unit_buckets: BLOCKED_BUCKETS, labels: 'answer="purge"' },
+  {
+    name: 'rinha_front_blocked_ms',
+    help: 'Time the front thread waited inside a request handler for a blocking answer',
+    unit_buckets: BLOCKED_BUCKETS,
+    labels: 'answer="summary"',
+  },
+  {
+    name: 'rinha_front_blocked_ms',
+    help: 'Time the front thread waited inside a request handler for a blocking answer',
+    unit_buckets: BLOCKED_BUCKETS,
+    labels: 'answer="purge"',
+  },
 ];
 export const H_LATENCY_DEFAULT = 0;
 export const H_LATENCY_FALLBACK = 1;
@@ -188,7 +216,9 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   counter('rinha_processor_attempts_total', 'Attempts at a processor, by outcome');
   PROCESSORS.forEach((p, pi) =>
     OUTCOMES.forEach((o, oi) =>
-      out.push(`rinha_processor_attempts_total{processor="${p}",outcome="${o}"} ${c.get(C_OUTCOME + pi * OUTCOMES.length + oi)}`)));
+      out.push(`rinha_processor_attempts_total{processor="${p}",outcome="${o}"} ${c.get(C_OUTCOME + pi * OUTCOMES.length + oi)}`),
+    ),
+  );
   counter('rinha_router_decisions_total', 'Router decisions: payments sent per processor, payments held');
   DECISIONS.forEach((d, i) => out.push(`rinha_router_decisions_total{decision="${d}"} ${c.get(C_DECISION + i)}`));
   counter('rinha_retries_total', 'Attempts after the first');
@@ -231,7 +261,10 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   counter('rinha_v8_heap_used_kb', 'V8 heap used per thread kind', 'gauge');
   out.push(`rinha_v8_heap_used_kb{thread="front"} ${c.get(G_HEAP_KB)}`, `rinha_v8_heap_used_kb{thread="workers"} ${c.get(G_HEAP_KB + 1)}`);
   counter('rinha_v8_heap_total_kb', 'V8 heap reserved per thread kind', 'gauge');
-  out.push(`rinha_v8_heap_total_kb{thread="front"} ${c.get(G_HEAP_TOTAL_KB)}`, `rinha_v8_heap_total_kb{thread="workers"} ${c.get(G_HEAP_TOTAL_KB + 1)}`);
+  out.push(
+    `rinha_v8_heap_total_kb{thread="front"} ${c.get(G_HEAP_TOTAL_KB)}`,
+    `rinha_v8_heap_total_kb{thread="workers"} ${c.get(G_HEAP_TOTAL_KB + 1)}`,
+  );
   const seen = new Set<string>();
   HISTOGRAMS.forEach((def, h) => {
     if (!seen.has(def.name)) {

@@ -51,7 +51,11 @@ async function main(): Promise<void> {
 
   // Postgres first: wait for it (bounded), then the schema.
   const setup = await connectWithRetry({
-    url: config.durability === 'strict' ? durableUrl(config.database_url) : config.database_url, attempts: config.pg_connect_attempts, interval_ms: config.pg_connect_interval_ms, log, purpose: 'setup',
+    url: config.durability === 'strict' ? durableUrl(config.database_url) : config.database_url,
+    attempts: config.pg_connect_attempts,
+    interval_ms: config.pg_connect_interval_ms,
+    log,
+    purpose: 'setup',
   });
   if (config.durability === 'strict') {
     // Every connection commits synchronously, on a server that keeps its commits.
@@ -70,9 +74,13 @@ async function main(): Promise<void> {
   db.on('error', (err) => log.warn('db pool error', { err: String(err) }));
 
   // strict: a 202 waits for its claim's commit; the answers wait here (http/acks.ts).
-  const acks = config.durability === 'strict'
-    ? new PendingAcks(config.acks_pending_max, config.ack_timeout_ms, { acked: () => counters.add(C_ACCEPTED), timedOut: () => counters.reject('ack_timeout') })
-    : undefined;
+  const acks =
+    config.durability === 'strict'
+      ? new PendingAcks(config.acks_pending_max, config.ack_timeout_ms, {
+          acked: () => counters.add(C_ACCEPTED),
+          timedOut: () => counters.reject('ack_timeout'),
+        })
+      : undefined;
   const workers: Worker[] = [];
   // A purge drops what was accepted at or before its fence (the time it was asked for), in
   // every thread; what this instance accepted after it (the NOTIFY can arrive late) stays.
@@ -106,11 +114,17 @@ async function main(): Promise<void> {
   });
   await bus.start();
 
-  for (let i = 0; i < config.worker_threads; i++) workers.push(spawnWorker(i, config, ring, counters, state, owner, acks?.queue.sab ?? null, log));
-  await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-    w.once('message', (m: FromWorker) => (m.type === 'ready' ? resolve() : reject(new Error('worker did not start'))));
-    w.once('error', reject);
-  })));
+  for (let i = 0; i < config.worker_threads; i++)
+    workers.push(spawnWorker(i, config, ring, counters, state, owner, acks?.queue.sab ?? null, log));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once('message', (m: FromWorker) => (m.type === 'ready' ? resolve() : reject(new Error('worker did not start'))));
+          w.once('error', reject);
+        }),
+    ),
+  );
 
   const poller = startHealthPoller({
     origins: [config.processor_url_default, config.processor_url_fallback],
@@ -128,12 +142,15 @@ async function main(): Promise<void> {
 
   const reclaimer = config.durable_intake
     ? startReclaimer({
-      db, owner, ring, log,
-      origins: [config.processor_url_default, config.processor_url_fallback],
-      grace_ms: config.reclaim_grace_ms,
-      interval_ms: config.reclaim_interval_ms,
-      timeout_ms: config.request_timeout_ms,
-    })
+        db,
+        owner,
+        ring,
+        log,
+        origins: [config.processor_url_default, config.processor_url_fallback],
+        grace_ms: config.reclaim_grace_ms,
+        interval_ms: config.reclaim_interval_ms,
+        timeout_ms: config.request_timeout_ms,
+      })
     : null;
 
   const answers = config.summary_answer === 'blocking' ? AnswerThread.start(config, counters, log) : null;
@@ -154,8 +171,11 @@ async function main(): Promise<void> {
   });
   const metrics = await startInstanceMetrics(config, counters, ring, log);
   log.banner('listening', {
-    address: front.address, metrics: metrics?.url ?? null, instance: config.instance_index,
-    workers: config.worker_threads, ring_slots: config.ring_slots,
+    address: front.address,
+    metrics: metrics?.url ?? null,
+    instance: config.instance_index,
+    workers: config.worker_threads,
+    ring_slots: config.ring_slots,
   });
 
   const shutdown = async (signal: string): Promise<void> => {
@@ -191,12 +211,19 @@ async function startInstanceMetrics(config: Config, counters: Counters, ring: Ri
   const port = config.metrics_port + config.instance_index;
   const render = (): string => renderMetrics(counters, { ring_depth: ring.size(), ring_slots: ring.slots, ring_wakeups: ring.wakeups() });
   const started = await startMetricsPort(port, config.instance_index, render);
-  if (started === null) log.warn('metrics port in use: this instance\'s /metrics is on the service port only', { port });
+  if (started === null) log.warn("metrics port in use: this instance's /metrics is on the service port only", { port });
   return started;
 }
 
 function spawnWorker(
-  index: number, config: Config, ring: Ring, counters: Counters, state: SharedState, owner: string, acks: SharedArrayBuffer | null, log: Logger,
+  index: number,
+  config: Config,
+  ring: Ring,
+  counters: Counters,
+  state: SharedState,
+  owner: string,
+  acks: SharedArrayBuffer | null,
+  log: Logger,
 ): Worker {
   const data: WorkerData = { index, config, ring: ring.sab, counters: counters.sab, state: state.sab, owner, acks };
   const worker = new Worker(new URL('./pay/worker.js', import.meta.url), {

@@ -15,7 +15,8 @@ import { parseCapacityOptions } from '../native-bench/capacity/options.js';
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 test('the knee is the last rate of an unbroken run of steps within the bound', () => {
-  const step = (rate_per_s: number, within_bound: boolean, sustained = within_bound) => ({ rate_per_s, within_bound, sustained }) as StepResult;
+  const step = (rate_per_s: number, within_bound: boolean, sustained = within_bound) =>
+    ({ rate_per_s, within_bound, sustained }) as StepResult;
   assert.equal(knee([step(500, true), step(1000, true), step(2000, false), step(4000, true)]), 1000);
   assert.equal(knee([step(500, true), step(1000, false, true), step(2000, false, false)], true), 1000);
   assert.equal(knee([step(500, false), step(1000, true)]), null);
@@ -32,17 +33,46 @@ test('options: rates ascend, the warm-up is shorter than a step, targets are kno
 test('two short steps against both baselines write a consistent result', { timeout: 120_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'bench-capacity-'));
   try {
-    const bench = spawn(process.execPath, [join(dist, 'native-bench', 'capacity', 'main.js'),
-      '--targets', 'baseline,baseline-pays', '--rates', '200,400', '--step-s', '3', '--warmup-s', '1', '--connections', '16',
-      '--default-port', '0', '--fallback-port', '0', '--no-limits', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bench = spawn(
+      process.execPath,
+      [
+        join(dist, 'native-bench', 'capacity', 'main.js'),
+        '--targets',
+        'baseline,baseline-pays',
+        '--rates',
+        '200,400',
+        '--step-s',
+        '3',
+        '--warmup-s',
+        '1',
+        '--connections',
+        '16',
+        '--default-port',
+        '0',
+        '--fallback-port',
+        '0',
+        '--no-limits',
+        '--out',
+        out,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
-    bench.stderr.on('data', (d) => { stderr += d; });
+    bench.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const code = await new Promise((r) => bench.once('exit', r));
     assert.equal(code, 0, stderr.slice(-3000));
     const j = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
-    assert.deepEqual(j.targets.map((t: { name: string }) => t.name), ['baseline', 'baseline-pays']);
+    assert.deepEqual(
+      j.targets.map((t: { name: string }) => t.name),
+      ['baseline', 'baseline-pays'],
+    );
     for (const t of j.targets) {
-      assert.deepEqual(t.steps.map((s: StepResult) => s.rate_per_s), [200, 400]);
+      assert.deepEqual(
+        t.steps.map((s: StepResult) => s.rate_per_s),
+        [200, 400],
+      );
       for (const s of t.steps as StepResult[]) {
         assert.equal(s.measured, s.rate_per_s * 2);
         assert.equal(s.accepted + s.refused, s.measured);
@@ -55,7 +85,10 @@ test('two short steps against both baselines write a consistent result', { timeo
       assert.ok(s.summary !== null);
       assert.equal(s.summary.backend, null); // the paying baseline keeps no summary
     }
-    assert.ok(paying.every((s) => s.summary!.exact), 'every accepted payment reached the default processor');
+    assert.ok(
+      paying.every((s) => s.summary!.exact),
+      'every accepted payment reached the default processor',
+    );
     for (const f of ['report.md', 'latency.svg']) assert.ok(existsSync(join(out, f)), f);
     assert.match(readFileSync(join(out, 'latency.svg'), 'utf8'), /<polyline/);
   } finally {

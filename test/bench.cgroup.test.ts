@@ -14,7 +14,8 @@ test('cgroup v1 cpu.stat: throttled_time is nanoseconds', () => {
 });
 
 test('cgroup v2 cpu.stat: throttled_usec is microseconds', () => {
-  const text = 'usage_usec 9000\nuser_usec 8000\nsystem_usec 1000\nnr_periods 50\nnr_throttled 2\nthrottled_usec 1500\nnr_bursts 0\nburst_usec 0\n';
+  const text =
+    'usage_usec 9000\nuser_usec 8000\nsystem_usec 1000\nnr_periods 50\nnr_throttled 2\nthrottled_usec 1500\nnr_bursts 0\nburst_usec 0\n';
   assert.deepEqual(parseThrottling(text), { periods: 50, throttled_periods: 2, throttled_ms: 1.5 });
 });
 
@@ -24,7 +25,9 @@ test('no bandwidth limit: all zero', () => {
 
 // A busy loop in a group limited to 0.05 CPU meets its quota every period: the sampler's report
 // shows it second by second, the way the contest report prints it for each compose service.
-test('the resource sampler reports a throttled group\'s periods per second, worst second and memory against its limit', { skip: cgroupSupport().ok ? false : cgroupSupport().reason }, async () => {
+test("the resource sampler reports a throttled group's periods per second, worst second and memory against its limit", {
+  skip: cgroupSupport().ok ? false : cgroupSupport().reason,
+}, async () => {
   const cg = createCgroup(`throttle-test-${process.pid}`, { cpus: 0.05, memory_mb: 64 });
   const sampler = new ResourceSampler([cg], () => []);
   sampler.start(500);
@@ -52,12 +55,16 @@ test('the resource sampler reports a throttled group\'s periods per second, wors
   }
 });
 
-test('compose cpu_shares becomes the group\'s CPU weight (v1 cpu.shares, v2 cpu.weight as Docker converts it)', { skip: cgroupSupport().ok ? false : cgroupSupport().reason }, () => {
+test("compose cpu_shares becomes the group's CPU weight (v1 cpu.shares, v2 cpu.weight as Docker converts it)", {
+  skip: cgroupSupport().ok ? false : cgroupSupport().reason,
+}, () => {
   const cg = createCgroup(`shares-test-${process.pid}`, { cpus: 0.2, memory_mb: 32, cpu_shares: 4096 });
   try {
     const v1 = cg.dirs.map((d) => join(d, 'cpu.shares')).find((f) => existsSync(f));
     if (v1) assert.equal(readFileSync(v1, 'utf8').trim(), '4096');
     else assert.equal(readFileSync(join(cg.dirs[0], 'cpu.weight'), 'utf8').trim(), String(sharesToWeight(4096)));
-  } finally { cg.destroy(); }
+  } finally {
+    cg.destroy();
+  }
   assert.deepEqual([sharesToWeight(2), sharesToWeight(1024), sharesToWeight(262_144)], [1, 39, 10_000]);
 });

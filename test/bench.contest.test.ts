@@ -27,10 +27,18 @@ function firstJsonLine(c: ChildProcess, event: string, timeout_ms: number): Prom
     createInterface({ input: c.stdout! }).on('line', (line) => {
       try {
         const msg = JSON.parse(line);
-        if (msg.event === event) { clearTimeout(timer); resolve(msg); }
-      } catch { /* log line */ }
+        if (msg.event === event) {
+          clearTimeout(timer);
+          resolve(msg);
+        }
+      } catch {
+        /* log line */
+      }
     });
-    c.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code} before ${event}`)); });
+    c.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before ${event}`));
+    });
   });
 }
 
@@ -46,20 +54,64 @@ after(async () => {
 });
 
 test('contest run against the baseline server writes a consistent result', { timeout: 70_000 }, async () => {
-  const bench = startChild([join(dist, 'native-bench', 'contest', 'main.js'),
-    '--topology', 'none', '--target', targetUrl, '--default-port', '0', '--fallback-port', '0',
-    '--duration', '8', '--users', '20', '--baseline-duration', '3', '--baseline-both', '--baseline-pays', '--drain-ms', '500', '--out', outDir]);
+  const bench = startChild([
+    join(dist, 'native-bench', 'contest', 'main.js'),
+    '--topology',
+    'none',
+    '--target',
+    targetUrl,
+    '--default-port',
+    '0',
+    '--fallback-port',
+    '0',
+    '--duration',
+    '8',
+    '--users',
+    '20',
+    '--baseline-duration',
+    '3',
+    '--baseline-both',
+    '--baseline-pays',
+    '--drain-ms',
+    '500',
+    '--out',
+    outDir,
+  ]);
   let stderr = '';
-  bench.stderr!.on('data', (d) => { stderr += d; });
-  const done = await firstJsonLine(bench, 'done', 65_000).catch((err) => { throw new Error(`${err.message}\n${stderr.slice(-3000)}`); });
+  bench.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const done = await firstJsonLine(bench, 'done', 65_000).catch((err) => {
+    throw new Error(`${err.message}\n${stderr.slice(-3000)}`);
+  });
   assert.equal(done.out, outDir);
   await new Promise((r) => (bench.exitCode !== null ? r(null) : bench.once('exit', r)));
   assert.equal(bench.exitCode, 0, stderr.slice(-2000));
 
   const j = JSON.parse(readFileSync(join(outDir, 'result.json'), 'utf8'));
-  for (const k of ['timestamp', 'participante', 'total_liquido', 'total_bruto', 'total_taxas', 'p99', 'multa', 'caixa_dois', 'lag',
-    'pagamentos_solicitados', 'pagamentos_realizados_default', 'pagamentos_realizados_fallback',
-    'latency', 'ratios_to_baseline', 'timeline', 'audits', 'phases', 'resources', 'machine', 'bench', 'counts']) {
+  for (const k of [
+    'timestamp',
+    'participante',
+    'total_liquido',
+    'total_bruto',
+    'total_taxas',
+    'p99',
+    'multa',
+    'caixa_dois',
+    'lag',
+    'pagamentos_solicitados',
+    'pagamentos_realizados_default',
+    'pagamentos_realizados_fallback',
+    'latency',
+    'ratios_to_baseline',
+    'timeline',
+    'audits',
+    'phases',
+    'resources',
+    'machine',
+    'bench',
+    'counts',
+  ]) {
     assert.ok(k in j, `result.json lacks ${k}`);
   }
   assert.ok(Array.isArray(j.resources.threads), 'CPU by thread group (empty: topology none watches no process)');
@@ -75,7 +127,10 @@ test('contest run against the baseline server writes a consistent result', { tim
   assert.equal(j.total_liquido, 0);
   // Timeline covers every second and its POSTs add up.
   assert.equal(j.timeline.length, 8);
-  assert.equal(j.timeline.reduce((s: number, p: { posts: number }) => s + p.posts, 0), j.counts.posts);
+  assert.equal(
+    j.timeline.reduce((s: number, p: { posts: number }) => s + p.posts, 0),
+    j.counts.posts,
+  );
   // Each second counts its slow requests at every step of the ladder: never more than it
   // accepted, never more at a higher step.
   for (const p of j.timeline as { ok: number; over: number[] }[]) {
@@ -86,15 +141,24 @@ test('contest run against the baseline server writes a consistent result', { tim
   for (const p of j.timeline as { busy_pct: number; steal_pct: number }[]) {
     assert.ok(p.busy_pct >= 0 && p.busy_pct <= 100 && p.steal_pct >= 0 && p.steal_pct + p.busy_pct <= 100.1, JSON.stringify(p));
   }
-  assert.ok(j.timeline.some((p: { busy_pct: number }) => p.busy_pct > 0), 'the load generator alone keeps the machine busy');
+  assert.ok(
+    j.timeline.some((p: { busy_pct: number }) => p.busy_pct > 0),
+    'the load generator alone keeps the machine busy',
+  );
   // Where the slow requests fell, against the baseline after the service's run.
   assert.equal(j.tail_by_phase.threshold_ms, j.baseline.latency.posts_ok.p99);
-  assert.equal(j.tail_by_phase.buckets.reduce((s: number, b: { service_posts: number }) => s + b.service_posts, 0), j.counts.accepted);
+  assert.equal(
+    j.tail_by_phase.buckets.reduce((s: number, b: { service_posts: number }) => s + b.service_posts, 0),
+    j.counts.accepted,
+  );
   // The hypervisor's share of each stretch's demand; none for the baseline after its (shorter) run.
   const share = (x: unknown) => typeof x === 'number' && x >= 0 && x <= 100;
   for (const b of j.tail_by_phase.buckets as { from_s: number; service_stolen_share_pct: unknown; baseline_stolen_share_pct: unknown }[]) {
     assert.ok(share(b.service_stolen_share_pct), JSON.stringify(b));
-    assert.ok(b.from_s < j.baseline.timeline.length ? share(b.baseline_stolen_share_pct) : b.baseline_stolen_share_pct === null, JSON.stringify(b));
+    assert.ok(
+      b.from_s < j.baseline.timeline.length ? share(b.baseline_stolen_share_pct) : b.baseline_stolen_share_pct === null,
+      JSON.stringify(b),
+    );
   }
   // Schedule scaled to 8 s: all 10 phases applied; audits every 10 s → one at t≈0, consistent (0 vs 0).
   assert.equal(j.phases.length, 10);
@@ -118,8 +182,14 @@ test('contest run against the baseline server writes a consistent result', { tim
   assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.match(svg, /<\/svg>\s*$/);
   assert.match(svg, /baseline p99 \/ s/, 'the baseline ran: its p99 line is drawn');
-  assert.ok(j.baseline.timeline.length >= 3 && j.baseline.timeline.length < j.timeline.length, 'a baseline point per second of its 3 s run');
+  assert.ok(
+    j.baseline.timeline.length >= 3 && j.baseline.timeline.length < j.timeline.length,
+    'a baseline point per second of its 3 s run',
+  );
   assert.ok(existsSync(join(outDir, 'report.md')));
   assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Score/);
-  assert.match(readFileSync(join(outDir, 'report.md'), 'utf8'), /## Where the slow requests fell[\s\S]*\| stolen % of demand: service \/ baseline \|/);
+  assert.match(
+    readFileSync(join(outDir, 'report.md'), 'utf8'),
+    /## Where the slow requests fell[\s\S]*\| stolen % of demand: service \/ baseline \|/,
+  );
 });

@@ -30,10 +30,21 @@ async function run(args: string[]): Promise<{ code: number | null; stdout: strin
 }
 
 interface Report {
-  rows: Array<{ server: string; rate: number | 'max'; requests: number; req_per_s: number; non2xx: number; errors: number; cpu_ms_per_1000_req: number | null; latency_ms: { p50: number; p99: number; samples: number } }>;
+  rows: Array<{
+    server: string;
+    rate: number | 'max';
+    requests: number;
+    req_per_s: number;
+    non2xx: number;
+    errors: number;
+    cpu_ms_per_1000_req: number | null;
+    latency_ms: { p50: number; p99: number; samples: number };
+  }>;
 }
 
-test('bench:http --baseline-only --duration 1 measures a fixed rate and saturation and writes JSON + Markdown', { timeout: 30_000 }, async () => {
+test('bench:http --baseline-only --duration 1 measures a fixed rate and saturation and writes JSON + Markdown', {
+  timeout: 30_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'http-bench-'));
   dirs.push(dir);
   const r = await run(['--baseline-only', '--duration', '1', '--warmup', '0', '--rates', '300,max', '--connections', '10', '--out', dir]);
@@ -41,7 +52,13 @@ test('bench:http --baseline-only --duration 1 measures a fixed rate and saturati
   assert.match(r.stdout, /\| 300 \| baseline \|/);
   assert.match(r.stdout, /\| max \| baseline \|/);
   const report = JSON.parse(readFileSync(join(dir, 'http.json'), 'utf8')) as Report;
-  assert.deepEqual(report.rows.map((row) => [row.server, row.rate]), [['baseline', 300], ['baseline', 'max']]);
+  assert.deepEqual(
+    report.rows.map((row) => [row.server, row.rate]),
+    [
+      ['baseline', 300],
+      ['baseline', 'max'],
+    ],
+  );
   for (const row of report.rows) {
     assert.ok(row.requests > 0);
     assert.equal(row.non2xx, 0);

@@ -28,7 +28,9 @@ before(async () => {
       // '/never': no answer
     });
   });
-  server.on('connection', () => { sockets_seen++; });
+  server.on('connection', () => {
+    sockets_seen++;
+  });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
@@ -44,11 +46,16 @@ function sequence(paths: string[], timeout_ms = 5_000): Promise<number[]> {
   return new Promise((resolve) => {
     const statuses: number[] = [];
     const client = new LeanHttp({
-      host: '127.0.0.1', port, connections: 1, timeout_ms,
+      host: '127.0.0.1',
+      port,
+      connections: 1,
+      timeout_ms,
       onDone: (_conn, status) => {
         statuses.push(status);
-        if (statuses.length === paths.length) { client.close(); resolve(statuses); }
-        else client.send(0, postRequest(`127.0.0.1:${port}`, paths[statuses.length], '{"a":1}'));
+        if (statuses.length === paths.length) {
+          client.close();
+          resolve(statuses);
+        } else client.send(0, postRequest(`127.0.0.1:${port}`, paths[statuses.length], '{"a":1}'));
       },
     });
     client.send(0, postRequest(`127.0.0.1:${port}`, paths[0], '{"a":1}'));
@@ -78,11 +85,17 @@ test('several connections carry requests at once', async () => {
   const statuses = await new Promise<number[]>((resolve) => {
     const got: number[] = [];
     const client = new LeanHttp({
-      host: '127.0.0.1', port, connections: n, timeout_ms: 5_000,
+      host: '127.0.0.1',
+      port,
+      connections: n,
+      timeout_ms: 5_000,
       onDone: (conn, status) => {
         assert.equal(client.isBusy(conn), false);
         got.push(status);
-        if (got.length === n) { client.close(); resolve(got); }
+        if (got.length === n) {
+          client.close();
+          resolve(got);
+        }
       },
     });
     for (let i = 0; i < n; i++) client.send(i, postRequest('x', i % 2 ? '/sized' : '/chunked', '{}'));

@@ -28,9 +28,17 @@ test('spread: median, mean with a Student-t interval, geometric mean, count at o
 // Two result.json files as bench:contest writes them (only the fields the summary reads).
 function result(ratio: number, service_p99: number, stolen: number, extra: number[] | null, baseline_stolen = stolen) {
   return {
-    total_liquido: 1880000.5, multa: { composicao: { num_inconsistencias: 0 } }, lag: { lag: 0 }, lag_after_drain: { lag: 0 },
-    pagamentos_solicitados: { qtd_sucesso: 90000 }, bench: { started_at: '2026-11-26T14:35:50.000Z', duration_s: 300 },
-    latency: { posts_ok: { p99: service_p99 } }, baseline: { latency: { posts_ok: { p99: service_p99 / ratio } }, resources: { machine_load: { busy_pct: 5, steal_pct: baseline_stolen } } },
+    total_liquido: 1880000.5,
+    multa: { composicao: { num_inconsistencias: 0 } },
+    lag: { lag: 0 },
+    lag_after_drain: { lag: 0 },
+    pagamentos_solicitados: { qtd_sucesso: 90000 },
+    bench: { started_at: '2026-11-26T14:35:50.000Z', duration_s: 300 },
+    latency: { posts_ok: { p99: service_p99 } },
+    baseline: {
+      latency: { posts_ok: { p99: service_p99 / ratio } },
+      resources: { machine_load: { busy_pct: 5, steal_pct: baseline_stolen } },
+    },
     baseline_before: null,
     ratios_to_baseline: { post_p99: ratio },
     resources: { cgroups: [{ cpu_seconds: 36.9 }], machine_load: { busy_pct: 10, steal_pct: stolen } },
@@ -49,7 +57,10 @@ test('bench:replicas lists each replica and summarizes the ratio, leaving out th
     writeFileSync(join(b, 'result.json'), JSON.stringify(result(1.5, 6, 4.2, [50, 70], 1.25)));
     const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'native-bench', 'contest', 'replicas.js');
     const all = execFileSync(process.execPath, [cli, a, join(b, 'result.json')], { encoding: 'utf8' });
-    assert.match(all, /\| a-rep1 \| 2026-11-26 14:35 \| 300 \| 4\.00 \| 4\.00 \| ×1\.000 \| 1,880,001 \| 0 \| 0 \/ 0 \| 410 \| 0\.10 \| 1\.0 \/ 2\.0 \|/);
+    assert.match(
+      all,
+      /\| a-rep1 \| 2026-11-26 14:35 \| 300 \| 4\.00 \| 4\.00 \| ×1\.000 \| 1,880,001 \| 0 \| 0 \/ 0 \| 410 \| 0\.10 \| 1\.0 \/ 2\.0 \|/,
+    );
     assert.match(all, /\| b-rep2 \|.*\| ×1\.500 \|.*\| 4\.20 \| 29\.6 \/ 20\.0 \|/); // 4.2 of 14.2 wanted; 1.25 of 6.25
     assert.match(all, /over 2 replicas: median ×1\.25, mean ×1\.25/);
     assert.match(all, /1 of 2 at or under ×1\.1/);

@@ -30,7 +30,12 @@ test('a full ring refuses the push, calls no fill, and keeps every record intact
   assert.equal(ring.size(), 64);
   assert.equal(ring.push(stressRecord(1, 999)), false);
   let fills = 0;
-  assert.equal(ring.pushWith(() => { fills++; }), false);
+  assert.equal(
+    ring.pushWith(() => {
+      fills++;
+    }),
+    false,
+  );
   assert.equal(fills, 0);
   for (let seq = 0; seq < 64; seq++) {
     const r = ring.pop();
@@ -63,9 +68,11 @@ test('positions keep working across the Int32 overflow of the counters', () => {
   const ring = Ring.create(64);
   seedPositions(ring, NEAR_INT32_WRAP);
   let next_pop = 0;
-  for (let seq = 0; seq < 64 * 3000; seq++) { // 3000 laps, the counters wrap after 1024
+  for (let seq = 0; seq < 64 * 3000; seq++) {
+    // 3000 laps, the counters wrap after 1024
     assert.equal(ring.push(stressRecord(3, seq)), true);
-    if (seq % 3 === 2) { // keep the ring partly filled
+    if (seq % 3 === 2) {
+      // keep the ring partly filled
       for (let k = 0; k < 3; k++) assert.deepEqual(decodeStressRecord(ring.pop()!), { producer: 3, seq: next_pop++ });
     }
   }
@@ -76,7 +83,9 @@ test('positions keep working across the Int32 overflow of the counters', () => {
 async function startWorker(data: StressWorkerData): Promise<{ worker: Worker; result: Promise<ProducerResult | ConsumerResult> }> {
   const worker = new Worker(STRESS_WORKER, { workerData: data });
   workers.add(worker);
-  const errored = once(worker, 'error').then(([e]) => { throw e; });
+  const errored = once(worker, 'error').then(([e]) => {
+    throw e;
+  });
   const messages: Array<(m: unknown) => void> = [];
   worker.on('message', (m) => messages.shift()?.(m));
   const next = () => Promise.race([new Promise<unknown>((r) => messages.push(r)), errored]);
@@ -122,10 +131,24 @@ for (const consumers of [2, 4]) {
     assert.equal(mine.pushed + SLOTS, PER_PRODUCER);
     assert.equal(producers[1].pushed, PER_PRODUCER);
     assert.ok(producers.reduce((n, p) => n + p.full_returns, 0) > 0, 'the ring was full at least once');
-    assert.equal(cons.reduce((n, c) => n + c.bad_payload, 0), 0, 'torn or overwritten records');
-    assert.equal(cons.reduce((n, c) => n + c.out_of_range, 0), 0);
-    assert.equal(cons.reduce((n, c) => n + c.out_of_order, 0), 0, 'a consumer saw one producer out of order');
-    assert.equal(cons.reduce((n, c) => n + c.popped, 0), PRODUCERS * PER_PRODUCER);
+    assert.equal(
+      cons.reduce((n, c) => n + c.bad_payload, 0),
+      0,
+      'torn or overwritten records',
+    );
+    assert.equal(
+      cons.reduce((n, c) => n + c.out_of_range, 0),
+      0,
+    );
+    assert.equal(
+      cons.reduce((n, c) => n + c.out_of_order, 0),
+      0,
+      'a consumer saw one producer out of order',
+    );
+    assert.equal(
+      cons.reduce((n, c) => n + c.popped, 0),
+      PRODUCERS * PER_PRODUCER,
+    );
 
     const seen = new Int32Array(seenSab);
     let lost = 0;
@@ -144,7 +167,11 @@ for (const consumers of [2, 4]) {
 test('the ring bench CLI runs every transport, mode and consumer count and writes JSON + Markdown', { timeout: 35_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ring-bench-'));
   try {
-    const child = spawn(process.execPath, [RING_MAIN, '--records', '3000', '--paced-records', '200', '--rate', '2000', '--slots', '256', '--out', dir, '--timeout-ms', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [RING_MAIN, '--records', '3000', '--paced-records', '200', '--rate', '2000', '--slots', '256', '--out', dir, '--timeout-ms', '20000'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     children.add(child);
     let stdout = '';
     child.stdout!.on('data', (d) => (stdout += String(d)));
@@ -152,7 +179,17 @@ test('the ring bench CLI runs every transport, mode and consumer count and write
     const [code] = await once(child, 'exit');
     assert.equal(code, 0, stdout);
     assert.match(stdout, /\| ring-async \| burst \| 1 \|/);
-    const report = JSON.parse(readFileSync(join(dir, 'ring.json'), 'utf8')) as { rows: Array<{ transport: string; mode: string; consumers: number; records: number; timed_out: boolean; ops_per_s: number; latency_us: { count: number } }> };
+    const report = JSON.parse(readFileSync(join(dir, 'ring.json'), 'utf8')) as {
+      rows: Array<{
+        transport: string;
+        mode: string;
+        consumers: number;
+        records: number;
+        timed_out: boolean;
+        ops_per_s: number;
+        latency_us: { count: number };
+      }>;
+    };
     assert.equal(report.rows.length, 3 * 2 * 2);
     for (const row of report.rows) {
       assert.equal(row.timed_out, false);

@@ -46,14 +46,19 @@ test('harness processes have their own groups', () => {
   assert.equal(threadGroup('node /w/dist/native-bench/baseline/server.js', 'node', true), 'baseline server (main thread)');
 });
 
-test('a service worker thread names itself, and sampling finds it under that name', { skip: process.platform !== 'linux' && 'Linux /proc only' }, async () => {
+test('a service worker thread names itself, and sampling finds it under that name', {
+  skip: process.platform !== 'linux' && 'Linux /proc only',
+}, async () => {
   const runtime = new URL('../src/runtime.js', import.meta.url).href;
   const worker = new Worker(
     `import(${JSON.stringify(runtime)}).then((m) => { const ok = m.nameThisThread('rinha-worker-7'); require('node:worker_threads').parentPort.postMessage(ok); setTimeout(() => {}, 5000); });`,
     { eval: true },
   );
   try {
-    const named = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    const named = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
     assert.equal(named, true);
     // The test runner's file is not dist/src/main.js: check the raw name, then the grouping.
     const { readdirSync, readFileSync } = await import('node:fs');

@@ -31,7 +31,13 @@ async function twoFreePorts(): Promise<number> {
   }
 }
 
-interface Launcher { child: ChildProcess; tmp: string; port: number; metrics_port: number; out: string[] }
+interface Launcher {
+  child: ChildProcess;
+  tmp: string;
+  port: number;
+  metrics_port: number;
+  out: string[];
+}
 
 async function startLauncher(): Promise<Launcher> {
   const tmp = mkdtempSync(join(tmpdir(), 'rinha-launcher-test-'));
@@ -41,8 +47,16 @@ async function startLauncher(): Promise<Launcher> {
   const out: string[] = [];
   const child = spawn(process.execPath, [CLUSTER], {
     env: {
-      ...process.env, TMPDIR: tmp, PORT: String(port), METRICS_PORT: String(metrics_port), SIMULATOR_PORT_BASE: '0',
-      INSTANCES: '2', LOG_LEVEL: 'warn', DATABASE_URL: '', PAYMENT_PROCESSOR_URL_DEFAULT: '', PAYMENT_PROCESSOR_URL_FALLBACK: '',
+      ...process.env,
+      TMPDIR: tmp,
+      PORT: String(port),
+      METRICS_PORT: String(metrics_port),
+      SIMULATOR_PORT_BASE: '0',
+      INSTANCES: '2',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: '',
+      PAYMENT_PROCESSOR_URL_DEFAULT: '',
+      PAYMENT_PROCESSOR_URL_FALLBACK: '',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -82,17 +96,23 @@ test('each instance serves its own metrics; their accepted payments add up to th
   const l = await startLauncher();
   try {
     const banner = l.out.join('');
-    for (const i of [0, 1]) assert.ok(banner.includes(`http://127.0.0.1:${l.metrics_port + i}/metrics`), `banner names instance ${i}'s metrics`);
+    for (const i of [0, 1])
+      assert.ok(banner.includes(`http://127.0.0.1:${l.metrics_port + i}/metrics`), `banner names instance ${i}'s metrics`);
     const N = 200;
     for (let i = 0; i < N; i++) assert.equal((await post(`http://127.0.0.1:${l.port}`, '/payments', payment())).status, 202);
-    const accepted = await Promise.all([0, 1].map(async (i) => {
-      const res = await request(`http://127.0.0.1:${l.metrics_port + i}/metrics`);
-      assert.equal(res.statusCode, 200);
-      const m = parseMetrics(await res.body.text());
-      // every sample carries its instance
-      assert.ok(m.samples.every((s) => s.labels.rinha_instance === String(i)), `instance ${i}: a sample without rinha_instance="${i}"`);
-      return metricValue(m, 'rinha_payments_accepted_total');
-    }));
+    const accepted = await Promise.all(
+      [0, 1].map(async (i) => {
+        const res = await request(`http://127.0.0.1:${l.metrics_port + i}/metrics`);
+        assert.equal(res.statusCode, 200);
+        const m = parseMetrics(await res.body.text());
+        // every sample carries its instance
+        assert.ok(
+          m.samples.every((s) => s.labels.rinha_instance === String(i)),
+          `instance ${i}: a sample without rinha_instance="${i}"`,
+        );
+        return metricValue(m, 'rinha_payments_accepted_total');
+      }),
+    );
     assert.equal(accepted[0] + accepted[1], N, `accepted per instance: ${accepted.join(' + ')}`);
   } finally {
     l.child.kill('SIGKILL');

@@ -7,9 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/net.js';
-import {
-  readComposeDocument, readComposeLimits, serviceEnvironment, type ComposeService,
-} from '../native-bench/topology/compose-file.js';
+import { readComposeDocument, readComposeLimits, serviceEnvironment, type ComposeService } from '../native-bench/topology/compose-file.js';
 
 const repo_dir = fileURLToPath(new URL('../../', import.meta.url));
 const compose_path = join(repo_dir, 'docker-compose.yml');
@@ -21,7 +19,9 @@ const MAX_MEMORY_MB = 350;
 
 /** Instances are the services built from this repository (the LB and Postgres are public images). */
 function instanceNames(): string[] {
-  return Object.entries(services).filter(([, svc]) => svc.build !== undefined).map(([name]) => name);
+  return Object.entries(services)
+    .filter(([, svc]) => svc.build !== undefined)
+    .map(([name]) => name);
 }
 
 function networksOf(svc: ComposeService): string[] {
@@ -55,7 +55,10 @@ test('at least two instances of the service, built here, with the published imag
 
 test('the load balancer publishes 9999 and is the only service publishing a port', () => {
   const publishers = Object.entries(services).filter(([, svc]) => (svc.ports ?? []).length > 0);
-  assert.deepEqual(publishers.map(([name]) => name), ['haproxy']);
+  assert.deepEqual(
+    publishers.map(([name]) => name),
+    ['haproxy'],
+  );
   assert.deepEqual(publishedPorts(services.haproxy), ['9999']);
   const env = serviceEnvironment(services.haproxy);
   assert.equal(env.LB_BIND, ':9999');
@@ -116,7 +119,7 @@ test('every file the compose file mounts exists', () => {
   let mounts = 0;
   for (const [name, svc] of Object.entries(services)) {
     for (const volume of svc.volumes ?? []) {
-      const source = typeof volume === 'string' ? volume.split(':')[0] : volume.source ?? '';
+      const source = typeof volume === 'string' ? volume.split(':')[0] : (volume.source ?? '');
       if (!source.startsWith('.') && !source.startsWith('/')) continue; // named volume
       mounts++;
       assert.ok(existsSync(join(repo_dir, source)), `${name} mounts ${source}, which exists`);
@@ -128,27 +131,39 @@ test('every file the compose file mounts exists', () => {
 test('haproxy.cfg has one server line per instance, addressed from the environment', () => {
   const cfg = readFileSync(join(repo_dir, 'haproxy.cfg'), 'utf8');
   const servers = cfg.split('\n').filter((line) => /^\s*server\s/.test(line));
-  assert.deepEqual(servers.map((line) => line.trim().split(/\s+/)[2]), ['"${API1_ADDR}"', '"${API2_ADDR}"']);
+  assert.deepEqual(
+    servers.map((line) => line.trim().split(/\s+/)[2]),
+    ['"${API1_ADDR}"', '"${API2_ADDR}"'],
+  );
   assert.ok(!/^\s*log\s/m.test(cfg), 'no logging on the hot path');
 });
 
 const children: ChildProcess[] = [];
 after(async () => {
-  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => {
-    const exited = new Promise((resolve) => c.once('exit', resolve));
-    c.kill('SIGTERM');
-    return exited;
-  }));
+  await Promise.all(
+    children
+      .filter((c) => c.exitCode === null)
+      .map((c) => {
+        const exited = new Promise((resolve) => c.once('exit', resolve));
+        c.kill('SIGTERM');
+        return exited;
+      }),
+  );
 });
 
 test('the instance healthcheck command passes against a uWS /health and fails when nothing listens', async () => {
   const check = services[instanceNames()[0]].healthcheck?.test as string[];
   assert.deepEqual(check.slice(0, 3), ['CMD', 'bash', '-c']);
   const port = await freePort();
-  const backend = spawn(process.execPath, [join(repo_dir, 'dist/native-bench/topology/echo-backend.js')], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const backend = spawn(process.execPath, [join(repo_dir, 'dist/native-bench/topology/echo-backend.js')], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(backend);
   await new Promise<void>((resolve, reject) => {
-    backend.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('"listening"')) resolve(); });
+    backend.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('"listening"')) resolve();
+    });
     backend.once('exit', (code) => reject(new Error(`echo backend exited (${code})`)));
   });
   const script = check[3].replace('/127.0.0.1/8080', `/127.0.0.1/${port}`);
@@ -156,6 +171,9 @@ test('the instance healthcheck command passes against a uWS /health and fails wh
   const healthy = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 5000 });
   assert.equal(healthy.status, 0, healthy.stderr);
   const closed_port = await freePort();
-  const down = spawnSync('bash', ['-c', check[3].replace('/127.0.0.1/8080', `/127.0.0.1/${closed_port}`)], { encoding: 'utf8', timeout: 5000 });
+  const down = spawnSync('bash', ['-c', check[3].replace('/127.0.0.1/8080', `/127.0.0.1/${closed_port}`)], {
+    encoding: 'utf8',
+    timeout: 5000,
+  });
   assert.notEqual(down.status, 0);
 });

@@ -28,21 +28,33 @@ before(async () => {
   await ensureBaseImages();
   await buildServiceImage(IMAGE);
   procs = await startProcessorContainers({
-    network: `${PROJECT}-processors`, container_prefix: `${PROJECT}-processor-`, host_ports: [0, 0], fees: [0.05, 0.15],
+    network: `${PROJECT}-processors`,
+    container_prefix: `${PROJECT}-processor-`,
+    host_ports: [0, 0],
+    fees: [0.05, 0.15],
   });
   stack = await composeUp({ project: PROJECT, image: IMAGE, port: await freePort(), network: `${PROJECT}-processors` });
 });
 
 after(async () => {
-  try { await stack?.stop(); } finally {
-    try { await procs?.stop(); } finally { await engine?.stop(); }
+  try {
+    await stack?.stop();
+  } finally {
+    try {
+      await procs?.stop();
+    } finally {
+      await engine?.stop();
+    }
   }
 });
 
 /** Seeded, so a failure replays with the same payments. */
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 function uuid(random: () => number): string {
@@ -53,22 +65,29 @@ function uuid(random: () => number): string {
 async function adminSummary(url: string): Promise<{ totalRequests: number; totalAmount: number }> {
   const res = await fetch(`${url}/admin/payments-summary`, { headers: { 'X-Rinha-Token': procs!.token } });
   assert.equal(res.status, 200);
-  const s = await res.json() as { totalRequests: number; totalAmount: number };
+  const s = (await res.json()) as { totalRequests: number; totalAmount: number };
   return { totalRequests: s.totalRequests, totalAmount: s.totalAmount };
 }
 
 test('every service of the compose file runs, and each with a healthcheck is healthy', async () => {
   const services = Object.keys(readComposeLimits(join(REPO_DIR, 'docker-compose.yml')).services).sort();
-  assert.deepEqual(stack!.containers.map((c) => c.service), services);
+  assert.deepEqual(
+    stack!.containers.map((c) => c.service),
+    services,
+  );
   for (const c of stack!.containers) {
-    const [status, health] = (await docker(['inspect', '-f', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', c.id])).stdout.trim().split(' ');
+    const [status, health] = (
+      await docker(['inspect', '-f', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', c.id])
+    ).stdout
+      .trim()
+      .split(' ');
     assert.equal(status, 'running', c.service);
     assert.ok(health === 'healthy' || health === 'none', `${c.service}: ${health}`);
   }
   assert.ok(stack!.containers.filter((c) => c.service.startsWith('api')).length >= 2, 'two instances');
 });
 
-test('the limits in each container\'s cgroup equal the compose file\'s', () => {
+test("the limits in each container's cgroup equal the compose file's", () => {
   for (const c of stack!.containers) {
     assert.ok(c.cgroup.limits.cpus > 0 && c.cgroup.limits.memory_mb > 0, `${c.service}: ${JSON.stringify(c.cgroup.limits)}`);
   }
@@ -84,19 +103,31 @@ test('payments through the load balancer: the summary equals what the processors
     const r = await post(stack!.url, '/payments', payment(uuid(random), amount_cents / 100));
     assert.equal(r.status, 202, r.text);
   }
-  let last: { service: Summary; d: { totalRequests: number; totalAmount: number }; f: { totalRequests: number; totalAmount: number } } | undefined;
-  const settled = await eventually(async () => {
-    const [service, d, f] = await Promise.all([summary(stack!.url), adminSummary(procs!.default_url), adminSummary(procs!.fallback_url)]);
-    last = { service, d, f };
-    return d.totalRequests + f.totalRequests === PAYMENTS && service.default.totalRequests + service.fallback.totalRequests === PAYMENTS;
-  }, 60_000, 200);
+  let last:
+    | { service: Summary; d: { totalRequests: number; totalAmount: number }; f: { totalRequests: number; totalAmount: number } }
+    | undefined;
+  const settled = await eventually(
+    async () => {
+      const [service, d, f] = await Promise.all([summary(stack!.url), adminSummary(procs!.default_url), adminSummary(procs!.fallback_url)]);
+      last = { service, d, f };
+      return d.totalRequests + f.totalRequests === PAYMENTS && service.default.totalRequests + service.fallback.totalRequests === PAYMENTS;
+    },
+    60_000,
+    200,
+  );
   assert.ok(settled, `not all ${PAYMENTS} payments paid and summarized: ${JSON.stringify(last)}`);
-  const inCents = (x: { totalRequests: number; totalAmount: number }) => ({ requests: x.totalRequests, cents: Math.round(x.totalAmount * 100) });
+  const inCents = (x: { totalRequests: number; totalAmount: number }) => ({
+    requests: x.totalRequests,
+    cents: Math.round(x.totalAmount * 100),
+  });
   assert.deepEqual(inCents(last!.service.default), inCents(last!.d));
   assert.deepEqual(inCents(last!.service.fallback), inCents(last!.f));
   assert.equal(Math.round((last!.d.totalAmount + last!.f.totalAmount) * 100), cents);
 
   const purged = await post(stack!.url, '/purge-payments', '');
   assert.ok(purged.status >= 200 && purged.status < 300, `purge: ${purged.status} ${purged.text}`);
-  assert.deepEqual(await summary(stack!.url), { default: { totalRequests: 0, totalAmount: 0 }, fallback: { totalRequests: 0, totalAmount: 0 } });
+  assert.deepEqual(await summary(stack!.url), {
+    default: { totalRequests: 0, totalAmount: 0 },
+    fallback: { totalRequests: 0, totalAmount: 0 },
+  });
 });

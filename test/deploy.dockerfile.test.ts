@@ -10,8 +10,15 @@ import { readComposeDocument } from '../native-bench/topology/compose-file.js';
 
 const repo_dir = fileURLToPath(new URL('../../', import.meta.url));
 
-interface Instruction { keyword: string; args: string }
-interface Stage { from: string; name?: string; instructions: Instruction[] }
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+interface Stage {
+  from: string;
+  name?: string;
+  instructions: Instruction[];
+}
 
 /** Splits a Dockerfile into stages of instructions (continuation lines joined, comments dropped). */
 function parseDockerfile(text: string): Stage[] {
@@ -20,7 +27,10 @@ function parseDockerfile(text: string): Stage[] {
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
-    if (line.endsWith('\\')) { pending += line.slice(0, -1) + ' '; continue; }
+    if (line.endsWith('\\')) {
+      pending += line.slice(0, -1) + ' ';
+      continue;
+    }
     logical.push(pending + line);
     pending = '';
   }
@@ -58,11 +68,17 @@ test('the build stage compiles with npm ci + tsc; dependencies are installed wit
 
 test('the runtime stage holds compiled dist/ and production node_modules only', () => {
   const copies = runtimeArgs('COPY');
-  assert.ok(copies.some((c) => /--from=\S+ .*\/app\/dist\/src \.\/dist\/src/.test(c)), copies.join('\n'));
+  assert.ok(
+    copies.some((c) => /--from=\S+ .*\/app\/dist\/src \.\/dist\/src/.test(c)),
+    copies.join('\n'),
+  );
   assert.ok(copies.some((c) => /node_modules/.test(c)));
   // From the build context, the runtime stage takes package metadata only (never src/test/native-bench).
   for (const copy of copies.filter((c) => !c.includes('--from='))) {
-    const sources = copy.split(/\s+/).filter((p) => !p.startsWith('--')).slice(0, -1);
+    const sources = copy
+      .split(/\s+/)
+      .filter((p) => !p.startsWith('--'))
+      .slice(0, -1);
     for (const source of sources) assert.ok(['package.json', 'package-lock.json'].includes(source), `runtime copies ${source}`);
   }
   for (const copy of copies.filter((c) => c.includes('--from='))) {
@@ -81,9 +97,12 @@ test('non-root user, an init for signals, production env, the instance entry poi
   assert.ok(!['root', '0'].includes(users[users.length - 1]), `last USER is ${users[users.length - 1]}`);
   // The init is compose's (`init: true`: docker-init as PID 1) unless the image brings its own.
   const own_init = /tini|dumb-init/.test(runtimeArgs('ENTRYPOINT').join(' '));
-  const built = Object.entries(readComposeDocument(join(repo_dir, 'docker-compose.yml')).services ?? {}).filter(([, s]) => s.build !== undefined);
+  const built = Object.entries(readComposeDocument(join(repo_dir, 'docker-compose.yml')).services ?? {}).filter(
+    ([, s]) => s.build !== undefined,
+  );
   assert.ok(built.length >= 2, `services built from this Dockerfile: ${built.length}`);
-  for (const [name, service] of built) assert.ok(own_init || service.init === true, `${name}: no init (neither init: true nor one in the image)`);
+  for (const [name, service] of built)
+    assert.ok(own_init || service.init === true, `${name}: no init (neither init: true nor one in the image)`);
   assert.ok(runtimeArgs('ENV').some((e) => /NODE_ENV=production/.test(e)));
   assert.deepEqual(JSON.parse(runtimeArgs('CMD').at(-1) ?? 'null'), ['node', 'dist/src/main.js']);
 });
@@ -92,9 +111,12 @@ test('files the build copies exist, and .dockerignore keeps the context small', 
   for (const stage of stages) {
     for (const copy of stage.instructions.filter((i) => i.keyword === 'COPY' && !i.args.includes('--from='))) {
       const parts = copy.args.split(/\s+/).filter((p) => !p.startsWith('--'));
-      for (const source of parts.slice(0, -1)) assert.ok(existsSync(join(repo_dir, source)) , `COPY source ${source} exists`);
+      for (const source of parts.slice(0, -1)) assert.ok(existsSync(join(repo_dir, source)), `COPY source ${source} exists`);
     }
   }
-  const ignored = readFileSync(join(repo_dir, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-  for (const entry of ['node_modules', 'dist', '.git', 'test', 'native-bench']) assert.ok(ignored.includes(entry), `.dockerignore has ${entry}`);
+  const ignored = readFileSync(join(repo_dir, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
+  for (const entry of ['node_modules', 'dist', '.git', 'test', 'native-bench'])
+    assert.ok(ignored.includes(entry), `.dockerignore has ${entry}`);
 });

@@ -27,11 +27,15 @@ after(async () => {
     haproxy.kill('SIGTERM');
     await exited;
   }
-  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => {
-    const exited = new Promise((resolve) => c.once('exit', resolve));
-    c.kill('SIGTERM');
-    return exited;
-  }));
+  await Promise.all(
+    children
+      .filter((c) => c.exitCode === null)
+      .map((c) => {
+        const exited = new Promise((resolve) => c.once('exit', resolve));
+        c.kill('SIGTERM');
+        return exited;
+      }),
+  );
   rmSync(temp_dir, { recursive: true, force: true });
 });
 
@@ -56,11 +60,14 @@ test('haproxy -c accepts unix socket and 127.0.0.1 addresses (the native topolog
 /** A uWebSockets.js backend (like the real instance: it ignores haproxy's default HTTP/1.0 probe). */
 async function startEchoBackend(name: string, env: Record<string, string>): Promise<void> {
   const child = spawn(process.execPath, [join(repo_dir, 'dist/native-bench/topology/echo-backend.js')], {
-    env: { ...process.env, ...env, BACKEND_NAME: name }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env, BACKEND_NAME: name },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('"listening"')) resolve(); });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('"listening"')) resolve();
+    });
     child.once('exit', (code) => reject(new Error(`echo backend ${name} exited (${code})`)));
   });
 }

@@ -15,12 +15,27 @@ const out_dir = mkdtempSync(join(tmpdir(), 'deploy-submission-'));
 after(() => rmSync(out_dir, { recursive: true, force: true }));
 
 function run(args: string[]) {
-  return spawnSync(process.execPath, [tool, ...args, '--out', out_dir], { cwd: repo_dir, encoding: 'utf8', timeout: 20_000, env: { ...process.env, RINHA_IMAGE: '' } });
+  return spawnSync(process.execPath, [tool, ...args, '--out', out_dir], {
+    cwd: repo_dir,
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, RINHA_IMAGE: '' },
+  });
 }
 
 test('writes compose, haproxy.cfg, info.json and README with the published image', () => {
   const image = 'ghcr.io/example/rinha-node:1.2.3';
-  const result = run(['team-1', '--image', image, '--name', 'Team One', '--social', 'https://x.com/one', '--repo', 'https://github.com/example/rinha-node']);
+  const result = run([
+    'team-1',
+    '--image',
+    image,
+    '--name',
+    'Team One',
+    '--social',
+    'https://x.com/one',
+    '--repo',
+    'https://github.com/example/rinha-node',
+  ]);
   assert.equal(result.status, 0, result.stderr);
   const dir = join(out_dir, 'team-1');
   assert.deepEqual(readdirSync(dir).sort(), ['README.md', 'docker-compose.yml', 'haproxy.cfg', 'info.json']);
@@ -64,6 +79,9 @@ test('unsafe ids are refused and nothing is written', () => {
     const result = run([id]);
     assert.equal(result.status, 2, `id ${JSON.stringify(id)}: ${result.stdout}${result.stderr}`);
   }
-  assert.deepEqual(readdirSync(out_dir).sort(), ['team-1', 'team-2'].filter((d) => existsSync(join(out_dir, d))));
+  assert.deepEqual(
+    readdirSync(out_dir).sort(),
+    ['team-1', 'team-2'].filter((d) => existsSync(join(out_dir, d))),
+  );
   assert.ok(!existsSync(join(out_dir, '..', 'escape')));
 });

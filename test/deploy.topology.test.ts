@@ -20,14 +20,22 @@ after(async () => {
   await Promise.all(sims.map((s) => s.close()));
 });
 
-interface Summary { default: { totalRequests: number; totalAmount: number }; fallback: { totalRequests: number; totalAmount: number } }
+interface Summary {
+  default: { totalRequests: number; totalAmount: number };
+  fallback: { totalRequests: number; totalAmount: number };
+}
 
 test('payments through the LB port reach a processor and the summary counts them', async () => {
   sims.push(await startSimulator({ port: 0, fee: 0.07, name: 'default' }), await startSimulator({ port: 0, fee: 0.1, name: 'fallback' }));
   const log_lines: string[] = [];
   topology = await startComposeTopology({
-    processorDefaultUrl: sims[0].url, processorFallbackUrl: sims[1].url, port: await freePort(),
-    log: (line) => { log_lines.push(line); if (log_lines.length > 200) log_lines.shift(); },
+    processorDefaultUrl: sims[0].url,
+    processorFallbackUrl: sims[1].url,
+    port: await freePort(),
+    log: (line) => {
+      log_lines.push(line);
+      if (log_lines.length > 200) log_lines.shift();
+    },
   });
   assert.ok(topology.components.some((c) => c.name === 'haproxy'));
   assert.equal(topology.components.filter((c) => /^api\d$/.test(c.name)).length, 2);
@@ -36,7 +44,8 @@ test('payments through the LB port reach a processor and the summary counts them
   assert.ok(purge.status < 300, `purge: ${purge.status}`);
   for (let i = 0; i < PAYMENTS; i++) {
     const res = await fetch(`${topology.url}/payments`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ correlationId: randomUUID(), amount: AMOUNT }),
     });
     assert.ok([200, 201, 202, 204].includes(res.status), `POST /payments: ${res.status}`);

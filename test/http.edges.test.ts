@@ -193,7 +193,10 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
       const before_accepted = accepted();
       const bad = post('/payments', '{"correlationId":"nope","amount":1}');
       const x = await exchange(port, post('/payments', PAYMENT) + bad + get('/health') + post('/payments', PAYMENT), 4);
-      assert.deepEqual(x.answers.map((a) => a.status), [202, 400, 200, 202]);
+      assert.deepEqual(
+        x.answers.map((a) => a.status),
+        [202, 400, 200, 202],
+      );
       assert.equal(accepted() - before_accepted, 2);
       assert.equal(ring.size(), 2);
     });
@@ -216,7 +219,14 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
           assert.equal(ring.size(), 0);
           gate().open();
           const x = await raw.until(3);
-          assert.deepEqual(x.answers.map((a) => [a.status, a.body]), [[200, answer], [200, '{"status":"ok"}'], [202, '']]);
+          assert.deepEqual(
+            x.answers.map((a) => [a.status, a.body]),
+            [
+              [200, answer],
+              [200, '{"status":"ok"}'],
+              [202, ''],
+            ],
+          );
           assert.equal(x.closed, false);
           assert.equal(ring.size(), 1);
         } finally {
@@ -246,7 +256,10 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
         await summary_gate.called;
         summary_gate.open();
         const x = await raw.until(2);
-        assert.deepEqual(x.answers.map((a) => a.status), [202, 200]);
+        assert.deepEqual(
+          x.answers.map((a) => a.status),
+          [202, 200],
+        );
         assert.equal(accepted() - before_accepted, 1);
       } finally {
         raw.end();
@@ -289,7 +302,11 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
       const before_accepted = accepted();
       const calls = health_calls;
       // uWS takes the first length (0): the hidden request would come next in the same read.
-      const x = await exchange(port, `GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`, 2);
+      const x = await exchange(
+        port,
+        `GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`,
+        2,
+      );
       assert.equal(x.answers.length, 0);
       assert.equal(x.closed, true);
       assert.equal(accepted(), before_accepted);
@@ -324,12 +341,16 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
 
     it('a negative Content-Length, a list, a length over 9 digits: closed', async () => {
       for (const length of ['-1', `${PAYMENT.length}, ${PAYMENT.length}`, '1000000000', '+5']) {
-        await closedUnrouted(`POST /payments HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${PAYMENT}`);
+        await closedUnrouted(
+          `POST /payments HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${PAYMENT}`,
+        );
       }
     });
 
     it('a malformed chunked body: closed', async () => {
-      await closedUnrouted('POST /payments HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+      await closedUnrouted(
+        'POST /payments HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      );
     });
 
     it('headers without Host: closed at once', async () => {
@@ -341,22 +362,26 @@ describe('HTTP edges (raw sockets against a front in this process)', { timeout: 
     });
 
     it('HTTP/1.0, a request line that does not parse, a NUL in the path, a header name with _, 49 headers: no answer, closed when idle', async () => {
-      await Promise.all([
-        `POST /payments HTTP/1.0\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${PAYMENT.length}\r\n\r\n${PAYMENT}`,
-        'GET /health HTTP/1.0\r\n\r\n',
-        'HELLO\r\n\r\n',
-        'GET /health HTTP/2.0\r\nHost: t\r\n\r\n',
-        Buffer.from('GET /hea\0lth HTTP/1.1\r\nHost: t\r\n\r\n', 'latin1'),
-        Buffer.from(post('/pay\0ments', PAYMENT), 'latin1'),
-        post('/payments', PAYMENT, 'X_Trace: 1\r\n'),
-        get('/health', Array.from({ length: 48 }, (_, i) => `x-h-${i}: v\r\n`).join('')),
-      ].map((data) => closedUnrouted(data, IDLE_CLOSE_WAIT_MS)));
+      await Promise.all(
+        [
+          `POST /payments HTTP/1.0\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${PAYMENT.length}\r\n\r\n${PAYMENT}`,
+          'GET /health HTTP/1.0\r\n\r\n',
+          'HELLO\r\n\r\n',
+          'GET /health HTTP/2.0\r\nHost: t\r\n\r\n',
+          Buffer.from('GET /hea\0lth HTTP/1.1\r\nHost: t\r\n\r\n', 'latin1'),
+          Buffer.from(post('/pay\0ments', PAYMENT), 'latin1'),
+          post('/payments', PAYMENT, 'X_Trace: 1\r\n'),
+          get('/health', Array.from({ length: 48 }, (_, i) => `x-h-${i}: v\r\n`).join('')),
+        ].map((data) => closedUnrouted(data, IDLE_CLOSE_WAIT_MS)),
+      );
     });
   });
 });
 
 // A front whose summary and purge block on the answer thread, in this process.
-async function blockingFront(env: Record<string, string>): Promise<{ front: Front; port: number; ring: Ring; counters: Counters; answers: AnswerThread }> {
+async function blockingFront(
+  env: Record<string, string>,
+): Promise<{ front: Front; port: number; ring: Ring; counters: Counters; answers: AnswerThread }> {
   const port = await freePort();
   const ring = Ring.create(1024);
   const counters = Counters.create();
@@ -365,8 +390,14 @@ async function blockingFront(env: Record<string, string>): Promise<{ front: Fron
   const answers = AnswerThread.start(config, counters, log);
   const never = (): Promise<never> => Promise.reject(new Error('blocking front: no pending answers'));
   const front = await startFront({
-    config, ring, counters, blocking: answers, summary: never, purge: never,
-    readiness: () => ({ ready: true, detail: {} }), log,
+    config,
+    ring,
+    counters,
+    blocking: answers,
+    summary: never,
+    purge: never,
+    readiness: () => ({ ready: true, detail: {} }),
+    log,
   });
   return { front, port, ring, counters, answers };
 }
@@ -397,7 +428,10 @@ describe('summary and purge answered inside the handler (SUMMARY_ANSWER=blocking
   it('a payment, a summary and a third request in one write: three answers in order, the 202 received', async () => {
     const before_accepted = f.counters.get(C_ACCEPTED);
     const x = await exchange(f.port, post('/payments', PAYMENT) + get('/payments-summary') + get('/health'), 3);
-    assert.deepEqual(x.answers.map((a) => a.status), [202, 200, 200]);
+    assert.deepEqual(
+      x.answers.map((a) => a.status),
+      [202, 200, 200],
+    );
     assert.equal(summaryOf(x.answers[1]).default.totalRequests, 1);
     assert.equal(x.closed, false);
     assert.equal(f.counters.get(C_ACCEPTED) - before_accepted, 1);
@@ -407,8 +441,15 @@ describe('summary and purge answered inside the handler (SUMMARY_ANSWER=blocking
   });
 
   it('a summary first, then a summary and a payment, in one write: all answered, in order', async () => {
-    const x = await exchange(f.port, get('/payments-summary') + get('/payments-summary?from=2000-01-01T00:00:00.000Z') + post('/payments', PAYMENT), 3);
-    assert.deepEqual(x.answers.map((a) => a.status), [200, 200, 202]);
+    const x = await exchange(
+      f.port,
+      get('/payments-summary') + get('/payments-summary?from=2000-01-01T00:00:00.000Z') + post('/payments', PAYMENT),
+      3,
+    );
+    assert.deepEqual(
+      x.answers.map((a) => a.status),
+      [200, 200, 202],
+    );
     assert.deepEqual(summaryOf(x.answers[0]), summaryOf(x.answers[1]));
     assert.equal(f.ring.size(), 1);
     f.ring.pop();
@@ -418,11 +459,14 @@ describe('summary and purge answered inside the handler (SUMMARY_ANSWER=blocking
     const purges = f.counters.histogram(H_BLOCKED_PURGE).count;
     const asked_at_ms = Date.now();
     const x = await exchange(f.port, post('/purge-payments', '') + get('/payments-summary') + post('/payments', PAYMENT), 3);
-    assert.deepEqual(x.answers.map((a) => [a.status, a.status === 200 ? a.body : '']), [
-      [200, '{"message":"purged"}'],
-      [200, '{"default":{"totalRequests":0,"totalAmount":0.00},"fallback":{"totalRequests":0,"totalAmount":0.00}}'],
-      [202, ''],
-    ]);
+    assert.deepEqual(
+      x.answers.map((a) => [a.status, a.status === 200 ? a.body : '']),
+      [
+        [200, '{"message":"purged"}'],
+        [200, '{"default":{"totalRequests":0,"totalAmount":0.00},"fallback":{"totalRequests":0,"totalAmount":0.00}}'],
+        [202, ''],
+      ],
+    );
     assert.equal(f.counters.histogram(H_BLOCKED_PURGE).count, purges + 1);
     const fence = await admin.query<{ fence_ms: string }>('SELECT fence_ms FROM purge_fence');
     assert.ok(Number(fence.rows[0].fence_ms) >= asked_at_ms);
@@ -438,8 +482,15 @@ describe('summary and purge answered inside the handler (SUMMARY_ANSWER=blocking
     const g = await blockingFront({ DATABASE_URL: `postgres://u:p@127.0.0.1:${hole_port}/db`, SUMMARY_WAIT_MAX_MS: '200' });
     try {
       const before_accepted = g.counters.get(C_ACCEPTED);
-      const x = await exchange(g.port, get('/payments-summary') + post('/payments', PAYMENT) + get('/payments-summary') + get('/health'), 4);
-      assert.deepEqual(x.answers.map((a) => a.status), [503, 202, 503, 200]);
+      const x = await exchange(
+        g.port,
+        get('/payments-summary') + post('/payments', PAYMENT) + get('/payments-summary') + get('/health'),
+        4,
+      );
+      assert.deepEqual(
+        x.answers.map((a) => a.status),
+        [503, 202, 503, 200],
+      );
       assert.match(x.answers[0].body, /no answer from the database in time/);
       assert.equal(g.counters.get(C_ACCEPTED) - before_accepted, 1);
       assert.equal(g.counters.get(C_BLOCKED_TIMEOUTS), 2);
@@ -460,7 +511,10 @@ describe('summary and purge answered inside the handler (SUMMARY_ANSWER=blocking
     const g = await blockingFront({ DATABASE_URL: `postgres://u:p@127.0.0.1:${await freePort()}/db` });
     try {
       const x = await exchange(g.port, get('/payments-summary') + post('/payments', PAYMENT), 2);
-      assert.deepEqual(x.answers.map((a) => a.status), [503, 202]);
+      assert.deepEqual(
+        x.answers.map((a) => a.status),
+        [503, 202],
+      );
       assert.match(x.answers[0].body, /database not reachable/);
       assert.equal(g.counters.get(C_BLOCKED_TIMEOUTS), 0);
     } finally {

@@ -23,7 +23,9 @@ describe('reliability: idempotency', { timeout: 60_000 }, () => {
   const settleAndCheck = async (t: { diagnostic(s: string): void }, label: string): Promise<void> => {
     assert.ok(await quiesce(bases), `${label}: instances never emptied their queues`);
     const l = await ledger(stack);
-    t.diagnostic(`${label}: distinct ids ${expected}, processors hold ${l.processors} (default ${l.default.processor}, fallback ${l.fallback.processor}), service counts ${l.service} (default ${l.default.service}, fallback ${l.fallback.service})`);
+    t.diagnostic(
+      `${label}: distinct ids ${expected}, processors hold ${l.processors} (default ${l.default.processor}, fallback ${l.fallback.processor}), service counts ${l.service} (default ${l.default.service}, fallback ${l.fallback.service})`,
+    );
     assert.equal(l.processors, expected, `${label}: paid ${l.processors} for ${expected} distinct ids`);
     assert.equal(l.service, expected, `${label}: counted ${l.service} for ${expected} distinct ids`);
     assert.equal(l.processors_cents, expected * 1990);
@@ -63,7 +65,11 @@ describe('reliability: idempotency', { timeout: 60_000 }, () => {
 
   it('20 times concurrently across both instances', async (t) => {
     const id = crypto.randomUUID();
-    const r = await sendPayments(bases, Array.from({ length: 20 }, () => id), { concurrency: 20 });
+    const r = await sendPayments(
+      bases,
+      Array.from({ length: 20 }, () => id),
+      { concurrency: 20 },
+    );
     t.diagnostic(`accepted ${r.accepted.length} of 20 copies`);
     assert.ok(r.accepted.length >= 1);
     expected += 1;

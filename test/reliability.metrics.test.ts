@@ -16,7 +16,14 @@ async function scrape(base: string): Promise<{ text: string; content_type: strin
 }
 
 const seriesKey = (s: Sample): string =>
-  s.name + '{' + Object.entries(s.labels).filter(([k]) => k !== 'le').sort().map(([k, v]) => `${k}=${v}`).join(',') + '}';
+  s.name +
+  '{' +
+  Object.entries(s.labels)
+    .filter(([k]) => k !== 'le')
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',') +
+  '}';
 
 function checkHistograms(m: Metrics): number {
   let checked = 0;
@@ -34,7 +41,8 @@ function checkHistograms(m: Metrics): number {
       const les = group.map((b) => (b.labels.le === '+Inf' ? Infinity : Number(b.labels.le)));
       for (let i = 1; i < les.length; i++) assert.ok(les[i] > les[i - 1], `${k}: le not increasing`);
       assert.equal(les[les.length - 1], Infinity, `${k}: last bucket is not +Inf`);
-      for (let i = 1; i < group.length; i++) assert.ok(group[i].value >= group[i - 1].value, `${k}: bucket le=${group[i].labels.le} < previous`);
+      for (let i = 1; i < group.length; i++)
+        assert.ok(group[i].value >= group[i - 1].value, `${k}: bucket le=${group[i].labels.le} < previous`);
       const labels = Object.fromEntries(Object.entries(group[0].labels).filter(([l]) => l !== 'le'));
       const count = metricValue(m, `${family}_count`, labels);
       const sum = metricValue(m, `${family}_sum`, labels);
@@ -78,7 +86,9 @@ describe('reliability: /metrics', { timeout: 60_000 }, () => {
     // TYPE comes before the first sample of its family.
     for (const [family] of m.type) {
       const typeAt = lines.findIndex((l) => l.startsWith(`# TYPE ${family} `));
-      const firstSample = lines.findIndex((l) => !l.startsWith('#') && (l.startsWith(family + ' ') || l.startsWith(family + '{') || l.startsWith(family + '_')));
+      const firstSample = lines.findIndex(
+        (l) => !l.startsWith('#') && (l.startsWith(family + ' ') || l.startsWith(family + '{') || l.startsWith(family + '_')),
+      );
       if (firstSample >= 0) assert.ok(typeAt < firstSample, `${family}: TYPE after samples`);
     }
     assert.equal(metricValue(m, 'rinha_ring_slots'), 1024);
@@ -112,12 +122,18 @@ describe('reliability: /metrics', { timeout: 60_000 }, () => {
     assert.equal(d('rinha_payments_rejected_total', { reason: 'unsupported_media_type' }), 1);
     assert.equal(d('rinha_payments_rejected_total', { reason: 'not_found' }), 1);
     assert.equal(d('rinha_payments_rejected_total', { reason: 'ring_full' }), 0);
-    const ok = d('rinha_processor_attempts_total', { processor: 'default', outcome: 'ok' }) + d('rinha_processor_attempts_total', { processor: 'fallback', outcome: 'ok' });
+    const ok =
+      d('rinha_processor_attempts_total', { processor: 'default', outcome: 'ok' }) +
+      d('rinha_processor_attempts_total', { processor: 'fallback', outcome: 'ok' });
     assert.equal(ok, N, 'one successful attempt per payment');
-    assert.equal(d('rinha_router_decisions_total', { decision: 'default' }) + d('rinha_router_decisions_total', { decision: 'fallback' }), N);
+    assert.equal(
+      d('rinha_router_decisions_total', { decision: 'default' }) + d('rinha_router_decisions_total', { decision: 'fallback' }),
+      N,
+    );
     assert.equal(d('rinha_writer_rows_total'), N);
     assert.ok(d('rinha_writer_batches_total') >= 1 && d('rinha_writer_batches_total') <= N);
-    const latency = d('rinha_processor_latency_ms_count', { processor: 'default' }) + d('rinha_processor_latency_ms_count', { processor: 'fallback' });
+    const latency =
+      d('rinha_processor_latency_ms_count', { processor: 'default' }) + d('rinha_processor_latency_ms_count', { processor: 'fallback' });
     assert.equal(latency, N, 'one latency observation per answered attempt');
     assert.equal(d('rinha_queue_wait_ms_count'), N);
     assert.equal(d('rinha_visibility_lag_ms_count'), N);

@@ -45,22 +45,34 @@ describe('reliability: ring full', { timeout: 60_000 }, () => {
     // Until the worker has seen the default fail, it may still send (and then take a few more
     // records from the ring). Once a 500 came back and nothing is in flight, the router holds
     // everything and the ring can only stay full: top it up again until it refuses.
-    const settled = await eventually(async () => {
-      const m = await metricsOf(base);
-      return sumOf(m, 'rinha_processor_attempts_total', { outcome: 'failed' }) > 0 && sumOf(m, 'rinha_inflight') === 0;
-    }, 20_000, 100);
+    const settled = await eventually(
+      async () => {
+        const m = await metricsOf(base);
+        return sumOf(m, 'rinha_processor_attempts_total', { outcome: 'failed' }) > 0 && sumOf(m, 'rinha_inflight') === 0;
+      },
+      20_000,
+      100,
+    );
     assert.ok(settled, 'attempts in flight settle while the processors fail');
     let topped_up = 0;
     let topped_503 = 0;
     for (let i = 0; i < 64 && topped_503 === 0; i++) {
-      const x = await request(base + '/payments', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ correlationId: crypto.randomUUID(), amount: 19.9 }) });
+      const x = await request(base + '/payments', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ correlationId: crypto.randomUUID(), amount: 19.9 }),
+      });
       await x.body.dump();
       if (x.statusCode === 202) topped_up++;
       else if (x.statusCode === 503) topped_503++;
     }
     assert.equal(topped_503, 1, 'the ring is full again');
     // The 503 body.
-    const one = await request(base + '/payments', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ correlationId: crypto.randomUUID(), amount: 19.9 }) });
+    const one = await request(base + '/payments', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ correlationId: crypto.randomUUID(), amount: 19.9 }),
+    });
     const text = await one.body.text();
     assert.equal(one.statusCode, 503);
     assert.equal(typeof (JSON.parse(text) as { error?: unknown }).error, 'string');
@@ -128,6 +140,9 @@ describe(`reliability: ${BURST_RATE} req/s for ${BURST_S} s`, { timeout: 90_000 
         `(non-2xx ${after_burst.non_2xx})`,
     );
     assert.ok(burst.sent > 0);
-    assert.ok(Math.max(during.peak_kb, after_mem.peak_kb) / 1024 < RSS_LIMIT_MB, `RSS peak ${Math.max(during.peak_kb, after_mem.peak_kb)} kB over ${RSS_LIMIT_MB} MB`);
+    assert.ok(
+      Math.max(during.peak_kb, after_mem.peak_kb) / 1024 < RSS_LIMIT_MB,
+      `RSS peak ${Math.max(during.peak_kb, after_mem.peak_kb)} kB over ${RSS_LIMIT_MB} MB`,
+    );
   });
 });

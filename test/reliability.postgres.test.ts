@@ -15,7 +15,10 @@ import { debianPgAvailable, type RestartablePg, startRestartablePg } from './sup
 
 const DOWN_MS = 3_000;
 
-describe('reliability: Postgres restarts under load', { timeout: 120_000, skip: debianPgAvailable() ? false : 'PostgreSQL 15 binaries not found in /usr/lib/postgresql/15/bin' }, () => {
+describe('reliability: Postgres restarts under load', {
+  timeout: 120_000,
+  skip: debianPgAvailable() ? false : 'PostgreSQL 15 binaries not found in /usr/lib/postgresql/15/bin',
+}, () => {
   let pg: RestartablePg | null = null;
   let stack: Stack | null = null;
   let bases: string[] = [];
@@ -23,7 +26,11 @@ describe('reliability: Postgres restarts under load', { timeout: 120_000, skip: 
   // A fresh Postgres and stack per case, so one case's failure does not leak into the next.
   async function setUp(): Promise<Stack> {
     pg = await startRestartablePg();
-    stack = await startCustomStack({ instances: 2, pg: { url: pg.url, stop: async () => {} }, env: { PG_CONNECT_INTERVAL_MS: '200', SHUTDOWN_TIMEOUT_MS: '3000' } });
+    stack = await startCustomStack({
+      instances: 2,
+      pg: { url: pg.url, stop: async () => {} },
+      env: { PG_CONNECT_INTERVAL_MS: '200', SHUTDOWN_TIMEOUT_MS: '3000' },
+    });
     bases = stack.instances.map((i) => i.url);
     return stack;
   }
@@ -45,27 +52,48 @@ describe('reliability: Postgres restarts under load', { timeout: 120_000, skip: 
     const stack = await setUp();
     const server = pg!;
     const load = trickle(bases, { every_ms: 50, per_tick: 4, max_ticks: 200 });
-    assert.ok(await eventually(async () => load.accepted() >= 60 && (await ledger(stack)).service > 0, 20_000, 20), 'payments flow and are stored');
+    assert.ok(
+      await eventually(async () => load.accepted() >= 60 && (await ledger(stack)).service > 0, 20_000, 20),
+      'payments flow and are stored',
+    );
     const before_stop = await ledger(stack);
     server.stop(mode);
     const stopped_at = performance.now();
     // While it is down: health says so, payments are still accepted.
     const unhealthy = await eventually(async () => (await get(bases[0], '/health')).status === 503, DOWN_MS, 50);
-    const during = await sendPayments(bases, Array.from({ length: 20 }, () => crypto.randomUUID()), { concurrency: 4 });
+    const during = await sendPayments(
+      bases,
+      Array.from({ length: 20 }, () => crypto.randomUUID()),
+      { concurrency: 4 },
+    );
     const summary_while_down = (await get(bases[0], '/payments-summary')).status;
     await new Promise((r) => setTimeout(r, Math.max(0, DOWN_MS - (performance.now() - stopped_at))));
     server.start();
     const started_at = performance.now();
     const accepted_at_start = load.accepted();
-    assert.ok(await eventually(async () => load.accepted() >= accepted_at_start + 60, 20_000, 20), 'payments keep coming after the restart');
+    assert.ok(
+      await eventually(async () => load.accepted() >= accepted_at_start + 60, 20_000, 20),
+      'payments keep coming after the restart',
+    );
     const sent = await load.stop();
     const accepted = [...sent.accepted, ...during.accepted];
-    const healthy = await eventually(async () => (await get(bases[0], '/health')).status === 200 && (await get(bases[1], '/health')).status === 200, 15_000, 50);
+    const healthy = await eventually(
+      async () => (await get(bases[0], '/health')).status === 200 && (await get(bases[1], '/health')).status === 200,
+      15_000,
+      50,
+    );
     const healthy_ms = Math.round(performance.now() - started_at);
     if (!(await quiesce(bases, 10_000))) {
       for (const i of stack.instances) {
         const m = await metricsOf(i.url);
-        const gauges = ['rinha_ring_depth', 'rinha_backlog', 'rinha_inflight', 'rinha_writer_pending', 'rinha_db_ready', 'rinha_writer_errors_total'].map((g) => `${g}=${sumOf(m, g)}`);
+        const gauges = [
+          'rinha_ring_depth',
+          'rinha_backlog',
+          'rinha_inflight',
+          'rinha_writer_pending',
+          'rinha_db_ready',
+          'rinha_writer_errors_total',
+        ].map((g) => `${g}=${sumOf(m, g)}`);
         t.diagnostic(`instance ${i.port}: ${gauges.join(' ')}; last warnings: ${i.log.slice(-3).join(' | ')}`);
       }
       assert.fail('work still queued after Postgres came back');
@@ -88,8 +116,19 @@ describe('reliability: Postgres restarts under load', { timeout: 120_000, skip: 
       t.diagnostic(`lost ids: ${lost_ids.join(' ')}`);
       for (const i of stack.instances) {
         const m = await metricsOf(i.url);
-        const counts = ['rinha_payments_accepted_total', 'rinha_duplicates_dropped_total', 'rinha_stale_dropped_total', 'rinha_purges_total', 'rinha_retries_total'].map((c) => `${c}=${sumOf(m, c)}`);
-        t.diagnostic(`instance ${i.port}: ${counts.join(' ')}; log: ${i.log.filter((x) => !/claims batch failed/.test(x)).slice(-30).join(' | ')}`);
+        const counts = [
+          'rinha_payments_accepted_total',
+          'rinha_duplicates_dropped_total',
+          'rinha_stale_dropped_total',
+          'rinha_purges_total',
+          'rinha_retries_total',
+        ].map((c) => `${c}=${sumOf(m, c)}`);
+        t.diagnostic(
+          `instance ${i.port}: ${counts.join(' ')}; log: ${i.log
+            .filter((x) => !/claims batch failed/.test(x))
+            .slice(-30)
+            .join(' | ')}`,
+        );
       }
     }
     assert.ok(unhealthy, '/health did not answer 503 while Postgres was down');

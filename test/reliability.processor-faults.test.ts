@@ -49,8 +49,14 @@ describe('reliability: processor faults', { timeout: 120_000 }, () => {
   // Never counted without being stored: per processor, service <= processor (service read first).
   const assertNoPhantoms = async (label: string): Promise<void> => {
     const l = await ledger(stack);
-    assert.ok(l.default.service <= l.default.processor, `${label}: service counts ${l.default.service} on default, processor holds ${l.default.processor}`);
-    assert.ok(l.fallback.service <= l.fallback.processor, `${label}: service counts ${l.fallback.service} on fallback, processor holds ${l.fallback.processor}`);
+    assert.ok(
+      l.default.service <= l.default.processor,
+      `${label}: service counts ${l.default.service} on default, processor holds ${l.default.processor}`,
+    );
+    assert.ok(
+      l.fallback.service <= l.fallback.processor,
+      `${label}: service counts ${l.fallback.service} on fallback, processor holds ${l.fallback.processor}`,
+    );
   };
 
   const phase = async (
@@ -65,17 +71,25 @@ describe('reliability: processor faults', { timeout: 120_000 }, () => {
     for (const id of r.accepted) accepted.add(id);
     assert.equal(r.accepted.length, opts.ids ?? PER_PHASE, `${label}: refused ${JSON.stringify([...r.refused])}`);
     // The fault was really met (bounded wait), and meanwhile nothing is counted that is not stored.
-    const met = await eventually(async () => {
-      await assertNoPhantoms(label);
-      return (await outcomes(opts.evidence)) > before_evidence;
-    }, 15_000, 200);
+    const met = await eventually(
+      async () => {
+        await assertNoPhantoms(label);
+        return (await outcomes(opts.evidence)) > before_evidence;
+      },
+      15_000,
+      200,
+    );
     await assertNoPhantoms(label);
     const lifted_at = performance.now();
     await opts.lift();
-    const complete = await eventually(async () => {
-      const l = await ledger(stack);
-      return l.processors >= accepted.size && agrees(l);
-    }, 30_000, 100);
+    const complete = await eventually(
+      async () => {
+        const l = await ledger(stack);
+        return l.processors >= accepted.size && agrees(l);
+      },
+      30_000,
+      100,
+    );
     const recovery_ms = Math.round(performance.now() - lifted_at);
     assert.ok(await quiesce(bases), `${label}: work still queued`);
     const l = await ledger(stack);
@@ -87,7 +101,11 @@ describe('reliability: processor faults', { timeout: 120_000 }, () => {
     );
     assert.ok(met, `${label}: no "${opts.evidence}" outcome seen: the fault was not exercised`);
     assert.ok(complete, `${label}: not every payment paid after the fault was lifted: ${JSON.stringify(l)}`);
-    assert.equal(l.processors, accepted.size, `${label}: processors hold ${l.processors} payments for ${accepted.size} distinct accepted ids (lag ${lag})`);
+    assert.equal(
+      l.processors,
+      accepted.size,
+      `${label}: processors hold ${l.processors} payments for ${accepted.size} distinct accepted ids (lag ${lag})`,
+    );
     assert.equal(l.processors_cents, accepted.size * 1990);
     assert.ok(agrees(l), `${label}: service disagrees with processors ${JSON.stringify(l)}`);
   };
@@ -135,14 +153,16 @@ describe('reliability: processor faults', { timeout: 120_000 }, () => {
 
   it('reset while slow (stored after a 300 ms delay, then reset)', async (t) => {
     await phase(t, 'reset+delay', {
-      apply: () => both(async (a) => {
-        await a.setDelay(300);
-        await a.setFault('reset');
-      }),
-      lift: () => both(async (a) => {
-        await a.setFault('none');
-        await a.setDelay(0);
-      }),
+      apply: () =>
+        both(async (a) => {
+          await a.setDelay(300);
+          await a.setFault('reset');
+        }),
+      lift: () =>
+        both(async (a) => {
+          await a.setFault('none');
+          await a.setDelay(0);
+        }),
       evidence: 'unknown',
     });
   });

@@ -16,7 +16,10 @@ describe('reliability: both processors down for 60 s', { timeout: 110_000 }, () 
   let bases: string[];
 
   before(async () => {
-    stack = await startReliabilityStack({ instances: 2, env: { REQUEST_TIMEOUT_MS: '1000', HEALTH_INTERVAL_MS: '5000', HOLD_BUDGET_MS: '90000' } });
+    stack = await startReliabilityStack({
+      instances: 2,
+      env: { REQUEST_TIMEOUT_MS: '1000', HEALTH_INTERVAL_MS: '5000', HOLD_BUDGET_MS: '90000' },
+    });
     bases = stack.instances.map((i) => i.url);
   });
   after(async () => {
@@ -53,10 +56,14 @@ describe('reliability: both processors down for 60 s', { timeout: 110_000 }, () 
     const lifted_at = performance.now();
     await Promise.all(stack.sims.map((s) => s.admin.setFailure(false)));
     const accepted = new Set(sent.accepted);
-    const complete = await eventually(async () => {
-      const l = await ledger(stack);
-      return l.processors >= accepted.size && agrees(l);
-    }, 30_000, 100);
+    const complete = await eventually(
+      async () => {
+        const l = await ledger(stack);
+        return l.processors >= accepted.size && agrees(l);
+      },
+      30_000,
+      100,
+    );
     const recovery_ms = Math.round(performance.now() - lifted_at);
     assert.ok(await quiesce(bases), 'work still queued after recovery');
     const l = await ledger(stack);

@@ -30,7 +30,11 @@ describe('reliability: security', { timeout: 60_000 }, () => {
     await stack?.stop();
   });
 
-  for (const [label, value] of [['unset', ''], ['false', 'false'], ['0', '0']] as const) {
+  for (const [label, value] of [
+    ['unset', ''],
+    ['false', 'false'],
+    ['0', '0'],
+  ] as const) {
     it(`purge is refused (403 JSON) when PURGE_ENABLED is ${label}, and nothing is purged`, async () => {
       const inst = await startInstance({ ...stack.env, PURGE_ENABLED: value });
       extra.push(inst);
@@ -91,7 +95,10 @@ describe('reliability: security', { timeout: 60_000 }, () => {
     await stack.pg.stop();
     const s = await eventually(async () => (await get(base, '/payments-summary')).status === 503, 10_000);
     assert.ok(s, 'summary did not report the database as unavailable');
-    for (const [method, path] of [['GET', '/payments-summary'], ['POST', '/purge-payments']] as const) {
+    for (const [method, path] of [
+      ['GET', '/payments-summary'],
+      ['POST', '/purge-payments'],
+    ] as const) {
       const res = await request(base + path, { method, body: method === 'POST' ? '' : undefined });
       const text = await res.body.text();
       assert.equal(res.statusCode, 503, `${method} ${path}: ${text}`);
@@ -115,7 +122,8 @@ describe('reliability: security', { timeout: 60_000 }, () => {
     }
     // Registry unreachable, or its audit endpoint missing (a mirror that answers 404/405 to the
     // bulk advisory POST): no verdict is possible, say so instead of passing or failing.
-    const unreachable = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|audit endpoint returned an error/.test(out);
+    const unreachable =
+      /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|audit endpoint returned an error/.test(out);
     if (r.status !== 0 && report.vulnerabilities === undefined && (unreachable || r.error !== undefined)) {
       t.skip(`registry audit unavailable: ${(report.message ?? r.error?.message ?? out.trim().split('\n').pop() ?? '').slice(0, 160)}`);
       return;

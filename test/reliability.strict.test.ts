@@ -9,13 +9,31 @@ import pg from 'pg';
 import { request } from 'undici';
 import { createInterface } from 'node:readline';
 import { freePort } from '../src/net.js';
-import { EMBEDDED_PG, MAIN, compare, eventually, type Instance, payment, type Sim, startInstance, startSims, stopProcess } from './support/stack.js';
+import {
+  EMBEDDED_PG,
+  MAIN,
+  compare,
+  eventually,
+  type Instance,
+  payment,
+  type Sim,
+  startInstance,
+  startSims,
+  stopProcess,
+} from './support/stack.js';
 import { INSTANCE_ENV } from '../src/runtime.js';
 
-interface EmbeddedPg { url: string; child: ChildProcess; lines: Array<Record<string, unknown>> }
+interface EmbeddedPg {
+  url: string;
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+}
 
 async function startEmbedded(durability: 'fast' | 'strict'): Promise<EmbeddedPg> {
-  const child = spawn(process.execPath, [EMBEDDED_PG], { env: { ...process.env, DURABILITY: durability }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [EMBEDDED_PG], {
+    env: { ...process.env, DURABILITY: durability },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines: Array<Record<string, unknown>> = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
@@ -33,7 +51,10 @@ async function startEmbedded(durability: 'fast' | 'strict'): Promise<EmbeddedPg>
 async function restartPostgres(db: EmbeddedPg, kind: 'clean' | 'crash'): Promise<void> {
   const before = db.lines.filter((l) => l.event === 'restarted').length;
   db.child.kill(kind === 'clean' ? 'SIGUSR1' : 'SIGUSR2');
-  assert.ok(await eventually(async () => db.lines.filter((l) => l.event === 'restarted').length > before, 30_000, 50), `postgres ${kind} restart`);
+  assert.ok(
+    await eventually(async () => db.lines.filter((l) => l.event === 'restarted').length > before, 30_000, 50),
+    `postgres ${kind} restart`,
+  );
 }
 
 async function lookup(sim: Sim, id: string): Promise<boolean> {
@@ -56,7 +77,9 @@ function load(instances: () => Instance[], concurrency: number): { accepted: str
       const id = crypto.randomUUID();
       try {
         const res = await request(`${live[n++ % live.length].url}/payments`, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: payment(id),
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: payment(id),
         });
         await res.body.text();
         if (res.statusCode === 202) accepted.push(id);
@@ -67,17 +90,31 @@ function load(instances: () => Instance[], concurrency: number): { accepted: str
     }
   };
   const senders = Array.from({ length: concurrency }, () => sender());
-  return { accepted, other, stop: async () => { running = false; await Promise.all(senders); } };
+  return {
+    accepted,
+    other,
+    stop: async () => {
+      running = false;
+      await Promise.all(senders);
+    },
+  };
 }
 
 // Every acknowledged id is at exactly one processor, and the service's summary equals theirs.
 async function checkNothingLost(sims: [Sim, Sim], instance: Instance, accepted: string[]): Promise<string> {
   const stack = { sims, instances: [instance] } as unknown as Parameters<typeof compare>[0];
-  const settled = await eventually(async () => {
-    const c = await compare(stack);
-    return c.default + c.fallback >= accepted.length &&
-      c.service.default.totalRequests === c.default && c.service.fallback.totalRequests === c.fallback;
-  }, 60_000, 200);
+  const settled = await eventually(
+    async () => {
+      const c = await compare(stack);
+      return (
+        c.default + c.fallback >= accepted.length &&
+        c.service.default.totalRequests === c.default &&
+        c.service.fallback.totalRequests === c.fallback
+      );
+    },
+    60_000,
+    200,
+  );
   const c = await compare(stack);
   assert.ok(settled, `processors ${c.default}+${c.fallback} for ${accepted.length} acknowledged; summary ${JSON.stringify(c.service)}`);
   let never = 0;
@@ -103,8 +140,14 @@ let env: Record<string, string>;
 before(async () => {
   [db, sims] = await Promise.all([startEmbedded('strict'), startSims()]);
   env = {
-    DURABILITY: 'strict', DATABASE_URL: db.url, PAYMENT_PROCESSOR_URL_DEFAULT: sims[0].url, PAYMENT_PROCESSOR_URL_FALLBACK: sims[1].url,
-    LOG_LEVEL: 'error', PG_CONNECT_INTERVAL_MS: '200', RECLAIM_GRACE_MS: '1000', RECLAIM_INTERVAL_MS: '300',
+    DURABILITY: 'strict',
+    DATABASE_URL: db.url,
+    PAYMENT_PROCESSOR_URL_DEFAULT: sims[0].url,
+    PAYMENT_PROCESSOR_URL_FALLBACK: sims[1].url,
+    LOG_LEVEL: 'error',
+    PG_CONNECT_INTERVAL_MS: '200',
+    RECLAIM_GRACE_MS: '1000',
+    RECLAIM_INTERVAL_MS: '300',
   };
 });
 after(async () => {
@@ -126,7 +169,11 @@ test('strict: every 202 finds its claim committed, in logged tables', async () =
   try {
     for (let i = 0; i < 40; i++) {
       const id = crypto.randomUUID();
-      const res = await request(`${instance.url}/payments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payment(id) });
+      const res = await request(`${instance.url}/payments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: payment(id),
+      });
       await res.body.text();
       assert.equal(res.statusCode, 202);
       const r = await client.query('SELECT 1 FROM payment_claims WHERE correlation_id = $1', [id]);
@@ -135,7 +182,10 @@ test('strict: every 202 finds its claim committed, in logged tables', async () =
     const persistence = await client.query<{ relname: string; relpersistence: string }>(
       "SELECT relname, relpersistence FROM pg_class WHERE relname IN ('payments', 'payment_claims', 'instances') ORDER BY relname",
     );
-    assert.deepEqual(persistence.rows.map((r) => `${r.relname}:${r.relpersistence}`), ['instances:p', 'payment_claims:p', 'payments:p']);
+    assert.deepEqual(
+      persistence.rows.map((r) => `${r.relname}:${r.relpersistence}`),
+      ['instances:p', 'payment_claims:p', 'payments:p'],
+    );
     const settings = await client.query<{ fsync: string }>("SELECT current_setting('fsync') AS fsync");
     assert.equal(settings.rows[0].fsync, 'on');
   } finally {
@@ -174,7 +224,9 @@ test('strict, Postgres crashed and restarted cleanly under load: every acknowled
     await restartPostgres(db, 'clean');
     assert.ok(await reach(l.accepted.length + 150));
     await l.stop();
-    t.diagnostic(`postgres crash + clean restart: ${await checkNothingLost(sims, instances[0], l.accepted)}; not accepted: ${JSON.stringify(Object.fromEntries(l.other))}`);
+    t.diagnostic(
+      `postgres crash + clean restart: ${await checkNothingLost(sims, instances[0], l.accepted)}; not accepted: ${JSON.stringify(Object.fromEntries(l.other))}`,
+    );
   } finally {
     await Promise.all(instances.map((i) => i.stop()));
   }
@@ -196,7 +248,9 @@ test('strict, an instance killed with SIGKILL under load: every acknowledged pay
     assert.ok(await eventually(async () => l.accepted.length >= 450, 60_000, 20));
     await l.stop();
     await sims[0].admin.setDelay(0);
-    t.diagnostic(`instance SIGKILL: ${await checkNothingLost(sims, survivor, l.accepted)}; not accepted: ${JSON.stringify(Object.fromEntries(l.other))}`);
+    t.diagnostic(
+      `instance SIGKILL: ${await checkNothingLost(sims, survivor, l.accepted)}; not accepted: ${JSON.stringify(Object.fromEntries(l.other))}`,
+    );
   } finally {
     await sims[0].admin.setDelay(0);
     await survivor.stop();

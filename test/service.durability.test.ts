@@ -36,10 +36,14 @@ test('SIGKILL with payments in flight and held: every accepted payment is paid e
   await stack.sims[0].admin.setFault('none');
   await stack.sims[1].admin.setFailure(false);
 
-  const all = await eventually(async () => {
-    const c = await compare(stack);
-    return c.default + c.fallback === 60 && c.service.default.totalRequests + c.service.fallback.totalRequests === 60;
-  }, 60_000, 200);
+  const all = await eventually(
+    async () => {
+      const c = await compare(stack);
+      return c.default + c.fallback === 60 && c.service.default.totalRequests + c.service.fallback.totalRequests === 60;
+    },
+    60_000,
+    200,
+  );
   const c = await compare(stack);
   assert.ok(all, `paid ${c.default + c.fallback} of 60, counted ${c.service.default.totalRequests + c.service.fallback.totalRequests}`);
   assert.equal(c.service.default.totalRequests, c.default);
@@ -67,5 +71,8 @@ function claimCount(url: string, ids: string[]): Promise<number> {
 
 // Claims with no payments row: payments accepted and not yet settled.
 function unsettledCount(url: string): Promise<number> {
-  return query(url, 'SELECT count(*) AS n FROM payment_claims c WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.correlation_id = c.correlation_id)');
+  return query(
+    url,
+    'SELECT count(*) AS n FROM payment_claims c WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.correlation_id = c.correlation_id)',
+  );
 }

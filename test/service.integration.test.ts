@@ -34,12 +34,19 @@ async function pay(n: number, amount = 19.9): Promise<string[]> {
 
 async function settled(expected_total: number): Promise<Awaited<ReturnType<typeof compare>>> {
   let last = await compare(stack);
-  await eventually(async () => {
-    last = await compare(stack);
-    const s = last.service;
-    return last.default + last.fallback === expected_total &&
-      s.default.totalRequests === last.default && s.fallback.totalRequests === last.fallback;
-  }, 60_000, 100);
+  await eventually(
+    async () => {
+      last = await compare(stack);
+      const s = last.service;
+      return (
+        last.default + last.fallback === expected_total &&
+        s.default.totalRequests === last.default &&
+        s.fallback.totalRequests === last.fallback
+      );
+    },
+    60_000,
+    100,
+  );
   return last;
 }
 
@@ -68,7 +75,12 @@ test('healthy processors: everything is paid, mostly on the default, and the sum
 test('windows: the summary filters on the requestedAt sent, bounds inclusive', async () => {
   const now = new Date().toISOString();
   const from = new Date(Date.now() - 120_000).toISOString();
-  for (const [f, t] of [[from, now], [undefined, now], [from, undefined], [now, now]] as const) {
+  for (const [f, t] of [
+    [from, now],
+    [undefined, now],
+    [from, undefined],
+    [now, now],
+  ] as const) {
     const c = await compare(stack, f, t);
     assertAgrees(c);
   }
@@ -202,7 +214,8 @@ test('after a purge, a payment accepted before it and confirmed after it is not 
   const old = await pay(6);
   const db = new pg.Client({ connectionString: stack.pg.url });
   await db.connect();
-  const count = async (sql: string, values: unknown[] = []): Promise<number> => Number((await db.query<{ n: string }>(sql, values)).rows[0].n);
+  const count = async (sql: string, values: unknown[] = []): Promise<number> =>
+    Number((await db.query<{ n: string }>(sql, values)).rows[0].n);
   try {
     // Claimed, so held by the dispatchers (an unclaimed one would meet the fence and be dropped).
     const claimed = (): Promise<number> => count('SELECT count(*) AS n FROM payment_claims WHERE correlation_id = ANY($1::uuid[])', [old]);
@@ -215,10 +228,14 @@ test('after a purge, a payment accepted before it and confirmed after it is not 
     await pay(4); // accepted after the purge
     await Promise.all(stack.sims.map((s) => s.admin.setFailure(false)));
     // Not having heard the purge, the instances pay all 10 and store them.
-    const c = await eventually(async () => {
-      const x = await compare(stack);
-      return x.default + x.fallback === 10 && (await held()) === 0;
-    }, 60_000, 100);
+    const c = await eventually(
+      async () => {
+        const x = await compare(stack);
+        return x.default + x.fallback === 10 && (await held()) === 0;
+      },
+      60_000,
+      100,
+    );
     assert.ok(c, 'the processors were paid all 10');
     const stored = await eventually(async () => (await count('SELECT count(*) AS n FROM payments')) === 10, 10_000, 50);
     assert.ok(stored, 'all 10 confirmations were written, the 6 stale ones after the purge');
@@ -255,11 +272,13 @@ test('a processor answering 429: retried until stored, summaries agree', async (
   try {
     const base = await summary(instance.url); // the shared table holds the earlier tests' payments
     const ids = new Set<string>();
-    await Promise.all(Array.from({ length: 40 }, async () => {
-      const id = crypto.randomUUID();
-      ids.add(id);
-      assert.equal((await post(instance.url, '/payments', payment(id))).status, 202);
-    }));
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const id = crypto.randomUUID();
+        ids.add(id);
+        assert.equal((await post(instance.url, '/payments', payment(id))).status, 202);
+      }),
+    );
     const done = await eventually(async () => (await admin.summary()).totalRequests === 40, 60_000, 200);
     assert.ok(done, 'every payment was eventually stored');
     const m = await get(instance.url, '/metrics');

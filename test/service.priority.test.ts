@@ -17,7 +17,10 @@ function workerThread(pid: number): { tid: string; nice: number } | undefined {
   return undefined;
 }
 
-test('the worker runs at nice 0 while cold and at WORKER_NICE after its first 1,000 payments', { skip: process.platform !== 'linux' && 'Linux /proc only', timeout: 120_000 }, async () => {
+test('the worker runs at nice 0 while cold and at WORKER_NICE after its first 1,000 payments', {
+  skip: process.platform !== 'linux' && 'Linux /proc only',
+  timeout: 120_000,
+}, async () => {
   const stack = await startStack({ instances: 1, env: { WORKER_NICE: '7' } });
   try {
     const inst = stack.instances[0];
@@ -26,8 +29,13 @@ test('the worker runs at nice 0 while cold and at WORKER_NICE after its first 1,
     assert.equal(before.nice, 0);
 
     for (let sent = 0; sent < 1_100; sent += 50) {
-      await Promise.all(Array.from({ length: 50 }, () =>
-        post(inst.url, '/payments', JSON.stringify({ correlationId: crypto.randomUUID(), amount: 1.5 })).then((r) => assert.equal(r.status, 202))));
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          post(inst.url, '/payments', JSON.stringify({ correlationId: crypto.randomUUID(), amount: 1.5 })).then((r) =>
+            assert.equal(r.status, 202),
+          ),
+        ),
+      );
     }
     let after = workerThread(inst.child.pid!);
     for (let i = 0; i < 300 && after?.nice !== 7; i++) {

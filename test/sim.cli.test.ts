@@ -48,7 +48,13 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 test('missing or invalid arguments exit 2 with a message on stderr', async () => {
-  for (const args of [['--fee', '0.07'], ['--port', '0'], ['--port', 'x', '--fee', '0.07'], ['--port', '0', '--fee', '7'], ['--port', '0', '--fee', '0.1', '--bogus', '1']]) {
+  for (const args of [
+    ['--fee', '0.07'],
+    ['--port', '0'],
+    ['--port', 'x', '--fee', '0.07'],
+    ['--port', '0', '--fee', '7'],
+    ['--port', '0', '--fee', '0.1', '--bogus', '1'],
+  ]) {
     const child = run(args);
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += String(d)));

@@ -21,7 +21,11 @@ test('range totals match a brute-force scan, with out-of-order and equal timesta
       const expected = all.filter((p) => p.ms >= from && p.ms <= to);
       const got = ledger.totals(from, to);
       assert.equal(got.count, expected.length, `[${from}, ${to}] (seed ${seed})`);
-      assert.equal(got.amount_cents, expected.reduce((a, p) => a + p.cents, 0), `[${from}, ${to}] (seed ${seed})`);
+      assert.equal(
+        got.amount_cents,
+        expected.reduce((a, p) => a + p.cents, 0),
+        `[${from}, ${to}] (seed ${seed})`,
+      );
     }
   }
   assert.equal(ledger.insert({ correlation_id: 'id7', amount_cents: 1, requested_at_text: '', requested_at_ms: 0 }), false);

@@ -79,8 +79,26 @@ test('queued requests run in FIFO order as slots free up (small limits)', async 
     await Promise.all(sends);
     assert.deepEqual(order[0], [4, 429], 'the one beyond running + queued is refused at once');
     // 0 and 1 run first (same delay, so their relative order is up to the sockets), then 2 and 3.
-    assert.deepEqual(order.slice(1, 3).map(([i, s]) => [i, s]).sort(), [[0, 200], [1, 200]]);
-    assert.deepEqual(order.slice(3, 5).map(([i, s]) => [i, s]).sort(), [[2, 200], [3, 200]]);
+    assert.deepEqual(
+      order
+        .slice(1, 3)
+        .map(([i, s]) => [i, s])
+        .sort(),
+      [
+        [0, 200],
+        [1, 200],
+      ],
+    );
+    assert.deepEqual(
+      order
+        .slice(3, 5)
+        .map(([i, s]) => [i, s])
+        .sort(),
+      [
+        [2, 200],
+        [3, 200],
+      ],
+    );
     const summary = await admin.summary();
     assert.equal(summary.totalRequests, 4);
   } finally {

@@ -179,7 +179,11 @@ test('every answer tells keep-alive clients to retire the connection before the 
   // uWS closes a connection idle for 10 s; a client that sends on it at that moment loses the
   // request. undici retires a connection at the hinted timeout less 1 s.
   const answers = [
-    await request(sim.url + '/payments', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ correlationId: randomUUID(), amount: 1, requestedAt: '2025-07-01T00:00:00.000Z' }) }),
+    await request(sim.url + '/payments', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ correlationId: randomUUID(), amount: 1, requestedAt: '2025-07-01T00:00:00.000Z' }),
+    }),
     await request(sim.url + '/payments/service-health'),
     await request(sim.url + '/payments/' + randomUUID()),
   ];

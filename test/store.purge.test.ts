@@ -34,7 +34,14 @@ const row = (accepted_at_ms: number, processor: 0 | 1 = 0): ConfirmedRow =>
   confirmedRow({ accepted_at_ms, requested_at_ms: accepted_at_ms + 10, processor });
 
 async function write(rows: ConfirmedRow[]): Promise<void> {
-  const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 100, linger_ms: 0, retry_interval_ms: 50, counters: Counters.create(), log });
+  const writer = new BatchWriter({
+    url: pgs.url,
+    batch_max_rows: 100,
+    linger_ms: 0,
+    retry_interval_ms: 50,
+    counters: Counters.create(),
+    log,
+  });
   await commitRows(writer, rows);
   await writer.close();
 }
@@ -101,7 +108,11 @@ test('after a purge, a confirmation of a payment accepted before it is not count
   assert.equal(await count('payment_claims'), 1);
   await write([fresh]);
   const s = await querySummary(pool, null, null);
-  assert.deepEqual(s, { default: { count: 1, cents: 2005 }, fallback: { count: 0, cents: 0 } }, 'the stale rows are stored but not counted');
+  assert.deepEqual(
+    s,
+    { default: { count: 1, cents: 2005 }, fallback: { count: 0, cents: 0 } },
+    'the stale rows are stored but not counted',
+  );
   await bus().purge(pool); // and the next purge removes them
   assert.equal(await count('payments'), 0);
 });
@@ -115,15 +126,18 @@ test('a purge waits for a write in flight, and a claim waiting on the purge meet
     // A write transaction that is still open when the purge starts.
     await holder.query('BEGIN');
     const inflight = row(f0 + 1);
-    await holder.query('INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) VALUES ($1, $2, $3, $4, $5)', [
-      inflight.correlation_id, inflight.amount_cents, inflight.requested_at_ms, inflight.processor, inflight.accepted_at_ms,
-    ]);
+    await holder.query(
+      'INSERT INTO payments (correlation_id, amount_cents, requested_at_ms, processor, accepted_at_ms) VALUES ($1, $2, $3, $4, $5)',
+      [inflight.correlation_id, inflight.amount_cents, inflight.requested_at_ms, inflight.processor, inflight.accepted_at_ms],
+    );
     await clockPast(inflight.accepted_at_ms + 1);
     const purge_asked_ms = Date.now(); // the purge's fence is at or after this
     let purged = false;
-    const purging = bus().purge(pool).then(() => {
-      purged = true;
-    });
+    const purging = bus()
+      .purge(pool)
+      .then(() => {
+        purged = true;
+      });
     assert.ok(await lockWaiters(1), 'the purge waits for a lock');
     assert.equal(purged, false, 'the purge waits for the open write');
     // Accepted after the previous purge and before this one, claimed while this one waits for
@@ -169,7 +183,12 @@ test('a refused claim says why: a copy of an id already claimed, or a payment th
     // Another instance, later: a duplicate, not a purge. In one batch: the first copy decides.
     const copy = { ...first, accepted_at_ms: accepted_ms + 3 };
     const fresh = row(accepted_ms + 5);
-    assert.deepEqual(await Promise.all([b.claim(copy), b.claim(fresh), b.claim({ ...fresh }), b.claim(stale)]), ['duplicate', 'mine', 'duplicate', 'purged']);
+    assert.deepEqual(await Promise.all([b.claim(copy), b.claim(fresh), b.claim({ ...fresh }), b.claim(stale)]), [
+      'duplicate',
+      'mine',
+      'duplicate',
+      'purged',
+    ]);
   } finally {
     await a.close();
     await b.close();

@@ -36,7 +36,8 @@ after(() => {
   server.close();
 });
 
-const client = (timeout_ms = 5_000) => new ProcessorClient({ origin, connections: 4, request_timeout_ms: timeout_ms, connect_timeout_ms: 1_000 });
+const client = (timeout_ms = 5_000) =>
+  new ProcessorClient({ origin, connections: 4, request_timeout_ms: timeout_ms, connect_timeout_ms: 1_000 });
 
 test('200 is stored; the request is a JSON POST to /payments with the given body', async () => {
   const c = client();

@@ -28,7 +28,10 @@ test('a collection of the observed thread is counted in its slot, with its durat
   }
   const workers = c.histogram(H_GC_FRONT + 1);
   assert.ok(workers.count >= 2, `two full collections observed, got ${workers.count}`);
-  assert.equal(workers.buckets.reduce((a, b) => a + b, 0), workers.count);
+  assert.equal(
+    workers.buckets.reduce((a, b) => a + b, 0),
+    workers.count,
+  );
   assert.ok(workers.sum > 0, 'a collection takes time');
   assert.equal(c.histogram(H_GC_FRONT).count, 0, 'nothing in the front slot');
 });

@@ -7,7 +7,11 @@ import type { AttemptResult } from '../src/pay/client.js';
 import { Dispatcher } from '../src/pay/dispatcher.js';
 import type { ConfirmedRow } from '../src/store/writer.js';
 
-interface Sent { processor: 0 | 1; body: { correlationId: string; amount: number; requestedAt: string }; answer(r: AttemptResult): void }
+interface Sent {
+  processor: 0 | 1;
+  body: { correlationId: string; amount: number; requestedAt: string };
+  answer(r: AttemptResult): void;
+}
 
 function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0, burst_ms = 50) {
   let now = 1_000_000;
@@ -15,8 +19,14 @@ function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0
   const sent: Sent[] = [];
   const rows: ConfirmedRow[] = [];
   const d = new Dispatcher({
-    max_inflight: 10, max_sends_per_s, burst_ms, fees: [0.07, 0.1], safe_latency_ms: 1500, hold_budget_ms: 60_000,
-    retry_backoff_min_ms: 10, retry_backoff_max_ms: 100,
+    max_inflight: 10,
+    max_sends_per_s,
+    burst_ms,
+    fees: [0.07, 0.1],
+    safe_latency_ms: 1500,
+    hold_budget_ms: 60_000,
+    retry_backoff_min_ms: 10,
+    retry_backoff_max_ms: 100,
     send: (processor, body) => new Promise((resolve) => sent.push({ processor, body: JSON.parse(body), answer: resolve })),
     health: (p) => ({ failing: p === 0 ? !!health.default_failing : false, min_response_ms: 0, checked_at_ms: 1 }),
     purged_through_ms: () => fence_ms,
@@ -26,11 +36,21 @@ function harness(health: { default_failing?: boolean } = {}, max_sends_per_s = 0
   });
   const flush = () => new Promise((r) => setImmediate(r));
   return {
-    d, sent, rows, flush,
-    tick: (ms: number) => { now += ms; },
+    d,
+    sent,
+    rows,
+    flush,
+    tick: (ms: number) => {
+      now += ms;
+    },
     at: () => now,
-    moveFence: (at_ms: number) => { fence_ms = at_ms; }, // what the main thread does, before the worker reads its message
-    purge: (at_ms = now) => { fence_ms = at_ms; return d.purge(at_ms); },
+    moveFence: (at_ms: number) => {
+      fence_ms = at_ms;
+    }, // what the main thread does, before the worker reads its message
+    purge: (at_ms = now) => {
+      fence_ms = at_ms;
+      return d.purge(at_ms);
+    },
   };
 }
 
@@ -48,7 +68,16 @@ test('200 records the payment with the requestedAt that was sent', async () => {
   assert.deepEqual(h.sent[0].body, { correlationId: ID, amount: 19.9, requestedAt: new Date(1_000_000).toISOString() });
   h.sent[0].answer(ok);
   await h.flush();
-  assert.deepEqual(h.rows, [{ correlation_id: ID, amount_cents: 1990, accepted_at_ms: 999_000, requested_at_ms: 1_000_000, processor: 0, confirmed_at_ms: 1_000_000 }]);
+  assert.deepEqual(h.rows, [
+    {
+      correlation_id: ID,
+      amount_cents: 1990,
+      accepted_at_ms: 999_000,
+      requested_at_ms: 1_000_000,
+      processor: 0,
+      confirmed_at_ms: 1_000_000,
+    },
+  ]);
   assert.equal(h.d.isIdle(), true);
 });
 
@@ -76,7 +105,7 @@ test('an unknown outcome is retried only there, with the same requestedAt; 422 t
   assert.equal(h.rows[0].requested_at_ms, 1_000_000);
 });
 
-test('422 on a first attempt is someone else\'s payment: not counted', async () => {
+test("422 on a first attempt is someone else's payment: not counted", async () => {
   const h = harness();
   h.d.add({ correlation_id: ID, amount_cents: 100, accepted_at_ms: 999_000 });
   h.d.pump();
@@ -142,7 +171,10 @@ test('once the fence has moved, nothing accepted before it is sent, even before 
   h.d.add({ correlation_id: crypto.randomUUID(), amount_cents: 100, accepted_at_ms: 999_400 }); // taken from the ring just before
   h.d.add({ correlation_id: later, amount_cents: 100, accepted_at_ms: 999_600 });
   h.d.pump();
-  assert.deepEqual(h.sent.map((s) => s.body.correlationId), [later]);
+  assert.deepEqual(
+    h.sent.map((s) => s.body.correlationId),
+    [later],
+  );
   assert.equal(h.d.waiting, 0);
 });
 

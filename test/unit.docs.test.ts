@@ -22,8 +22,12 @@ test("the README's CPU and memory split is docker-compose.yml's, service for ser
   const limits = readComposeLimits(COMPOSE);
   const split = readmeSplit();
   assert.deepEqual([...split.keys()].sort(), Object.keys(limits.services).sort(), 'one README row per limited service');
-  for (const [name, l] of Object.entries(limits.services)) assert.deepEqual(split.get(name), { cpus: l.cpus, memory_mb: l.memory_mb }, name);
-  assert.ok(README.includes(`${limits.total.cpus} CPU and ${limits.total.memory_mb} MB`), `the README states the total, ${limits.total.cpus} CPU and ${limits.total.memory_mb} MB`);
+  for (const [name, l] of Object.entries(limits.services))
+    assert.deepEqual(split.get(name), { cpus: l.cpus, memory_mb: l.memory_mb }, name);
+  assert.ok(
+    README.includes(`${limits.total.cpus} CPU and ${limits.total.memory_mb} MB`),
+    `the README states the total, ${limits.total.cpus} CPU and ${limits.total.memory_mb} MB`,
+  );
 });
 
 test("the README's ring slot size is the record's plus its sequence word", () => {

@@ -13,14 +13,20 @@ test('items queued in one turn go in one flush; items queued during it go in the
       while (queue.length > 0) {
         const batch = queue.splice(0);
         flushes.push(batch);
-        if (batch[0] === 1) { queue.push(4); commit.kick(); } // arrives while this flush runs
+        if (batch[0] === 1) {
+          queue.push(4);
+          commit.kick();
+        } // arrives while this flush runs
         await new Promise((r) => setImmediate(r));
       }
     },
     () => queue.length > 0,
     () => idle(),
   );
-  for (const n of [1, 2, 3]) { queue.push(n); commit.kick(); }
+  for (const n of [1, 2, 3]) {
+    queue.push(n);
+    commit.kick();
+  }
   assert.equal(commit.busy, true);
   assert.deepEqual(flushes, [], 'nothing leaves in the turn that queued it');
   await idled;
@@ -65,6 +71,23 @@ test('with a linger, the first flush after an idle spell waits for the rest of i
 });
 
 test('a linger is a whole number of ms, 0 or more', () => {
-  for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => new GroupCommit(async () => {}, () => false, () => {}, bad));
-  assert.doesNotThrow(() => new GroupCommit(async () => {}, () => false, () => {}, 0));
+  for (const bad of [-1, 1.5, Number.NaN])
+    assert.throws(
+      () =>
+        new GroupCommit(
+          async () => {},
+          () => false,
+          () => {},
+          bad,
+        ),
+    );
+  assert.doesNotThrow(
+    () =>
+      new GroupCommit(
+        async () => {},
+        () => false,
+        () => {},
+        0,
+      ),
+  );
 });

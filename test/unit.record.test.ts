@@ -17,9 +17,17 @@ test('a UUID survives bytes and back, lower-cased', () => {
 
 test('malformed UUIDs are refused', () => {
   const out = new Uint8Array(16);
-  for (const bad of ['', 'x', '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b', '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3a',
-    '4a7901b87d264d9daa194dc1c7cf60b3aaaa', '4a7901b8_7d26-4d9d-aa19-4dc1c7cf60b3', 'g a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3'.replace(' ', ''),
-    '４a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3', '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60\u200b3']) {
+  for (const bad of [
+    '',
+    'x',
+    '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b',
+    '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3a',
+    '4a7901b87d264d9daa194dc1c7cf60b3aaaa',
+    '4a7901b8_7d26-4d9d-aa19-4dc1c7cf60b3',
+    'g a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3'.replace(' ', ''),
+    '４a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3',
+    '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60\u200b3',
+  ]) {
     assert.equal(parseUuidInto(bad, out, 0), false, bad);
   }
 });
@@ -42,5 +50,7 @@ test('a record round-trips through a slot, exactly', () => {
 
 test('a record refuses an id that is not 16 bytes', () => {
   const buf = new ArrayBuffer(RECORD_BYTES);
-  assert.throws(() => writeRecord(new DataView(buf), new Uint8Array(buf), 0, { id: new Uint8Array(15), amount_cents: 1, accepted_at_ms: 1, flags: 0 }));
+  assert.throws(() =>
+    writeRecord(new DataView(buf), new Uint8Array(buf), 0, { id: new Uint8Array(15), amount_cents: 1, accepted_at_ms: 1, flags: 0 }),
+  );
 });

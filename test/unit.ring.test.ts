@@ -8,7 +8,9 @@ const LONG_MS = 60_000; // never reached when the wake-up works; the test would 
 
 // Atomics.waitAsync's timeout does not keep Node's event loop alive (a worker's parentPort does).
 let keepAlive: NodeJS.Timeout;
-before(() => { keepAlive = setInterval(() => {}, 1_000); });
+before(() => {
+  keepAlive = setInterval(() => {}, 1_000);
+});
 after(() => clearInterval(keepAlive));
 
 test('the first push into an empty ring wakes the parked consumer', async () => {

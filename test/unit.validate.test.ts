@@ -8,7 +8,11 @@ const ID = '4a7901b8-7d26-4d9d-aa19-4dc1c7cf60b3';
 
 test('a contest payment parses to integer cents', () => {
   assert.deepEqual(parsePayment(`{"correlationId":"${ID}","amount":20.05}`), { ok: true, correlation_id: ID, amount_cents: 2005 });
-  assert.deepEqual(parsePayment(` { "amount" : 19.9 , "correlationId" : "${ID.toUpperCase()}" } `), { ok: true, correlation_id: ID, amount_cents: 1990 });
+  assert.deepEqual(parsePayment(` { "amount" : 19.9 , "correlationId" : "${ID.toUpperCase()}" } `), {
+    ok: true,
+    correlation_id: ID,
+    amount_cents: 1990,
+  });
   assert.deepEqual(parsePayment(`{"correlationId":"${ID}","amount":1e2}`), { ok: true, correlation_id: ID, amount_cents: 10000 });
 });
 
@@ -59,10 +63,20 @@ test('content type: JSON or absent', () => {
 
 test('summary query: optional inclusive ISO bounds', () => {
   assert.deepEqual(parseSummaryQuery(''), { ok: true, from_ms: null, to_ms: null });
-  assert.deepEqual(parseSummaryQuery('from=2025-07-15T12:34:56.000Z&to=2025-07-15T12:35:56.789Z'),
-    { ok: true, from_ms: Date.UTC(2025, 6, 15, 12, 34, 56), to_ms: Date.UTC(2025, 6, 15, 12, 35, 56, 789) });
+  assert.deepEqual(parseSummaryQuery('from=2025-07-15T12:34:56.000Z&to=2025-07-15T12:35:56.789Z'), {
+    ok: true,
+    from_ms: Date.UTC(2025, 6, 15, 12, 34, 56),
+    to_ms: Date.UTC(2025, 6, 15, 12, 35, 56, 789),
+  });
   assert.deepEqual(parseSummaryQuery('from=2025-07-15T12:34:56Z'), { ok: true, from_ms: Date.UTC(2025, 6, 15, 12, 34, 56), to_ms: null });
-  for (const q of ['from=yesterday', 'to=2025-13-45T00:00:00Z', 'from=2025-07-15', 'from=2025-07-16T00:00:00Z&to=2025-07-15T00:00:00Z', 'x=1', 'from=2025-07-15T00:00:00Z&from=2025-07-15T00:00:00Z']) {
+  for (const q of [
+    'from=yesterday',
+    'to=2025-13-45T00:00:00Z',
+    'from=2025-07-15',
+    'from=2025-07-16T00:00:00Z&to=2025-07-15T00:00:00Z',
+    'x=1',
+    'from=2025-07-15T00:00:00Z&from=2025-07-15T00:00:00Z',
+  ]) {
     const r = parseSummaryQuery(q);
     assert.equal(r.ok, false, q);
   }
@@ -101,12 +115,27 @@ test('fast path: bodies as load generators send them are read from bytes, in eit
 
 test('fast path: anything else is left to the general path, and nothing it accepts differs from it', () => {
   const refused = [
-    `{ "correlationId":"${ID}","amount":1}`, `{"correlationId":"${ID}","amount":1 }`, `{"correlationId":"${ID}","amount":1}\n`,
-    `{"correlationId":"${ID}","amount":0}`, `{"correlationId":"${ID}","amount":0.00}`, `{"correlationId":"${ID}","amount":-1}`,
-    `{"correlationId":"${ID}","amount":1e2}`, `{"correlationId":"${ID}","amount":1.001}`, `{"correlationId":"${ID}","amount":01}`,
-    `{"correlationId":"${ID}","amount":1.}`, `{"correlationId":"${ID}","amount":.5}`, `{"correlationId":"${ID}","amount":1234567890}`,
-    `{"correlationId":"${ID}","amount":1,"x":1}`, `{"correlationId":"${ID}","amount":1,"amount":2}`, `{"correlationId":"${ID}"}`,
-    `{"correlationId":"${ID.slice(1)}","amount":1}`, `{"correlationId":"${ID}x","amount":1}`, `{"amount":1}`, '', '{', '{}',
+    `{ "correlationId":"${ID}","amount":1}`,
+    `{"correlationId":"${ID}","amount":1 }`,
+    `{"correlationId":"${ID}","amount":1}\n`,
+    `{"correlationId":"${ID}","amount":0}`,
+    `{"correlationId":"${ID}","amount":0.00}`,
+    `{"correlationId":"${ID}","amount":-1}`,
+    `{"correlationId":"${ID}","amount":1e2}`,
+    `{"correlationId":"${ID}","amount":1.001}`,
+    `{"correlationId":"${ID}","amount":01}`,
+    `{"correlationId":"${ID}","amount":1.}`,
+    `{"correlationId":"${ID}","amount":.5}`,
+    `{"correlationId":"${ID}","amount":1234567890}`,
+    `{"correlationId":"${ID}","amount":1,"x":1}`,
+    `{"correlationId":"${ID}","amount":1,"amount":2}`,
+    `{"correlationId":"${ID}"}`,
+    `{"correlationId":"${ID.slice(1)}","amount":1}`,
+    `{"correlationId":"${ID}x","amount":1}`,
+    `{"amount":1}`,
+    '',
+    '{',
+    '{}',
   ];
   for (const body of refused) assert.equal(fast(body).cents, -1, body);
   // Mutations of a canonical body: a byte changed, dropped or doubled anywhere.
@@ -116,9 +145,12 @@ test('fast path: anything else is left to the general path, and nothing it accep
   for (let i = 0; i < 20000; i++) {
     const at = i % base.length;
     const c = alphabet[(i * 7919) % alphabet.length];
-    const body = i % 3 === 0 ? base.slice(0, at) + c + base.slice(at + 1)
-      : i % 3 === 1 ? base.slice(0, at) + base.slice(at + 1)
-        : base.slice(0, at) + base[at] + base.slice(at);
+    const body =
+      i % 3 === 0
+        ? base.slice(0, at) + c + base.slice(at + 1)
+        : i % 3 === 1
+          ? base.slice(0, at) + base.slice(at + 1)
+          : base.slice(0, at) + base[at] + base.slice(at);
     const f = fast(body);
     if (f.cents === -1) continue;
     assert.deepEqual(f, general(body), body);

@@ -9,11 +9,22 @@ import { paymentBody } from '../../src/pay/dispatcher.js';
 import { formatUuid } from '../../src/queue/record.js';
 import { Ring } from '../../src/queue/ring.js';
 
-export interface PayWorkerData { ring: SharedArrayBuffer; origin: string; tick_ms: number; nice: number; connections: number }
+export interface PayWorkerData {
+  ring: SharedArrayBuffer;
+  origin: string;
+  tick_ms: number;
+  nice: number;
+  connections: number;
+}
 
 const data = workerData as PayWorkerData;
 const ring = Ring.attach(data.ring);
-const client = new ProcessorClient({ origin: data.origin, connections: data.connections, request_timeout_ms: 6_000, connect_timeout_ms: 1_000 });
+const client = new ProcessorClient({
+  origin: data.origin,
+  connections: data.connections,
+  request_timeout_ms: 6_000,
+  connect_timeout_ms: 1_000,
+});
 try {
   setPriority(0, data.nice);
 } catch {

@@ -20,7 +20,11 @@ import type { PayWorkerData } from './pay-worker.js';
 const ZERO_SUMMARY = '{"default":{"totalRequests":0,"totalAmount":0},"fallback":{"totalRequests":0,"totalAmount":0}}';
 const MAX_BODY_BYTES = 64 * 1024;
 
-export interface BaselineServer { port: number; url: string; close(): void }
+export interface BaselineServer {
+  port: number;
+  url: string;
+  close(): void;
+}
 
 const SERVICE = parseConfig({}); // the service's defaults: the paying side keeps its shape
 
@@ -39,9 +43,11 @@ export function startBaseline(opts: { port: number; host?: string; pay?: string 
   app.post('/payments', (res) => {
     let aborted = false;
     let bytes = 0;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     res.onData((chunk, isLast) => {
-      bytes += chunk.byteLength;  // read (and drop) the body like a real service would
+      bytes += chunk.byteLength; // read (and drop) the body like a real service would
       if (paying !== null && isLast && !aborted && bytes === chunk.byteLength) pay(paying.ring, new Uint8Array(chunk)); // one-chunk bodies: what load generators send
       if (!isLast || aborted) return;
       res.cork(() => {
@@ -51,20 +57,42 @@ export function startBaseline(opts: { port: number; host?: string; pay?: string 
     });
   });
   app.get('/payments-summary', (res) => {
-    res.cork(() => { res.writeHeader('Content-Type', 'application/json').end(ZERO_SUMMARY); });
+    res.cork(() => {
+      res.writeHeader('Content-Type', 'application/json').end(ZERO_SUMMARY);
+    });
   });
-  app.get('/health', (res) => { res.cork(() => { res.writeStatus('200 OK').end('ok'); }); });
+  app.get('/health', (res) => {
+    res.cork(() => {
+      res.writeStatus('200 OK').end('ok');
+    });
+  });
   app.post('/purge-payments', (res) => {
     res.onAborted(() => {});
-    res.cork(() => { res.writeStatus('200 OK').end(); });
+    res.cork(() => {
+      res.writeStatus('200 OK').end();
+    });
   });
-  app.any('/*', (res) => { res.cork(() => { res.writeStatus('404 Not Found').end(); }); });
+  app.any('/*', (res) => {
+    res.cork(() => {
+      res.writeStatus('404 Not Found').end();
+    });
+  });
 
   return new Promise((resolve, reject) => {
     app.listen(host, opts.port, (token) => {
-      if (!token) { reject(new Error(`baseline: cannot listen on ${host}:${opts.port}`)); return; }
+      if (!token) {
+        reject(new Error(`baseline: cannot listen on ${host}:${opts.port}`));
+        return;
+      }
       const port = uWS.us_socket_local_port(token);
-      resolve({ port, url: `http://${host}:${port}`, close: () => { uWS.us_listen_socket_close(token); void paying?.worker.terminate(); } });
+      resolve({
+        port,
+        url: `http://${host}:${port}`,
+        close: () => {
+          uWS.us_listen_socket_close(token);
+          void paying?.worker.terminate();
+        },
+      });
     });
   });
 }
@@ -72,7 +100,13 @@ export function startBaseline(opts: { port: number; host?: string; pay?: string 
 // The paying side: the ring the front fills and the worker thread that empties it.
 function startPaying(origin: string): { ring: Ring; worker: Worker } {
   const ring = Ring.create(SERVICE.ring_slots);
-  const workerData: PayWorkerData = { ring: ring.sab, origin, tick_ms: SERVICE.worker_poll_ms, nice: SERVICE.worker_nice, connections: SERVICE.pool_connections };
+  const workerData: PayWorkerData = {
+    ring: ring.sab,
+    origin,
+    tick_ms: SERVICE.worker_poll_ms,
+    nice: SERVICE.worker_nice,
+    connections: SERVICE.pool_connections,
+  };
   return { ring, worker: new Worker(new URL('./pay-worker.js', import.meta.url), { workerData }) };
 }
 
@@ -95,7 +129,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const argv = process.argv.slice(2);
   const server = await startBaseline({ port: parsePort(argv), host: process.env.BASELINE_HOST, pay: parsePay(argv) });
   process.stdout.write(JSON.stringify({ event: 'listening', port: server.port, url: server.url }) + '\n');
-  const stop = () => { server.close(); process.exit(0); };
+  const stop = () => {
+    server.close();
+    process.exit(0);
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

@@ -16,7 +16,15 @@ import { latencyStats } from '../contest/stats.js';
 const here = dirname(fileURLToPath(import.meta.url)); // dist/native-bench/capacity
 const SOURCE = join(here, '..', '..', '..', 'native-bench', 'capacity', 'minimal-client.c');
 
-interface Row { generator: string; requests: number; errors: number; p50: number; p99: number; p999: number; cpu_us_per_request: number }
+interface Row {
+  generator: string;
+  requests: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  cpu_us_per_request: number;
+}
 
 function arg(argv: string[], name: string, fallback: string): string {
   const i = argv.indexOf(name);
@@ -30,18 +38,32 @@ function loadgenCpuNs(): number {
     try {
       if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'loadgen') continue;
       ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch { /* ended */ }
+    } catch {
+      /* ended */
+    }
   }
   return ns;
 }
 
 async function runVus(worker_path: string, url: string, users: number, duration_s: number): Promise<Row> {
-  const cfg: LoadConfig = { target_url: url, duration_s, users, amount: 19.9, timeout_ms: 1500, start_epoch_ms: performance.timeOrigin + performance.now() + 300 };
+  const cfg: LoadConfig = {
+    target_url: url,
+    duration_s,
+    users,
+    amount: 19.9,
+    timeout_ms: 1500,
+    start_epoch_ms: performance.timeOrigin + performance.now() + 300,
+  };
   const w = new Worker(worker_path, { workerData: cfg });
   let cpu = 0;
-  const sampler = setInterval(() => { cpu = Math.max(cpu, loadgenCpuNs()); }, 200);
+  const sampler = setInterval(() => {
+    cpu = Math.max(cpu, loadgenCpuNs());
+  }, 200);
   const done = await new Promise<LoadDone>((resolve, reject) => {
-    w.on('message', (m: { type: string }) => { if (m.type === 'done') resolve(m as LoadDone); else if (m.type === 'error') reject(new Error(JSON.stringify(m))); });
+    w.on('message', (m: { type: string }) => {
+      if (m.type === 'done') resolve(m as LoadDone);
+      else if (m.type === 'error') reject(new Error(JSON.stringify(m)));
+    });
     w.on('error', reject);
   });
   cpu = Math.max(cpu, loadgenCpuNs());
@@ -50,12 +72,23 @@ async function runVus(worker_path: string, url: string, users: number, duration_
   const ok: number[] = [];
   for (let i = 0; i < done.count; i++) if (done.status[i] >= 200 && done.status[i] < 300) ok.push(done.dur_ms[i]);
   const s = latencyStats(ok);
-  return { generator: worker_path, requests: done.count, errors: done.count - ok.length, p50: s.p50, p99: s.p99, p999: s.p999, cpu_us_per_request: Math.round(cpu / 1000 / Math.max(1, done.count) * 10) / 10 };
+  return {
+    generator: worker_path,
+    requests: done.count,
+    errors: done.count - ok.length,
+    p50: s.p50,
+    p99: s.p99,
+    p999: s.p999,
+    cpu_us_per_request: Math.round((cpu / 1000 / Math.max(1, done.count)) * 10) / 10,
+  };
 }
 
 function runMinimal(bin: string, url: string, rate: number, duration_s: number): Row {
   const u = new URL(url);
-  const out = JSON.parse(execFileSync(bin, [u.hostname, u.port, String(rate), String(duration_s)], { encoding: 'utf8' })) as Omit<Row, 'generator'>;
+  const out = JSON.parse(execFileSync(bin, [u.hostname, u.port, String(rate), String(duration_s)], { encoding: 'utf8' })) as Omit<
+    Row,
+    'generator'
+  >;
   return { generator: 'minimal C client', ...out };
 }
 
@@ -65,7 +98,9 @@ export async function compareGenerators(argv: string[]): Promise<void> {
   const rounds = Number(arg(argv, '--rounds', '2'));
   if (!(users >= 2 && duration_s >= 2 && rounds >= 1)) throw new Error('--users ≥ 2, --duration-s ≥ 2, --rounds ≥ 1');
   const workers = [join(here, '..', 'contest', 'loadgen-worker.js')];
-  argv.forEach((a, i) => { if (a === '--worker') workers.push(argv[i + 1]); });
+  argv.forEach((a, i) => {
+    if (a === '--worker') workers.push(argv[i + 1]);
+  });
   const bin = join(mkdtempSync(join(tmpdir(), 'minimal-client-')), 'minimal-client');
   execFileSync('cc', ['-O2', '-o', bin, SOURCE]);
   const server = spawnChild('baseline', process.execPath, [join(here, '..', 'baseline', 'server.js'), '--port', '0']);
@@ -84,4 +119,3 @@ export async function compareGenerators(argv: string[]): Promise<void> {
     await server.stop();
   }
 }
-

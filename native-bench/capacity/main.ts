@@ -6,7 +6,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { parseOptions } from '../contest/options.js';
-import { startProcessors, startService, startBaselineServer, planLimits, type LimitsPlan, type Processors, type Service } from '../contest/topology.js';
+import {
+  startProcessors,
+  startService,
+  startBaselineServer,
+  planLimits,
+  type LimitsPlan,
+  type Processors,
+  type Service,
+} from '../contest/topology.js';
 import { Backend, HttpCaller, ProcessorAdmin } from '../contest/clients.js';
 import { parseCapacityOptions, type CapacityOptions, type TargetName } from './options.js';
 import { runStep, type StepResult, type Target } from './step.js';
@@ -19,36 +27,76 @@ const GIVE_UP_P99_MS = 1000;
 
 function outDir(o: CapacityOptions): string {
   if (o.out) return resolve(o.out);
-  const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return resolve('bench-results', `${stamp}-capacity-${o.label.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 }
 
 function machineInfo(): Record<string, unknown> {
   const cpus = os.cpus();
-  return { hostname: os.hostname(), kernel: os.release(), cpu_model: cpus[0]?.model ?? 'unknown', cpu_count: cpus.length, memory_total_mb: Math.round(os.totalmem() / 1048576), node: process.version, loadavg_at_start: os.loadavg() };
+  return {
+    hostname: os.hostname(),
+    kernel: os.release(),
+    cpu_model: cpus[0]?.model ?? 'unknown',
+    cpu_count: cpus.length,
+    memory_total_mb: Math.round(os.totalmem() / 1048576),
+    node: process.version,
+    loadavg_at_start: os.loadavg(),
+  };
 }
 
-const log = (line: string): void => { process.stderr.write(line + '\n'); };
+const log = (line: string): void => {
+  process.stderr.write(line + '\n');
+};
 
 function stepLine(t: string, s: StepResult): string {
   const c = s.cpu_us_per_payment;
-  return `[${t}] ${s.rate_per_s}/s: achieved ${s.achieved_per_s}/s, p50 ${s.latency.p50.toFixed(2)} p99 ${s.latency.p99.toFixed(2)} p99.9 ${s.latency.p999.toFixed(2)} ms, refused ${s.refused}` +
+  return (
+    `[${t}] ${s.rate_per_s}/s: achieved ${s.achieved_per_s}/s, p50 ${s.latency.p50.toFixed(2)} p99 ${s.latency.p99.toFixed(2)} p99.9 ${s.latency.p999.toFixed(2)} ms, refused ${s.refused}` +
     (c ? `, CPU ${c.total} µs/payment (fronts ${c.fronts}, workers ${c.workers}, postgres ${c.postgres}, rest ${c.rest})` : '') +
-    (s.memory_mb !== null ? `, memory ${s.memory_mb} MB` : '') + `, backlog max ${s.backlog.max}` + (s.visibility_lag ? `, visibility lag max ${s.visibility_lag.max}` : '') +
+    (s.memory_mb !== null ? `, memory ${s.memory_mb} MB` : '') +
+    `, backlog max ${s.backlog.max}` +
+    (s.visibility_lag ? `, visibility lag max ${s.visibility_lag.max}` : '') +
     (s.summary ? `, summary ${s.summary.exact ? 'exact' : 'NOT exact'}` : '') +
     `; generator late p99 ${s.generator.late.p99.toFixed(2)} ms, ${s.generator.cpu_us_per_request} µs/req${s.generator.kept_rate ? '' : ' (could NOT keep the rate)'}` +
-    ` → ${s.within_bound ? 'within' : `outside (${s.why_not.join('; ')})`}`;
+    ` → ${s.within_bound ? 'within' : `outside (${s.why_not.join('; ')})`}`
+  );
 }
 
-async function startTarget(name: TargetName, o: CapacityOptions, procs: Processors, plan: LimitsPlan): Promise<{ service: Service; target: Target }> {
+async function startTarget(
+  name: TargetName,
+  o: CapacityOptions,
+  procs: Processors,
+  plan: LimitsPlan,
+): Promise<{ service: Service; target: Target }> {
   let service: Service;
   if (name === 'service') {
-    const co = parseOptions(['--topology', 'npm-start', '--target', `http://127.0.0.1:${o.port}`, '--compose-file', o.compose_file, ...(o.limits ? [] : ['--no-limits'])]);
+    const co = parseOptions([
+      '--topology',
+      'npm-start',
+      '--target',
+      `http://127.0.0.1:${o.port}`,
+      '--compose-file',
+      o.compose_file,
+      ...(o.limits ? [] : ['--no-limits']),
+    ]);
     service = await startService(co, procs, plan);
   } else {
     service = await startBaselineServer(plan, name === 'baseline-pays' ? procs.default_url : undefined);
   }
-  return { service, target: { name, url: service.url, cgroups: service.cgroups, roots: () => service.roots(), pays: name !== 'baseline', summarizes: name === 'service' } };
+  return {
+    service,
+    target: {
+      name,
+      url: service.url,
+      cgroups: service.cgroups,
+      roots: () => service.roots(),
+      pays: name !== 'baseline',
+      summarizes: name === 'service',
+    },
+  };
 }
 
 async function climb(name: TargetName, o: CapacityOptions, procs: Processors, plan: LimitsPlan, http: HttpCaller): Promise<TargetRun> {
@@ -58,13 +106,24 @@ async function climb(name: TargetName, o: CapacityOptions, procs: Processors, pl
     const fb = new ProcessorAdmin('fallback', procs.fallback_url, procs.token, http);
     const backend = new Backend(service.url, http);
     let tries = 0;
-    const quiet = (line: string): void => { if (++tries % 10 === 0) log(line); }; // a start takes a few s: every tenth try
+    const quiet = (line: string): void => {
+      if (++tries % 10 === 0) log(line);
+    }; // a start takes a few s: every tenth try
     if (!(await backend.waitReady(150, 500, quiet))) throw new Error(`${name} at ${service.url} never answered GET /payments-summary`);
     await Promise.all([def.purge(), fb.purge(), backend.purge()]);
     const run: TargetRun = { name, description: service.description, steps: [] };
     for (const rate of o.rates) {
       const s = await runStep(target, {
-        rate_per_s: rate, step_s: o.step_s, warmup_s: o.warmup_s, connections: o.connections, timeout_ms: o.timeout_ms, amount: o.amount, settle_ms: o.settle_ms, def, fb, backend,
+        rate_per_s: rate,
+        step_s: o.step_s,
+        warmup_s: o.warmup_s,
+        connections: o.connections,
+        timeout_ms: o.timeout_ms,
+        amount: o.amount,
+        settle_ms: o.settle_ms,
+        def,
+        fb,
+        backend,
       });
       run.steps.push(s);
       log(stepLine(name, s));
@@ -85,29 +144,65 @@ async function main(): Promise<number> {
     return 0;
   }
   let o: CapacityOptions;
-  try { o = parseCapacityOptions(process.argv.slice(2)); } catch (err) { log((err as Error).message); return 2; }
-  const contest = parseOptions(['--default-port', String(o.default_port), '--fallback-port', String(o.fallback_port), '--compose-file', o.compose_file, ...(o.limits ? [] : ['--no-limits'])]);
+  try {
+    o = parseCapacityOptions(process.argv.slice(2));
+  } catch (err) {
+    log((err as Error).message);
+    return 2;
+  }
+  const contest = parseOptions([
+    '--default-port',
+    String(o.default_port),
+    '--fallback-port',
+    String(o.fallback_port),
+    '--compose-file',
+    o.compose_file,
+    ...(o.limits ? [] : ['--no-limits']),
+  ]);
   const plan = planLimits(contest);
   const started_at = new Date().toISOString();
   const machine = machineInfo();
-  log(`capacity: rates ${o.rates.join(', ')}/s, ${o.step_s} s steps (${o.warmup_s} s warm-up), targets ${o.targets.join(', ')}; ${plan.note}`);
+  log(
+    `capacity: rates ${o.rates.join(', ')}/s, ${o.step_s} s steps (${o.warmup_s} s warm-up), targets ${o.targets.join(', ')}; ${plan.note}`,
+  );
   const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async (): Promise<void> => { while (cleanups.length) await cleanups.pop()!().catch(() => {}); };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => { void cleanup().then(() => process.exit(130)); });
+  const cleanup = async (): Promise<void> => {
+    while (cleanups.length) await cleanups.pop()!().catch(() => {});
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.once(sig, () => {
+      void cleanup().then(() => process.exit(130));
+    });
   const http = new HttpCaller();
   try {
     const procs = await startProcessors(contest);
     cleanups.push(procs.stop);
     const runs: TargetRun[] = [];
     for (const name of o.targets) runs.push(await climb(name, o, procs, plan, http));
-    const j = buildCapacityJson({ started_at, options: o, limits: { applied: plan.applied, cpus: plan.limits.cpus, memory_mb: plan.limits.memory_mb, note: plan.note }, machine, targets: runs });
+    const j = buildCapacityJson({
+      started_at,
+      options: o,
+      limits: { applied: plan.applied, cpus: plan.limits.cpus, memory_mb: plan.limits.memory_mb, note: plan.note },
+      machine,
+      targets: runs,
+    });
     const dir = outDir(o);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'result.json'), JSON.stringify(j, null, 2) + '\n');
     writeFileSync(join(dir, 'report.md'), renderCapacityReport(j));
     writeFileSync(join(dir, 'latency.svg'), renderCapacitySvg(j));
-    for (const t of j.targets) log(`knee ${t.name}: ${t.knee_per_s ?? 'none'} payments/s (sustained without the latency bound: ${t.sustained_per_s ?? 'none'}); CPU per payment at 2,000/s: ${t.cpu_us_per_payment_at_2k ?? '–'} µs`);
-    process.stdout.write(JSON.stringify({ event: 'done', out: dir, knees: Object.fromEntries(j.targets.map((t) => [t.name, t.knee_per_s])), sustained: Object.fromEntries(j.targets.map((t) => [t.name, t.sustained_per_s])) }) + '\n');
+    for (const t of j.targets)
+      log(
+        `knee ${t.name}: ${t.knee_per_s ?? 'none'} payments/s (sustained without the latency bound: ${t.sustained_per_s ?? 'none'}); CPU per payment at 2,000/s: ${t.cpu_us_per_payment_at_2k ?? '–'} µs`,
+      );
+    process.stdout.write(
+      JSON.stringify({
+        event: 'done',
+        out: dir,
+        knees: Object.fromEntries(j.targets.map((t) => [t.name, t.knee_per_s])),
+        sustained: Object.fromEntries(j.targets.map((t) => [t.name, t.sustained_per_s])),
+      }) + '\n',
+    );
     return 0;
   } catch (err) {
     log(`capacity: ${(err as Error).stack ?? err}`);

@@ -54,7 +54,10 @@ let dropped = 0;
 let waited_for_connection = 0; // requests sent late because every connection was busy
 
 const http = new LeanHttp({
-  host: url.hostname, port: Number(url.port || 80), connections: cfg.connections, timeout_ms: cfg.timeout_ms,
+  host: url.hostname,
+  port: Number(url.port || 80),
+  connections: cfg.connections,
+  timeout_ms: cfg.timeout_ms,
   onDone: (conn, code, end) => onAnswer(conn, code, end),
 });
 // One timer, armed for the next due request (never sooner than libuv's 1 ms).
@@ -108,7 +111,11 @@ function onAnswer(conn: number, code: number, end: number): void {
 
 // This thread's CPU so far, ns (/proc/thread-self/schedstat: on-CPU ns, wait ns, slices).
 function threadCpuNs(): number {
-  try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) || 0; } catch { return 0; }
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 let ticker: NodeJS.Timeout | undefined;
@@ -137,4 +144,6 @@ async function main(): Promise<void> {
   else pump();
 }
 
-main().catch((err) => { port.postMessage({ type: 'error', message: String(err?.stack ?? err) }); });
+main().catch((err) => {
+  port.postMessage({ type: 'error', message: String(err?.stack ?? err) });
+});

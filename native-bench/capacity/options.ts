@@ -42,7 +42,8 @@ const USAGE = `usage: node dist/native-bench/capacity/main.js [options]
 
 function num(name: string, v: string | undefined, min: number, max: number): number {
   const x = Number(v);
-  if (v === undefined || !Number.isFinite(x) || x < min || x > max) throw new Error(`${name} must be a number in [${min}, ${max}], got ${v}`);
+  if (v === undefined || !Number.isFinite(x) || x < min || x > max)
+    throw new Error(`${name} must be a number in [${min}, ${max}], got ${v}`);
   return x;
 }
 
@@ -51,16 +52,36 @@ export function parseCapacityOptions(argv: string[]): CapacityOptions {
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--no-limits' || a === '--help') { flags.add(a); continue; }
+    if (a === '--no-limits' || a === '--help') {
+      flags.add(a);
+      continue;
+    }
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${USAGE}`);
     const eq = a.indexOf('=');
-    if (eq > 0) { values.set(a.slice(0, eq), a.slice(eq + 1)); continue; }
+    if (eq > 0) {
+      values.set(a.slice(0, eq), a.slice(eq + 1));
+      continue;
+    }
     if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
     values.set(a, argv[++i]);
   }
   if (flags.has('--help')) throw new Error(USAGE);
-  const known = ['--rates', '--step-s', '--warmup-s', '--targets', '--connections', '--timeout-ms', '--amount', '--settle-ms', '--port',
-    '--default-port', '--fallback-port', '--compose-file', '--out', '--label'];
+  const known = [
+    '--rates',
+    '--step-s',
+    '--warmup-s',
+    '--targets',
+    '--connections',
+    '--timeout-ms',
+    '--amount',
+    '--settle-ms',
+    '--port',
+    '--default-port',
+    '--fallback-port',
+    '--compose-file',
+    '--out',
+    '--label',
+  ];
   for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option ${k}\n${USAGE}`);
   const rates = (values.get('--rates') ?? '500,1000,2000,4000,6000,8000').split(',').map((r) => num('--rates', r, 1, 100_000));
   for (let i = 1; i < rates.length; i++) if (rates[i] <= rates[i - 1]) throw new Error('--rates must be ascending');
@@ -71,14 +92,19 @@ export function parseCapacityOptions(argv: string[]): CapacityOptions {
   if (warmup_s >= step_s) throw new Error('--warmup-s must be shorter than --step-s');
   const port = (k: string, d: number): number => Math.round(num(k, values.get(k) ?? String(d), 0, 65535));
   return {
-    rates, step_s, warmup_s, targets,
+    rates,
+    step_s,
+    warmup_s,
+    targets,
     connections: Math.round(num('--connections', values.get('--connections') ?? '256', 1, 20_000)),
     timeout_ms: num('--timeout-ms', values.get('--timeout-ms') ?? '1500', 1, 60_000),
     amount: num('--amount', values.get('--amount') ?? '19.9', 0.01, 1e9),
     settle_ms: num('--settle-ms', values.get('--settle-ms') ?? '5000', 0, 600_000),
     limits: !flags.has('--no-limits'),
     compose_file: values.get('--compose-file') ?? 'docker-compose.yml',
-    port: port('--port', 9999), default_port: port('--default-port', 8001), fallback_port: port('--fallback-port', 8002),
+    port: port('--port', 9999),
+    default_port: port('--default-port', 8001),
+    fallback_port: port('--fallback-port', 8002),
     out: values.get('--out'),
     label: values.get('--label') ?? 'npm-start',
   };

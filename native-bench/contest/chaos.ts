@@ -11,8 +11,16 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { request } from 'undici';
 
 type ChaosAction = 'kill-instance' | 'restart-postgres' | 'crash-postgres';
-export interface ChaosStep { at_s: number; action: ChaosAction; instance?: number }
-export interface ChaosApplied extends ChaosStep { t_s: number; pid: number | null; note: string }
+export interface ChaosStep {
+  at_s: number;
+  action: ChaosAction;
+  instance?: number;
+}
+export interface ChaosApplied extends ChaosStep {
+  t_s: number;
+  pid: number | null;
+  note: string;
+}
 
 const ACTIONS: readonly ChaosAction[] = ['kill-instance', 'restart-postgres', 'crash-postgres'];
 const SETTLE_TIMEOUT_MS = 90_000; // a killed instance's payments wait RECLAIM_GRACE_MS (12 s) and a round
@@ -23,14 +31,21 @@ const LOOKUP_CONCURRENCY = 32;
 export function readChaosPlan(arg: string): ChaosStep[] {
   const text = existsSync(arg) ? readFileSync(arg, 'utf8') : arg;
   let steps: unknown;
-  try { steps = JSON.parse(text); } catch { throw new Error(`--chaos: not a JSON file or JSON: ${arg}`); }
+  try {
+    steps = JSON.parse(text);
+  } catch {
+    throw new Error(`--chaos: not a JSON file or JSON: ${arg}`);
+  }
   if (!Array.isArray(steps) || steps.length === 0) throw new Error('--chaos: the plan is a non-empty JSON array of steps');
-  return steps.map((s: Partial<ChaosStep>, i) => {
-    if (typeof s.at_s !== 'number' || !(s.at_s >= 0)) throw new Error(`--chaos step ${i}: at_s must be a number >= 0`);
-    if (!ACTIONS.includes(s.action as ChaosAction)) throw new Error(`--chaos step ${i}: action must be one of ${ACTIONS.join(', ')}`);
-    if (s.instance !== undefined && !(Number.isInteger(s.instance) && s.instance >= 0)) throw new Error(`--chaos step ${i}: instance must be an index`);
-    return { at_s: s.at_s, action: s.action as ChaosAction, ...(s.action === 'kill-instance' ? { instance: s.instance ?? 0 } : {}) };
-  }).sort((a, b) => a.at_s - b.at_s);
+  return steps
+    .map((s: Partial<ChaosStep>, i) => {
+      if (typeof s.at_s !== 'number' || !(s.at_s >= 0)) throw new Error(`--chaos step ${i}: at_s must be a number >= 0`);
+      if (!ACTIONS.includes(s.action as ChaosAction)) throw new Error(`--chaos step ${i}: action must be one of ${ACTIONS.join(', ')}`);
+      if (s.instance !== undefined && !(Number.isInteger(s.instance) && s.instance >= 0))
+        throw new Error(`--chaos step ${i}: instance must be an index`);
+      return { at_s: s.at_s, action: s.action as ChaosAction, ...(s.action === 'kill-instance' ? { instance: s.instance ?? 0 } : {}) };
+    })
+    .sort((a, b) => a.at_s - b.at_s);
 }
 
 // Every process under `roots` (Linux /proc), roots included.
@@ -41,7 +56,9 @@ function descendants(roots: number[]): number[] {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const found = [...roots];
   for (let i = 0; i < found.length; i++) for (const [pid, ppid] of parent) if (ppid === found[i]) found.push(pid);
@@ -49,13 +66,22 @@ function descendants(roots: number[]): number[] {
 }
 
 function cmdline(pid: number): string[] {
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return []; }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
 }
 
 function envOf(pid: number, name: string): string | undefined {
   try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((kv) => kv.startsWith(name + '='))?.slice(name.length + 1);
-  } catch { return undefined; }
+    return readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .find((kv) => kv.startsWith(name + '='))
+      ?.slice(name.length + 1);
+  } catch {
+    return undefined;
+  }
 }
 
 function findTarget(step: ChaosStep, roots: number[]): number | null {
@@ -68,25 +94,47 @@ function findTarget(step: ChaosStep, roots: number[]): number | null {
   return null;
 }
 
-const SIGNAL: Record<ChaosAction, NodeJS.Signals> = { 'kill-instance': 'SIGKILL', 'restart-postgres': 'SIGUSR1', 'crash-postgres': 'SIGUSR2' };
+const SIGNAL: Record<ChaosAction, NodeJS.Signals> = {
+  'kill-instance': 'SIGKILL',
+  'restart-postgres': 'SIGUSR1',
+  'crash-postgres': 'SIGUSR2',
+};
 
 // Arms one timer per step from the load's t = 0.
-export function startChaos(plan: ChaosStep[], roots: () => number[], t0_epoch_ms: number, log: (line: string) => void): { applied: ChaosApplied[]; stop(): void } {
+export function startChaos(
+  plan: ChaosStep[],
+  roots: () => number[],
+  t0_epoch_ms: number,
+  log: (line: string) => void,
+): { applied: ChaosApplied[]; stop(): void } {
   const applied: ChaosApplied[] = [];
-  const timers = plan.map((step) => setTimeout(() => {
-    const pid = findTarget(step, roots());
-    let note = 'target not found';
-    if (pid !== null) {
-      try { process.kill(pid, SIGNAL[step.action]); note = `${SIGNAL[step.action]} to pid ${pid}`; } catch (err) { note = `signal failed: ${(err as Error).message}`; }
-    }
-    const t_s = Math.round((Date.now() - t0_epoch_ms) / 100) / 10;
-    applied.push({ ...step, t_s, pid, note });
-    log(`chaos t=${t_s}s ${step.action}${step.instance !== undefined ? ` ${step.instance}` : ''}: ${note}`);
-  }, Math.max(0, t0_epoch_ms + step.at_s * 1000 - Date.now())));
+  const timers = plan.map((step) =>
+    setTimeout(
+      () => {
+        const pid = findTarget(step, roots());
+        let note = 'target not found';
+        if (pid !== null) {
+          try {
+            process.kill(pid, SIGNAL[step.action]);
+            note = `${SIGNAL[step.action]} to pid ${pid}`;
+          } catch (err) {
+            note = `signal failed: ${(err as Error).message}`;
+          }
+        }
+        const t_s = Math.round((Date.now() - t0_epoch_ms) / 100) / 10;
+        applied.push({ ...step, t_s, pid, note });
+        log(`chaos t=${t_s}s ${step.action}${step.instance !== undefined ? ` ${step.instance}` : ''}: ${note}`);
+      },
+      Math.max(0, t0_epoch_ms + step.at_s * 1000 - Date.now()),
+    ),
+  );
   return { applied, stop: () => timers.forEach(clearTimeout) };
 }
 
-interface Totals { count: number; cents: number }
+interface Totals {
+  count: number;
+  cents: number;
+}
 export interface ChaosReport {
   durability: string;
   plan: ChaosApplied[];
@@ -109,7 +157,10 @@ async function getJson(url: string, headers: Record<string, string> = {}): Promi
 }
 
 type SummaryJson = Record<'default' | 'fallback', { totalRequests: number; totalAmount: number }>;
-const totalsOf = (s: SummaryJson, p: 'default' | 'fallback'): Totals => ({ count: s[p].totalRequests, cents: Math.round(s[p].totalAmount * 100) });
+const totalsOf = (s: SummaryJson, p: 'default' | 'fallback'): Totals => ({
+  count: s[p].totalRequests,
+  cents: Math.round(s[p].totalAmount * 100),
+});
 
 async function snapshot(procs: { default_url: string; fallback_url: string; token: string }, service_url: string) {
   const [d, f, s] = await Promise.all([
@@ -121,7 +172,7 @@ async function snapshot(procs: { default_url: string; fallback_url: string; toke
     const b = r.body as { totalRequests: number; totalAmount: number };
     return { count: b.totalRequests, cents: Math.round(b.totalAmount * 100) };
   };
-  const summary = s.status === 200 ? s.body as SummaryJson : null;
+  const summary = s.status === 200 ? (s.body as SummaryJson) : null;
   return {
     processors: { default: proc(d), fallback: proc(f) },
     summary: summary === null ? null : { default: totalsOf(summary, 'default'), fallback: totalsOf(summary, 'fallback') },
@@ -144,38 +195,64 @@ async function isAt(origin: string, id: string): Promise<boolean> {
 // Waits (bounded) until the service's summary equals the processors' and they hold at least what
 // was accepted, then looks every accepted id up at both processors.
 export async function reconcile(
-  ids: string[], procs: { default_url: string; fallback_url: string; token: string }, service_url: string, durability: string, plan: ChaosApplied[],
+  ids: string[],
+  procs: { default_url: string; fallback_url: string; token: string },
+  service_url: string,
+  durability: string,
+  plan: ChaosApplied[],
 ): Promise<ChaosReport> {
   const started = Date.now();
   let snap = await snapshot(procs, service_url);
   for (;;) {
     const held = snap.processors.default.count + snap.processors.fallback.count;
-    const equal = snap.summary !== null && snap.summary.default.count === snap.processors.default.count && snap.summary.fallback.count === snap.processors.fallback.count;
+    const equal =
+      snap.summary !== null &&
+      snap.summary.default.count === snap.processors.default.count &&
+      snap.summary.fallback.count === snap.processors.fallback.count;
     if ((equal && held >= ids.length) || Date.now() - started > SETTLE_TIMEOUT_MS) break;
     await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     snap = await snapshot(procs, service_url);
   }
   const settled_after_ms = Date.now() - started;
   let next = 0;
-  let never = 0, twice = 0;
-  const never_sample: string[] = [], twice_sample: string[] = [];
+  let never = 0,
+    twice = 0;
+  const never_sample: string[] = [],
+    twice_sample: string[] = [];
   const lookers = Array.from({ length: LOOKUP_CONCURRENCY }, async () => {
     while (next < ids.length) {
       const id = ids[next++];
       const [d, f] = await Promise.all([isAt(procs.default_url, id), isAt(procs.fallback_url, id)]);
-      if (!d && !f) { never++; if (never_sample.length < 5) never_sample.push(id); }
-      if (d && f) { twice++; if (twice_sample.length < 5) twice_sample.push(id); }
+      if (!d && !f) {
+        never++;
+        if (never_sample.length < 5) never_sample.push(id);
+      }
+      if (d && f) {
+        twice++;
+        if (twice_sample.length < 5) twice_sample.push(id);
+      }
     }
   });
   await Promise.all(lookers);
   const summary = snap.summary ?? { default: { count: 0, cents: 0 }, fallback: { count: 0, cents: 0 } };
-  const minus = (p: 'default' | 'fallback'): Totals => ({ count: summary[p].count - snap.processors[p].count, cents: summary[p].cents - snap.processors[p].cents });
+  const minus = (p: 'default' | 'fallback'): Totals => ({
+    count: summary[p].count - snap.processors[p].count,
+    cents: summary[p].cents - snap.processors[p].cents,
+  });
   const held = snap.processors.default.count + snap.processors.fallback.count;
   return {
-    durability, plan, accepted: ids.length, never_paid: never, paid_twice: twice,
+    durability,
+    plan,
+    accepted: ids.length,
+    never_paid: never,
+    paid_twice: twice,
     paid_not_accepted: held - (ids.length - never) - twice,
-    processors: snap.processors, summary, summary_minus_processors: { default: minus('default'), fallback: minus('fallback') },
-    settled_after_ms, never_paid_sample: never_sample, paid_twice_sample: twice_sample,
+    processors: snap.processors,
+    summary,
+    summary_minus_processors: { default: minus('default'), fallback: minus('fallback') },
+    settled_after_ms,
+    never_paid_sample: never_sample,
+    paid_twice_sample: twice_sample,
   };
 }
 

@@ -17,18 +17,38 @@ const TAIL_LINES = 40;
 export function spawnChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
   const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
-  const keep = (line: string) => { lines.push(line); if (lines.length > TAIL_LINES) lines.shift(); };
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > TAIL_LINES) lines.shift();
+  };
   createInterface({ input: proc.stdout! }).on('line', keep);
   createInterface({ input: proc.stderr! }).on('line', keep);
   let exited = proc.exitCode !== null;
-  const exitP = new Promise<void>((r) => proc.once('exit', () => { exited = true; r(); }));
+  const exitP = new Promise<void>((r) =>
+    proc.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
   return {
-    name, proc, pid: proc.pid ?? -1,
+    name,
+    proc,
+    pid: proc.pid ?? -1,
     tail: () => lines.join('\n'),
     async stop(grace_ms = 5000) {
       if (exited) return;
-      try { proc.kill('SIGTERM'); } catch { /* gone */ }
-      const t = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, grace_ms);
+      try {
+        proc.kill('SIGTERM');
+      } catch {
+        /* gone */
+      }
+      const t = setTimeout(() => {
+        try {
+          proc.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, grace_ms);
       await exitP;
       clearTimeout(t);
     },
@@ -39,9 +59,19 @@ export function spawnChild(name: string, command: string, args: string[], env: N
 export function waitListening(child: Child, timeout_ms = 20_000): Promise<{ port: number; url: string }> {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.proc.stdout! });
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`${child.name}: not listening after ${timeout_ms} ms\n${child.tail()}`)); }, timeout_ms);
-    const onExit = (code: number | null) => { cleanup(); reject(new Error(`${child.name}: exited (${code}) before listening\n${child.tail()}`)); };
-    const cleanup = () => { clearTimeout(timer); rl.close(); child.proc.off('exit', onExit); };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${child.name}: not listening after ${timeout_ms} ms\n${child.tail()}`));
+    }, timeout_ms);
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`${child.name}: exited (${code}) before listening\n${child.tail()}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      rl.close();
+      child.proc.off('exit', onExit);
+    };
     rl.on('line', (line) => {
       try {
         const msg = JSON.parse(line) as { event?: string; port?: number; url?: string };
@@ -49,7 +79,9 @@ export function waitListening(child: Child, timeout_ms = 20_000): Promise<{ port
           cleanup();
           resolve({ port: msg.port, url: msg.url ?? `http://127.0.0.1:${msg.port}` });
         }
-      } catch { /* not JSON: ordinary log line */ }
+      } catch {
+        /* not JSON: ordinary log line */
+      }
     });
     child.proc.once('exit', onExit);
   });

@@ -4,7 +4,10 @@
 
 export class Decimal {
   // value = units / 10^scale
-  private constructor(readonly units: bigint, readonly scale: number) {}
+  private constructor(
+    readonly units: bigint,
+    readonly scale: number,
+  ) {}
 
   static of(x: number | string): Decimal {
     const text = typeof x === 'number' ? numberText(x) : x.trim();
@@ -16,7 +19,10 @@ export class Decimal {
     const exp = m[4] ? Number(m[4]) : 0;
     let units = BigInt(intDigits + fracDigits) * sign;
     let scale = fracDigits.length - exp;
-    if (scale < 0) { units *= 10n ** BigInt(-scale); scale = 0; }
+    if (scale < 0) {
+      units *= 10n ** BigInt(-scale);
+      scale = 0;
+    }
     return new Decimal(units, scale);
   }
 

@@ -14,11 +14,11 @@ import { LeanHttp, epochClockMs, postRequest } from '../lib/lean-http.js';
 const cfg = workerData as LoadConfig;
 nameThisThread('loadgen'); // `top -H` and the scheduler trace (bench:sched) tell it from the bench's other threads
 const port = parentPort!;
-const SLEEP_MS = 1000;             // the official script's sleep(1) after each POST
-const capacity = cfg.users * (Math.ceil(cfg.duration_s) + 2);  // ≤ 1 request per VU per second
+const SLEEP_MS = 1000; // the official script's sleep(1) after each POST
+const capacity = cfg.users * (Math.ceil(cfg.duration_s) + 2); // ≤ 1 request per VU per second
 const start_ms = new Float64Array(capacity);
 const dur_ms = new Float64Array(capacity);
-const status = new Int16Array(capacity);  // 0 = timeout / connection error
+const status = new Int16Array(capacity); // 0 = timeout / connection error
 let count = 0;
 let active_vus = 0;
 
@@ -50,7 +50,10 @@ let tick_fail = 0;
 let tick_started = 0;
 
 const http = new LeanHttp({
-  host: url.hostname, port: Number(url.port || 80), connections: cfg.users, timeout_ms: cfg.timeout_ms,
+  host: url.hostname,
+  port: Number(url.port || 80),
+  connections: cfg.users,
+  timeout_ms: cfg.timeout_ms,
   onDone: (vu, code, end) => onAnswer(vu, code, end),
 });
 
@@ -59,7 +62,10 @@ function startAtMs(vu: number): number {
 }
 
 function sendPayment(vu: number): void {
-  if (count >= capacity) { endVu(vu); return; }
+  if (count >= capacity) {
+    endVu(vu);
+    return;
+  }
   const id = randomUUID();
   if (cfg.record_ids) pending_id[vu] = id;
   const body = `{"correlationId":"${id}","amount":${amount}}`;
@@ -107,7 +113,10 @@ function onWake(): void {
   wake_timer = null;
   wake_timer_at = Infinity;
   wake();
-  const next = Math.min(next_start < cfg.users ? startAtMs(next_start) : Infinity, sleep_len > 0 ? wake_at[sleepers[sleep_head]] : Infinity);
+  const next = Math.min(
+    next_start < cfg.users ? startAtMs(next_start) : Infinity,
+    sleep_len > 0 ? wake_at[sleepers[sleep_head]] : Infinity,
+  );
   if (next !== Infinity) armWake(next);
   if (finished()) on_finished();
 }
@@ -123,7 +132,10 @@ function wake(): void {
   const now = clockMs();
   while (next_start < cfg.users && startAtMs(next_start) <= now) {
     const vu = next_start++;
-    if (now >= end_at) { ended[vu] = 1; continue; }
+    if (now >= end_at) {
+      ended[vu] = 1;
+      continue;
+    }
     active_vus++;
     sendPayment(vu);
   }
@@ -145,17 +157,31 @@ function sendTick(second: number): void {
   const durations = tick_durations.slice(0, tick_n).sort();
   const p99 = durations.length ? durations[Math.floor(0.99 * (durations.length - 1))] : 0;
   const msg: LoadTick = {
-    type: 'tick', t: second, vus: active_vus, target_vus: vusAt(second),
-    started: tick_started, ok: tick_ok, fail: tick_fail, p99_ms: p99, total: count,
+    type: 'tick',
+    t: second,
+    vus: active_vus,
+    target_vus: vusAt(second),
+    started: tick_started,
+    ok: tick_ok,
+    fail: tick_fail,
+    p99_ms: p99,
+    total: count,
     ok_durations_ms: durations,
   };
   port.postMessage(msg, [msg.ok_durations_ms.buffer as ArrayBuffer]);
-  tick_n = 0; tick_ok = 0; tick_fail = 0; tick_started = 0;
+  tick_n = 0;
+  tick_ok = 0;
+  tick_fail = 0;
+  tick_started = 0;
 }
 
 // This thread's CPU time so far, ns (/proc/thread-self/schedstat: on-CPU ns, wait ns, slices).
 function threadCpuNs(): number {
-  try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) || 0; } catch { return 0; }
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 function finished(): boolean {
@@ -175,12 +201,17 @@ async function main(): Promise<void> {
   clearInterval(ticker);
   http.close();
   const done: LoadDone = {
-    type: 'done', count,
-    start_ms: start_ms.slice(0, count), dur_ms: dur_ms.slice(0, count), status: status.slice(0, count),
+    type: 'done',
+    count,
+    start_ms: start_ms.slice(0, count),
+    dur_ms: dur_ms.slice(0, count),
+    status: status.slice(0, count),
     cpu_ms: (threadCpuNs() - cpu_at_start) / 1e6,
     ...(cfg.record_ids ? { accepted_ids } : {}),
   };
   port.postMessage(done, [done.start_ms.buffer as ArrayBuffer, done.dur_ms.buffer as ArrayBuffer, done.status.buffer as ArrayBuffer]);
 }
 
-main().catch((err) => { port.postMessage({ type: 'error', message: String(err?.stack ?? err) }); });
+main().catch((err) => {
+  port.postMessage({ type: 'error', message: String(err?.stack ?? err) });
+});

@@ -8,31 +8,31 @@ export interface LoadConfig {
   users: number;
   amount: number;
   timeout_ms: number;
-  start_epoch_ms: number;   // performance.timeOrigin + performance.now() at which t = 0
-  record_ids?: boolean;     // keep the correlationId of every accepted POST (chaos runs)
+  start_epoch_ms: number; // performance.timeOrigin + performance.now() at which t = 0
+  record_ids?: boolean; // keep the correlationId of every accepted POST (chaos runs)
 }
 
 export interface LoadTick {
   type: 'tick';
-  t: number;            // seconds since start (end of the second)
-  vus: number;          // VUs running now
-  target_vus: number;   // VUs the ramp asks for now
-  started: number;      // POSTs started in this second
-  ok: number;           // accepted POSTs finished in this second
+  t: number; // seconds since start (end of the second)
+  vus: number; // VUs running now
+  target_vus: number; // VUs the ramp asks for now
+  started: number; // POSTs started in this second
+  ok: number; // accepted POSTs finished in this second
   fail: number;
-  p99_ms: number;       // nearest-rank p99 of this second's accepted POSTs (progress only)
+  p99_ms: number; // nearest-rank p99 of this second's accepted POSTs (progress only)
   total: number;
-  ok_durations_ms: Float64Array;  // durations of this second's accepted POSTs
+  ok_durations_ms: Float64Array; // durations of this second's accepted POSTs
 }
 
 export interface LoadDone {
   type: 'done';
   count: number;
-  start_ms: Float64Array;   // request start, ms since t = 0
-  dur_ms: Float64Array;     // request duration, ms
-  status: Int16Array;       // HTTP status, 0 = timeout / error
-  cpu_ms: number;           // the generator thread's own CPU over the run
-  accepted_ids?: string[];  // with record_ids: the correlationIds answered 2xx
+  start_ms: Float64Array; // request start, ms since t = 0
+  dur_ms: Float64Array; // request duration, ms
+  status: Int16Array; // HTTP status, 0 = timeout / error
+  cpu_ms: number; // the generator thread's own CPU over the run
+  accepted_ids?: string[]; // with record_ids: the correlationIds answered 2xx
 }
 
 export function nowEpochMs(): number {
@@ -48,11 +48,18 @@ export function runLoad(cfg: LoadConfig, onTick: (tick: LoadTick) => void): { do
   const done = new Promise<LoadDone>((resolve, reject) => {
     worker.on('message', (msg: LoadTick | LoadDone | { type: 'error'; message: string }) => {
       if (msg.type === 'tick') onTick(msg);
-      else if (msg.type === 'done') { resolve(msg); void worker.terminate(); }
-      else reject(new Error(`loadgen worker: ${msg.message}`));
+      else if (msg.type === 'done') {
+        resolve(msg);
+        void worker.terminate();
+      } else reject(new Error(`loadgen worker: ${msg.message}`));
     });
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new Error(`loadgen worker exited (${code}) before finishing`)));
   });
-  return { done, stop: async () => { await worker.terminate(); } };
+  return {
+    done,
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
 }

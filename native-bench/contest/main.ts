@@ -5,7 +5,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { parseOptions, type ContestOptions } from './options.js';
-import { startProcessors, startService, startBaselineServer, startComposeBaseline, planLimits, type Processors, type Service } from './topology.js';
+import {
+  startProcessors,
+  startService,
+  startBaselineServer,
+  startComposeBaseline,
+  planLimits,
+  type Processors,
+  type Service,
+} from './topology.js';
 import { contestRun, type RunParams, type RunResult } from './run.js';
 import { reconcile, renderChaos, startChaos, type ChaosReport } from './chaos.js';
 import { parseConfig } from '../../src/config.js';
@@ -15,45 +23,85 @@ import { renderTimelineSvg } from './svg.js';
 function machineInfo() {
   const cpus = os.cpus();
   return {
-    hostname: os.hostname(), platform: os.platform(), kernel: os.release(), arch: os.arch(),
-    cpu_model: cpus[0]?.model ?? 'unknown', cpu_count: cpus.length, memory_total_mb: Math.round(os.totalmem() / 1048576),
-    node: process.version, loadavg_at_start: os.loadavg(),
+    hostname: os.hostname(),
+    platform: os.platform(),
+    kernel: os.release(),
+    arch: os.arch(),
+    cpu_model: cpus[0]?.model ?? 'unknown',
+    cpu_count: cpus.length,
+    memory_total_mb: Math.round(os.totalmem() / 1048576),
+    node: process.version,
+    loadavg_at_start: os.loadavg(),
   };
 }
 
 function outDir(o: ContestOptions): string {
   if (o.out) return resolve(o.out);
-  const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return resolve('bench-results', `${stamp}-${o.label.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 }
 
 async function measure(
-  o: ContestOptions, procs: Processors, service: Service, label: string, duration_s: number, startedByBench: boolean, chaos?: Pick<RunParams, 'record_ids' | 'onLoadStart'>,
+  o: ContestOptions,
+  procs: Processors,
+  service: Service,
+  label: string,
+  duration_s: number,
+  startedByBench: boolean,
+  chaos?: Pick<RunParams, 'record_ids' | 'onLoadStart'>,
 ): Promise<RunResult> {
   return contestRun({
     ...chaos,
-    label, participant: o.participant, target_url: service.url, duration_s, users: o.users, amount: o.amount, timeout_ms: o.timeout_ms,
+    label,
+    participant: o.participant,
+    target_url: service.url,
+    duration_s,
+    users: o.users,
+    amount: o.amount,
+    timeout_ms: o.timeout_ms,
     schedule: o.schedule.map((ph) => ({ ...ph, at_s: (ph.at_s * duration_s) / o.duration_s })),
-    audit: o.audit, teardown_window_s: o.teardown_window_s,
-    processors: procs, cgroups: service.cgroups, process_roots: () => service.roots(), harness_pids: [process.pid, ...procs.pids],
+    audit: o.audit,
+    teardown_window_s: o.teardown_window_s,
+    processors: procs,
+    cgroups: service.cgroups,
+    process_roots: () => service.roots(),
+    harness_pids: [process.pid, ...procs.pids],
     progress: (line) => process.stderr.write(line + '\n'),
     // A service the bench just started gets polled faster (same 75 s budget as the official 15 × 5 s).
-    ready_tries: startedByBench ? 150 : 15, ready_gap_ms: startedByBench ? 500 : 5000, drain_ms: o.drain_ms,
+    ready_tries: startedByBench ? 150 : 15,
+    ready_gap_ms: startedByBench ? 500 : 5000,
+    drain_ms: o.drain_ms,
   });
 }
 
 async function main(): Promise<number> {
   let o: ContestOptions;
-  try { o = parseOptions(process.argv.slice(2)); } catch (err) { process.stderr.write(`${(err as Error).message}\n`); return 2; }
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
   const dir = outDir(o);
   const plan = planLimits(o);
   const machine = machineInfo();
-  process.stderr.write(`contest: ${o.preview ? 'preview' : 'final'} test, ${o.duration_s} s, ${o.users} VUs, topology ${o.topology}; ${plan.note}\n`);
+  process.stderr.write(
+    `contest: ${o.preview ? 'preview' : 'final'} test, ${o.duration_s} s, ${o.users} VUs, topology ${o.topology}; ${plan.note}\n`,
+  );
 
   const cleanups: (() => Promise<void>)[] = [];
   let stopping = false;
-  const cleanup = async () => { while (cleanups.length) await cleanups.pop()!().catch(() => {}); };
-  const onSignal = () => { if (stopping) return; stopping = true; void cleanup().then(() => process.exit(130)); };
+  const cleanup = async () => {
+    while (cleanups.length) await cleanups.pop()!().catch(() => {});
+  };
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    void cleanup().then(() => process.exit(130));
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
@@ -69,10 +117,14 @@ async function main(): Promise<number> {
     // Never at the same time as the service: each is stopped before the next starts.
     let payingNote = '';
     const runBaseline = async (label: string, pays = false): Promise<RunResult> => {
-      const basePlan = o.topology === 'none' ? { ...plan, applied: false, note: 'unlimited (topology none: the target\'s limits are unknown)' } : plan;
+      const basePlan =
+        o.topology === 'none' ? { ...plan, applied: false, note: "unlimited (topology none: the target's limits are unknown)" } : plan;
       // The paying baseline is one process under the whole budget, in every topology.
-      const b = pays ? await startBaselineServer(basePlan, procs.default_url)
-        : o.topology === 'compose' || o.topology === 'docker' ? await startComposeBaseline(o, procs) : await startBaselineServer(basePlan);
+      const b = pays
+        ? await startBaselineServer(basePlan, procs.default_url)
+        : o.topology === 'compose' || o.topology === 'docker'
+          ? await startComposeBaseline(o, procs)
+          : await startBaselineServer(basePlan);
       cleanups.push(b.stop);
       const run = await measure(o, procs, b, label, o.baseline_duration_s, true);
       await cleanups.pop()!();
@@ -85,10 +137,27 @@ async function main(): Promise<number> {
     const service = await startService(o, procs, plan);
     cleanups.push(service.stop);
     let chaos: ReturnType<typeof startChaos> | undefined;
-    const result = await measure(o, procs, service, 'service', o.duration_s, o.topology !== 'none', o.chaos === undefined ? undefined : {
-      record_ids: true,
-      onLoadStart: (t0) => { chaos = startChaos(o.chaos!, () => service.roots(), t0, (line) => process.stderr.write(line + '\n')); },
-    });
+    const result = await measure(
+      o,
+      procs,
+      service,
+      'service',
+      o.duration_s,
+      o.topology !== 'none',
+      o.chaos === undefined
+        ? undefined
+        : {
+            record_ids: true,
+            onLoadStart: (t0) => {
+              chaos = startChaos(
+                o.chaos!,
+                () => service.roots(),
+                t0,
+                (line) => process.stderr.write(line + '\n'),
+              );
+            },
+          },
+    );
     let chaosReport: ChaosReport | undefined;
     if (chaos !== undefined) {
       chaos.stop();
@@ -101,7 +170,17 @@ async function main(): Promise<number> {
     const baseline = o.baseline ? await runBaseline('baseline') : undefined;
     const baseline_pays = o.baseline_pays ? await runBaseline('baseline-pays', true) : undefined;
 
-    const json = buildResultJson({ options: o, plan, machine, service: { description: service.description, result }, baseline, baseline_before, baseline_pays, baselineNote, payingNote });
+    const json = buildResultJson({
+      options: o,
+      plan,
+      machine,
+      service: { description: service.description, result },
+      baseline,
+      baseline_before,
+      baseline_pays,
+      baselineNote,
+      payingNote,
+    });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'result.json'), JSON.stringify(json, null, 2) + '\n');
     writeFileSync(join(dir, 'report.md'), renderReport(json));
@@ -111,7 +190,9 @@ async function main(): Promise<number> {
       writeFileSync(join(dir, 'chaos.md'), renderChaos(chaosReport));
       process.stderr.write('\n' + renderChaos(chaosReport));
     }
-    process.stderr.write(`\nscore ${json.official.total_liquido} (p99 ${json.official.p99.valor}, inconsistencies ${json.official.multa.composicao.num_inconsistencias}, lag ${json.official.lag.lag})\n`);
+    process.stderr.write(
+      `\nscore ${json.official.total_liquido} (p99 ${json.official.p99.valor}, inconsistencies ${json.official.multa.composicao.num_inconsistencias}, lag ${json.official.lag.lag})\n`,
+    );
     process.stdout.write(JSON.stringify({ event: 'done', out: dir, score: json.official.total_liquido }) + '\n');
     return 0;
   } catch (err) {

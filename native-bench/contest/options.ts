@@ -1,5 +1,13 @@
 // Command line of `npm run bench:contest`, parsed and validated once.
-import { FINAL_SCHEDULE, FINAL_DURATION_S, PREVIEW_SCHEDULE, PREVIEW_DURATION_S, scaleSchedule, readScheduleFile, type Phase } from './schedule.js';
+import {
+  FINAL_SCHEDULE,
+  FINAL_DURATION_S,
+  PREVIEW_SCHEDULE,
+  PREVIEW_DURATION_S,
+  scaleSchedule,
+  readScheduleFile,
+  type Phase,
+} from './schedule.js';
 import { FINAL_AUDIT, PREVIEW_AUDIT, type AuditWindow } from './run.js';
 import { readChaosPlan, type ChaosStep } from './chaos.js';
 
@@ -26,8 +34,8 @@ export interface ContestOptions {
   fallback_admin_url?: string;
   processor_token: string;
   baseline: boolean;
-  baseline_both: boolean;        // a baseline run before the service too, to see the machine's drift
-  baseline_pays: boolean;        // one more run: the minimal paying backend (baseline + sends to the processor)
+  baseline_both: boolean; // a baseline run before the service too, to see the machine's drift
+  baseline_pays: boolean; // one more run: the minimal paying backend (baseline + sends to the processor)
   baseline_duration_s: number;
   limits: boolean;
   out?: string;
@@ -35,7 +43,7 @@ export interface ContestOptions {
   participant: string;
   compose_file: string;
   drain_ms: number;
-  chaos?: ChaosStep[];           // faults during the service's run, then a reconciliation (chaos.ts)
+  chaos?: ChaosStep[]; // faults during the service's run, then a reconciliation (chaos.ts)
 }
 
 const USAGE = `usage: node dist/native-bench/contest/main.js [options]
@@ -73,7 +81,8 @@ const USAGE = `usage: node dist/native-bench/contest/main.js [options]
 
 function num(name: string, v: string | undefined, min: number, max: number): number {
   const x = Number(v);
-  if (v === undefined || !Number.isFinite(x) || x < min || x > max) throw new Error(`${name} must be a number in [${min}, ${max}], got ${v}`);
+  if (v === undefined || !Number.isFinite(x) || x < min || x > max)
+    throw new Error(`${name} must be a number in [${min}, ${max}], got ${v}`);
   return x;
 }
 
@@ -85,15 +94,42 @@ export function parseOptions(argv: string[]): ContestOptions {
     const a = argv[i];
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${USAGE}`);
     const eq = a.indexOf('=');
-    if (eq > 0) { values.set(a.slice(0, eq), a.slice(eq + 1)); continue; }
-    if (flags.has(a)) { seen.add(a); continue; }
+    if (eq > 0) {
+      values.set(a.slice(0, eq), a.slice(eq + 1));
+      continue;
+    }
+    if (flags.has(a)) {
+      seen.add(a);
+      continue;
+    }
     if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
     values.set(a, argv[++i]);
   }
   if (seen.has('--help')) throw new Error(USAGE);
-  const known = ['--duration', '--users', '--amount', '--fee-default', '--fee-fallback', '--schedule', '--topology', '--target', '--processors',
-    '--default-port', '--fallback-port', '--default-admin-url', '--fallback-admin-url', '--processor-token', '--baseline-duration', '--out', '--label',
-    '--compose-file', '--participant', '--timeout-ms', '--drain-ms', '--chaos'];
+  const known = [
+    '--duration',
+    '--users',
+    '--amount',
+    '--fee-default',
+    '--fee-fallback',
+    '--schedule',
+    '--topology',
+    '--target',
+    '--processors',
+    '--default-port',
+    '--fallback-port',
+    '--default-admin-url',
+    '--fallback-admin-url',
+    '--processor-token',
+    '--baseline-duration',
+    '--out',
+    '--label',
+    '--compose-file',
+    '--participant',
+    '--timeout-ms',
+    '--drain-ms',
+    '--chaos',
+  ];
   for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option ${k}\n${USAGE}`);
 
   const preview = seen.has('--preview');
@@ -101,7 +137,8 @@ export function parseOptions(argv: string[]): ContestOptions {
   const duration_s = values.has('--duration') ? num('--duration', values.get('--duration'), 2, 3600) : base_s;
   const users = values.has('--users') ? Math.round(num('--users', values.get('--users'), 1, 20_000)) : preview ? 550 : 603;
   const topology = (values.get('--topology') ?? 'npm-start') as Topology;
-  if (!['npm-start', 'none', 'compose', 'docker'].includes(topology)) throw new Error(`--topology must be npm-start | none | compose | docker`);
+  if (!['npm-start', 'none', 'compose', 'docker'].includes(topology))
+    throw new Error(`--topology must be npm-start | none | compose | docker`);
   const processors = (values.get('--processors') ?? 'start') as 'start' | 'external';
   if (!['start', 'external'].includes(processors)) throw new Error('--processors must be start | external');
   if (processors === 'external' && (!values.get('--default-admin-url') || !values.get('--fallback-admin-url'))) {
@@ -116,24 +153,32 @@ export function parseOptions(argv: string[]): ContestOptions {
   } else {
     const base = preview ? PREVIEW_SCHEDULE : FINAL_SCHEDULE;
     schedule = scaleSchedule(base, base_s, duration_s);
-    schedule_note = duration_s === base_s
-      ? `${preview ? 'preview' : 'final'} test schedule as published`
-      : `${preview ? 'preview' : 'final'} test schedule scaled from ${base_s} s to ${duration_s} s (a phase every ${((schedule[2]?.at_s ?? 0) - (schedule[1]?.at_s ?? 0)).toFixed(2)} s, first at ${schedule[0]?.at_s} s); the VU ramp is scaled too`;
+    schedule_note =
+      duration_s === base_s
+        ? `${preview ? 'preview' : 'final'} test schedule as published`
+        : `${preview ? 'preview' : 'final'} test schedule scaled from ${base_s} s to ${duration_s} s (a phase every ${((schedule[2]?.at_s ?? 0) - (schedule[1]?.at_s ?? 0)).toFixed(2)} s, first at ${schedule[0]?.at_s} s); the VU ramp is scaled too`;
   }
   const chaos = values.has('--chaos') ? readChaosPlan(values.get('--chaos')!) : undefined;
-  if (chaos !== undefined && topology !== 'npm-start') throw new Error('--chaos needs --topology npm-start (its launcher restarts a killed instance)');
-  const baseline_duration_s = values.has('--baseline-duration') ? num('--baseline-duration', values.get('--baseline-duration'), 2, 3600) : duration_s;
+  if (chaos !== undefined && topology !== 'npm-start')
+    throw new Error('--chaos needs --topology npm-start (its launcher restarts a killed instance)');
+  const baseline_duration_s = values.has('--baseline-duration')
+    ? num('--baseline-duration', values.get('--baseline-duration'), 2, 3600)
+    : duration_s;
   return {
-    preview, duration_s, users,
+    preview,
+    duration_s,
+    users,
     amount: values.has('--amount') ? num('--amount', values.get('--amount'), 0.01, 1e9) : preview ? 19.9 : 20.05,
     fee_default: values.has('--fee-default') ? num('--fee-default', values.get('--fee-default'), 0, 1) : preview ? 0.05 : 0.07,
     fee_fallback: values.has('--fee-fallback') ? num('--fee-fallback', values.get('--fee-fallback'), 0, 1) : preview ? 0.15 : 0.1,
     timeout_ms: values.has('--timeout-ms') ? num('--timeout-ms', values.get('--timeout-ms'), 1, 60_000) : 1500,
-    schedule, schedule_note,
+    schedule,
+    schedule_note,
     audit: preview ? PREVIEW_AUDIT : FINAL_AUDIT,
     teardown_window_s: preview ? 70 : 360,
     target: values.get('--target') ?? 'http://127.0.0.1:9999',
-    topology, processors,
+    topology,
+    processors,
     default_port: values.has('--default-port') ? Math.round(num('--default-port', values.get('--default-port'), 0, 65535)) : 8001,
     fallback_port: values.has('--fallback-port') ? Math.round(num('--fallback-port', values.get('--fallback-port'), 0, 65535)) : 8002,
     default_admin_url: values.get('--default-admin-url'),

@@ -14,7 +14,7 @@ export interface ResultInput {
   service: { description: string; result: RunResult };
   baseline?: RunResult;
   baseline_before?: RunResult; // --baseline-both: the same baseline, run before the service
-  baseline_pays?: RunResult;   // --baseline-pays: the minimal paying backend
+  baseline_pays?: RunResult; // --baseline-pays: the minimal paying backend
   baselineNote: string;
   payingNote?: string;
 }
@@ -46,34 +46,55 @@ export function buildResultJson(x: ResultInput) {
     official: r.official,
     bench: {
       test: o.preview ? 'preview' : 'final',
-      duration_s: o.duration_s, users: o.users, amount: o.amount, fees: { default: o.fee_default, fallback: o.fee_fallback },
-      timeout_ms: o.timeout_ms, schedule_note: o.schedule_note, audit: o.audit, teardown_window_s: o.teardown_window_s,
-      topology: o.topology, target: r.target_url, service: x.service.description,
-      limits: { applied: x.plan.applied, cpus: x.plan.limits.cpus, memory_mb: x.plan.limits.memory_mb, source: x.plan.source, note: x.plan.note },
+      duration_s: o.duration_s,
+      users: o.users,
+      amount: o.amount,
+      fees: { default: o.fee_default, fallback: o.fee_fallback },
+      timeout_ms: o.timeout_ms,
+      schedule_note: o.schedule_note,
+      audit: o.audit,
+      teardown_window_s: o.teardown_window_s,
+      topology: o.topology,
+      target: r.target_url,
+      service: x.service.description,
+      limits: {
+        applied: x.plan.applied,
+        cpus: x.plan.limits.cpus,
+        memory_mb: x.plan.limits.memory_mb,
+        source: x.plan.source,
+        note: x.plan.note,
+      },
       started_at: r.started_at,
     },
     p99_raw_ms: r.p99_raw_ms,
     latency: {
-      posts_ok: r.latency.posts_ok, posts_all: r.latency.posts_all, all_requests: r.latency.all_expected, other_calls: r.latency.other_calls,
+      posts_ok: r.latency.posts_ok,
+      posts_all: r.latency.posts_all,
+      all_requests: r.latency.all_expected,
+      other_calls: r.latency.other_calls,
     },
-    baseline: (b ? { note: x.baselineNote, duration_s: o.baseline_duration_s, ...baselineRun(b) } : { note: x.baselineNote }) as
-      { note: string; duration_s?: number } & Partial<BaselineRun>,
+    baseline: (b ? { note: x.baselineNote, duration_s: o.baseline_duration_s, ...baselineRun(b) } : { note: x.baselineNote }) as {
+      note: string;
+      duration_s?: number;
+    } & Partial<BaselineRun>,
     baseline_before: bb ? baselineRun(bb) : null,
     baseline_pays: bp ? { note: x.payingNote ?? '', ...baselineRun(bp) } : null,
-    ratios_to_baseline: b ? {
-      // With a baseline before and after, against the mean of their p99s: the machine's drift
-      // during the service run then weighs on both sides.
-      post_p99: ratio(r.latency.posts_ok.p99, bb ? (b.latency.posts_ok.p99 + bb.latency.posts_ok.p99) / 2 : b.latency.posts_ok.p99),
-      post_p99_after: ratio(r.latency.posts_ok.p99, b.latency.posts_ok.p99),
-      post_p99_before: bb ? ratio(r.latency.posts_ok.p99, bb.latency.posts_ok.p99) : null,
-      // What paying at all costs on this machine, and the service against that floor.
-      paying_post_p99: bp ? ratio(bp.latency.posts_ok.p99, b.latency.posts_ok.p99) : null,
-      post_p99_vs_paying: bp ? ratio(r.latency.posts_ok.p99, bp.latency.posts_ok.p99) : null,
-      post_p50: ratio(r.latency.posts_ok.p50, b.latency.posts_ok.p50),
-      post_p999: ratio(r.latency.posts_ok.p999, b.latency.posts_ok.p999),
-      all_p99: ratio(r.latency.all_expected.p99, b.latency.all_expected.p99),
-      target_post_p99: P99_RATIO_TARGET,
-    } : null,
+    ratios_to_baseline: b
+      ? {
+          // With a baseline before and after, against the mean of their p99s: the machine's drift
+          // during the service run then weighs on both sides.
+          post_p99: ratio(r.latency.posts_ok.p99, bb ? (b.latency.posts_ok.p99 + bb.latency.posts_ok.p99) / 2 : b.latency.posts_ok.p99),
+          post_p99_after: ratio(r.latency.posts_ok.p99, b.latency.posts_ok.p99),
+          post_p99_before: bb ? ratio(r.latency.posts_ok.p99, bb.latency.posts_ok.p99) : null,
+          // What paying at all costs on this machine, and the service against that floor.
+          paying_post_p99: bp ? ratio(bp.latency.posts_ok.p99, b.latency.posts_ok.p99) : null,
+          post_p99_vs_paying: bp ? ratio(r.latency.posts_ok.p99, bp.latency.posts_ok.p99) : null,
+          post_p50: ratio(r.latency.posts_ok.p50, b.latency.posts_ok.p50),
+          post_p999: ratio(r.latency.posts_ok.p999, b.latency.posts_ok.p999),
+          all_p99: ratio(r.latency.all_expected.p99, b.latency.all_expected.p99),
+          target_post_p99: P99_RATIO_TARGET,
+        }
+      : null,
     // Against the baseline after the service (the one every invocation has), per phase of the
     // schedule (a tenth of the run).
     tail_by_phase: b ? tailByPhase(r.timeline, b.timeline, b.latency.posts_ok.p99, Math.max(1, Math.round(o.duration_s / 10))) : null,
@@ -94,7 +115,8 @@ const fmt = (n: number, d = 2) => n.toLocaleString('en-US', { minimumFractionDig
 
 export function renderReport(j: ResultJson): string {
   const lines: string[] = [];
-  for (const section of [scoreSection, latencySection, ratiosSection, tailSection, phasesAndAuditsSection, resourcesSection]) section(j, lines);
+  for (const section of [scoreSection, latencySection, ratiosSection, tailSection, phasesAndAuditsSection, resourcesSection])
+    section(j, lines);
   lines.push('## Machine', '', '```', JSON.stringify(j.machine, null, 2), '```', '');
   lines.push('Files: `result.json` (all numbers, per-second timeline), `timeline.svg`.', '');
   return lines.join('\n');
@@ -104,9 +126,15 @@ export function renderReport(j: ResultJson): string {
 function scoreSection(j: ResultJson, lines: string[]): void {
   const b = j.bench;
   lines.push(`# Contest replica — ${b.test} test, topology \`${b.topology}\``, '');
-  lines.push(`Started ${b.started_at}; ${b.duration_s} s, ${b.users} VUs, amount ${b.amount}, fees ${b.fees.default}/${b.fees.fallback}. ${b.schedule_note}.`, '');
+  lines.push(
+    `Started ${b.started_at}; ${b.duration_s} s, ${b.users} VUs, amount ${b.amount}, fees ${b.fees.default}/${b.fees.fallback}. ${b.schedule_note}.`,
+    '',
+  );
   lines.push(`Service: ${b.service}.`, '');
-  lines.push(`Limits: ${b.limits.applied ? `${b.limits.cpus} CPU / ${b.limits.memory_mb} MB (${b.limits.source})` : `NOT applied — ${b.limits.note}`}.`, '');
+  lines.push(
+    `Limits: ${b.limits.applied ? `${b.limits.cpus} CPU / ${b.limits.memory_mb} MB (${b.limits.source})` : `NOT applied — ${b.limits.note}`}.`,
+    '',
+  );
   lines.push('## Score', '', '| | |', '|---|---|');
   lines.push(`| **score (total_liquido)** | **${fmt(j.total_liquido)}** |`);
   lines.push(`| gross (total_bruto) | ${fmt(j.total_bruto)} |`);
@@ -114,7 +142,9 @@ function scoreSection(j: ResultJson, lines: string[]): void {
   lines.push(`| p99 (all successful requests, k6 formula) | ${j.p99.valor} → bonus ${j.p99.bonus} |`);
   lines.push(`| inconsistencies | ${j.multa.composicao.num_inconsistencias} → fine ${j.multa.porcentagem * 100}% |`);
   lines.push(`| accepted / failed POSTs | ${j.pagamentos_solicitados.qtd_sucesso} / ${j.pagamentos_solicitados.qtd_falha} |`);
-  lines.push(`| processors hold (default / fallback) | ${j.pagamentos_realizados_default.num_pagamentos} / ${j.pagamentos_realizados_fallback.num_pagamentos} |`);
+  lines.push(
+    `| processors hold (default / fallback) | ${j.pagamentos_realizados_default.num_pagamentos} / ${j.pagamentos_realizados_fallback.num_pagamentos} |`,
+  );
   lines.push(`| lag at teardown | ${j.lag.lag}${j.caixa_dois.detectado ? ' (NEGATIVE: double payments!)' : ''} |`);
   lines.push(`| lag after ${j.lag_after_drain.wait_ms} ms more | ${j.lag_after_drain.lag} |`, '');
 }
@@ -146,9 +176,15 @@ function latencySection(j: ResultJson, lines: string[]): void {
 function ratiosSection(j: ResultJson, lines: string[]): void {
   if (j.ratios_to_baseline) {
     const r = j.ratios_to_baseline;
-    lines.push(`Service / baseline: POST p99 ×${r.post_p99}${r.post_p99_before !== null ? ` (against the mean of the baseline before, ×${r.post_p99_before}, and after, ×${r.post_p99_after})` : ''} (target ≤ ×${r.target_post_p99}: ${r.post_p99 !== null && r.post_p99 <= r.target_post_p99 ? 'met' : 'NOT met'}), p50 ×${r.post_p50}, p99.9 ×${r.post_p999}. Baseline: ${j.baseline.note}.`, '');
+    lines.push(
+      `Service / baseline: POST p99 ×${r.post_p99}${r.post_p99_before !== null ? ` (against the mean of the baseline before, ×${r.post_p99_before}, and after, ×${r.post_p99_after})` : ''} (target ≤ ×${r.target_post_p99}: ${r.post_p99 !== null && r.post_p99 <= r.target_post_p99 ? 'met' : 'NOT met'}), p50 ×${r.post_p50}, p99.9 ×${r.post_p999}. Baseline: ${j.baseline.note}.`,
+      '',
+    );
     if (r.paying_post_p99 !== null && j.baseline_pays) {
-      lines.push(`Paying baseline / baseline: POST p99 ×${r.paying_post_p99}: what sending each payment to the processors costs this machine's latency with no service logic at all. Service / paying baseline: ×${r.post_p99_vs_paying}. Paying baseline: ${j.baseline_pays.note}.`, '');
+      lines.push(
+        `Paying baseline / baseline: POST p99 ×${r.paying_post_p99}: what sending each payment to the processors costs this machine's latency with no service logic at all. Service / paying baseline: ×${r.post_p99_vs_paying}. Paying baseline: ${j.baseline_pays.note}.`,
+        '',
+      );
     }
   } else lines.push(`Baseline: ${j.baseline.note}.`, '');
 }
@@ -157,13 +193,20 @@ function ratiosSection(j: ResultJson, lines: string[]): void {
 function tailSection(j: ResultJson, lines: string[]): void {
   if (j.tail_by_phase) {
     const t = j.tail_by_phase;
-    lines.push('## Where the slow requests fell', '',
-      `Accepted POSTs slower than the baseline's p99 (${t.threshold_ms} ms), by ${t.bucket_s} s of the run, counted per second at fixed steps (${SLOW_LADDER_MS[0]}–${SLOW_LADDER_MS[SLOW_LADDER_MS.length - 1]} ms) and interpolated between them. "Extra" is what the service had beyond the baseline's rate in the same stretch; together they are what lifts its p99 above the baseline's. "Stolen" is, of the CPU time the machine wanted in that stretch of each run, the share the hypervisor gave to someone else (steal ÷ (busy + steal), /proc/stat). A stretch that lost far more than the same stretch of other runs of its kind was disturbed; the do-nothing run, less busy, usually loses a larger share than the service's.`, '',
-      '| s | POSTs | service: slower | % | baseline: slower | % | extra | share of extra | stolen % of demand: service / baseline |', '|---|---|---|---|---|---|---|---|---|');
+    lines.push(
+      '## Where the slow requests fell',
+      '',
+      `Accepted POSTs slower than the baseline's p99 (${t.threshold_ms} ms), by ${t.bucket_s} s of the run, counted per second at fixed steps (${SLOW_LADDER_MS[0]}–${SLOW_LADDER_MS[SLOW_LADDER_MS.length - 1]} ms) and interpolated between them. "Extra" is what the service had beyond the baseline's rate in the same stretch; together they are what lifts its p99 above the baseline's. "Stolen" is, of the CPU time the machine wanted in that stretch of each run, the share the hypervisor gave to someone else (steal ÷ (busy + steal), /proc/stat). A stretch that lost far more than the same stretch of other runs of its kind was disturbed; the do-nothing run, less busy, usually loses a larger share than the service's.`,
+      '',
+      '| s | POSTs | service: slower | % | baseline: slower | % | extra | share of extra | stolen % of demand: service / baseline |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
     const pct = (a: number, n: number) => (n > 0 ? fmt((100 * a) / n) : '–');
     const extra_pos = t.buckets.reduce((a, x) => a + Math.max(0, x.extra), 0); // shares of what lifted it
     for (const x of t.buckets) {
-      lines.push(`| ${x.from_s}–${x.to_s} | ${x.service_posts} | ${x.service_over} | ${pct(x.service_over, x.service_posts)} | ${x.baseline_over} | ${pct(x.baseline_over, x.baseline_posts)} | ${x.extra} | ${extra_pos > 0 ? `${pct(Math.max(0, x.extra), extra_pos)} %` : '–'} | ${x.service_stolen_share_pct ?? '–'} / ${x.baseline_stolen_share_pct ?? '–'} |`);
+      lines.push(
+        `| ${x.from_s}–${x.to_s} | ${x.service_posts} | ${x.service_over} | ${pct(x.service_over, x.service_posts)} | ${x.baseline_over} | ${pct(x.baseline_over, x.baseline_posts)} | ${x.extra} | ${extra_pos > 0 ? `${pct(Math.max(0, x.extra), extra_pos)} %` : '–'} | ${x.service_stolen_share_pct ?? '–'} / ${x.baseline_stolen_share_pct ?? '–'} |`,
+      );
     }
     lines.push(`| all | ${t.buckets.reduce((a, x) => a + x.service_posts, 0)} | | | | | ${t.extra_total} | | |`, '');
   }
@@ -172,10 +215,16 @@ function tailSection(j: ResultJson, lines: string[]): void {
 // When each processor phase was applied, and what each audit found.
 function phasesAndAuditsSection(j: ResultJson, lines: string[]): void {
   lines.push('## Processor phases', '', '| at (s) | applied (s) | default | fallback | ok |', '|---|---|---|---|---|');
-  for (const p of j.phases) lines.push(`| ${p.at_s} | ${p.applied_at_s} | ${phaseLabel(p.default)} | ${phaseLabel(p.fallback)} | ${p.ok ? 'yes' : `no: ${p.error}`} |`);
+  for (const p of j.phases)
+    lines.push(
+      `| ${p.at_s} | ${p.applied_at_s} | ${phaseLabel(p.default)} | ${phaseLabel(p.fallback)} | ${p.ok ? 'yes' : `no: ${p.error}`} |`,
+    );
   lines.push('');
   lines.push('## Audits', '', '| t (s) | window | backend d/f | processors d/f | Δ |', '|---|---|---|---|---|');
-  for (const a of j.audits) lines.push(`| ${a.t_s} | ${a.from.slice(11, 23)}–${a.to.slice(11, 23)} | ${a.backend.default}/${a.backend.fallback}${a.backend.ok ? '' : ' (error)'} | ${a.processors.default}/${a.processors.fallback} | ${a.inconsistencies} |`);
+  for (const a of j.audits)
+    lines.push(
+      `| ${a.t_s} | ${a.from.slice(11, 23)}–${a.to.slice(11, 23)} | ${a.backend.default}/${a.backend.fallback}${a.backend.ok ? '' : ' (error)'} | ${a.processors.default}/${a.processors.fallback} | ${a.inconsistencies} |`,
+    );
   lines.push('');
 }
 
@@ -183,7 +232,9 @@ function phasesAndAuditsSection(j: ResultJson, lines: string[]): void {
 function resourcesSection(j: ResultJson, lines: string[]): void {
   lines.push('## Resources', '');
   for (const c of j.resources.cgroups) {
-    lines.push(`- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB${c.memory_peak_pct_of_limit != null ? ` (${c.memory_peak_pct_of_limit} % of its limit${c.memory_limit_hits != null ? `, limit hit ${c.memory_limit_hits} times, ${c.oom_kills} OOM kills` : ''})` : ''}; ${throttleText(c)}; ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`);
+    lines.push(
+      `- cgroup ${c.name} (${c.limits.cpus} CPU / ${c.limits.memory_mb} MB): CPU ${c.cpu_seconds} s, avg ${c.cpu_avg_cores} cores, max ${c.cpu_max_cores_1s} cores over ~1 s; memory peak ${c.memory_peak_mb} MB${c.memory_peak_pct_of_limit != null ? ` (${c.memory_peak_pct_of_limit} % of its limit${c.memory_limit_hits != null ? `, limit hit ${c.memory_limit_hits} times, ${c.oom_kills} OOM kills` : ''})` : ''}; ${throttleText(c)}; ${cpuPerPayment(c.cpu_seconds, j.pagamentos_solicitados.qtd_sucesso)}`,
+    );
   }
   if (j.resources.cgroups.length === 0) lines.push('- no cgroup (service not started under limits by the bench)');
   const paid = j.pagamentos_solicitados.qtd_sucesso;
@@ -197,14 +248,19 @@ function resourcesSection(j: ResultJson, lines: string[]): void {
     lines.push('- the harness on the same machine (not the service):');
     for (const t of j.resources.harness_threads) lines.push(`  - ${threadText(t)}`);
   }
-  if (j.loadgen) lines.push(`- the load generator's own thread: ${j.loadgen.cpu_ms} ms CPU, ${j.loadgen.cpu_us_per_request} µs per request`);
+  if (j.loadgen)
+    lines.push(`- the load generator's own thread: ${j.loadgen.cpu_ms} ms CPU, ${j.loadgen.cpu_us_per_request} µs per request`);
   const b_res = j.baseline?.resources;
   for (const t of [...(b_res?.threads ?? []), ...(b_res?.harness_threads ?? [])]) {
     if (t.group.startsWith('baseline server (main') || t.group.startsWith('load generator')) lines.push(`- baseline run: ${threadText(t)}`);
   }
   const load = (r: { machine_load?: MachineLoad | null } | undefined) =>
-    r?.machine_load ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor (${stolenSharePct(r.machine_load.busy_pct, r.machine_load.steal_pct) ?? 0} % of what it wanted)` : 'not measured';
-  lines.push(`- the whole machine (every process on it, /proc/stat): during the service run ${load(j.resources)}${j.baseline.resources ? `; during the baseline run ${load(j.baseline.resources)}` : ''}`);
+    r?.machine_load
+      ? `${r.machine_load.busy_pct} % busy, ${r.machine_load.steal_pct} % stolen by the hypervisor (${stolenSharePct(r.machine_load.busy_pct, r.machine_load.steal_pct) ?? 0} % of what it wanted)`
+      : 'not measured';
+  lines.push(
+    `- the whole machine (every process on it, /proc/stat): during the service run ${load(j.resources)}${j.baseline.resources ? `; during the baseline run ${load(j.baseline.resources)}` : ''}`,
+  );
   lines.push(`- peak RSS per process (VmHWM; target ≤ ${j.resources.rss_target_mb} MB per instance):`);
   for (const p of j.resources.processes.slice(0, 20)) lines.push(`  - ${p.vm_hwm_mb} MB — pid ${p.pid} \`${p.command}\``);
   if (j.resources.processes.length === 0) lines.push('  - (no processes watched)');

@@ -11,14 +11,22 @@ import type { Phase } from './schedule.js';
 import type { Cgroup } from '../lib/cgroup.js';
 import { machineLoad, readCpuTimes, type MachineLoad } from '../lib/threads.js';
 
-export interface AuditWindow { every_s: number; from_back_ms: number; to_back_ms: number }
+export interface AuditWindow {
+  every_s: number;
+  from_back_ms: number;
+  to_back_ms: number;
+}
 export const FINAL_AUDIT: AuditWindow = { every_s: 10, from_back_ms: 15_000, to_back_ms: 2_000 };
 export const PREVIEW_AUDIT: AuditWindow = { every_s: 10, from_back_ms: 10_000, to_back_ms: 1_500 };
 
-export interface ProcessorEndpoints { default_url: string; fallback_url: string; token: string }
+export interface ProcessorEndpoints {
+  default_url: string;
+  fallback_url: string;
+  token: string;
+}
 
 export interface RunParams {
-  label: string;                 // 'service' | 'baseline'
+  label: string; // 'service' | 'baseline'
   participant: string;
   target_url: string;
   duration_s: number;
@@ -31,32 +39,47 @@ export interface RunParams {
   processors: ProcessorEndpoints;
   cgroups: Cgroup[];
   process_roots: () => number[];
-  harness_pids?: number[];       // the load generator and the processors: their threads' CPU and waits
+  harness_pids?: number[]; // the load generator and the processors: their threads' CPU and waits
   progress: (line: string) => void;
   ready_tries?: number;
   ready_gap_ms?: number;
-  drain_ms?: number;             // extra wait before the 'lag after drain' check
-  record_ids?: boolean;          // keep the accepted correlationIds (RunResult.accepted_ids)
+  drain_ms?: number; // extra wait before the 'lag after drain' check
+  record_ids?: boolean; // keep the accepted correlationIds (RunResult.accepted_ids)
   onLoadStart?: (t0_epoch_ms: number) => void; // when the load's t = 0 is set (chaos timers)
 }
 
 export interface AuditRecord {
-  t_s: number; from: string; to: string;
+  t_s: number;
+  from: string;
+  to: string;
   backend: { default: number; fallback: number; ok: boolean };
   processors: { default: number; fallback: number; ok: boolean };
   inconsistencies: number;
 }
 
 export interface TimelinePoint {
-  t: number; vus: number; posts: number; ok: number; fail: number; p50: number; p99: number;
+  t: number;
+  vus: number;
+  posts: number;
+  ok: number;
+  fail: number;
+  p50: number;
+  p99: number;
   over: number[]; // accepted POSTs slower than each step of SLOW_LADDER_MS
-  default_confirmed: number; fallback_confirmed: number; audits: number[];
+  default_confirmed: number;
+  fallback_confirmed: number;
+  audits: number[];
   // The whole machine in this second (/proc/stat): busy, and taken by the hypervisor (steal).
   // null when unreadable.
-  busy_pct: number | null; steal_pct: number | null;
+  busy_pct: number | null;
+  steal_pct: number | null;
 }
 
-export interface PhaseApplied extends Phase { applied_at_s: number; ok: boolean; error?: string }
+export interface PhaseApplied extends Phase {
+  applied_at_s: number;
+  ok: boolean;
+  error?: string;
+}
 
 export interface RunResult {
   label: string;
@@ -72,7 +95,7 @@ export interface RunResult {
   timeline: TimelinePoint[];
   resources: ResourcePeaks;
   loadgen: { cpu_ms: number; cpu_us_per_request: number }; // the load generator's own thread
-  accepted_ids?: string[];       // with record_ids (kept out of result.json by the caller)
+  accepted_ids?: string[]; // with record_ids (kept out of result.json by the caller)
 }
 
 const iso = (epoch_ms: number) => new Date(epoch_ms).toISOString();
@@ -80,22 +103,35 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0,
 const DEFAULT_DRAIN_MS = 5000;
 
 // The parties of one run: the test's HTTP caller, both processors' admin API, the backend.
-interface Parties { http: HttpCaller; def: ProcessorAdmin; fb: ProcessorAdmin; backend: Backend }
+interface Parties {
+  http: HttpCaller;
+  def: ProcessorAdmin;
+  fb: ProcessorAdmin;
+  backend: Backend;
+}
 
 // The run's clock and what the concurrent scenarios share while it goes.
-interface Clock { t0: number; end_at: number; elapsedS(): number }
-interface Live { inconsistencies: number; total_ok: number }
+interface Clock {
+  t0: number;
+  end_at: number;
+  elapsedS(): number;
+}
+interface Live {
+  inconsistencies: number;
+  total_ok: number;
+}
 
 export async function contestRun(p: RunParams): Promise<RunResult> {
   const http = new HttpCaller();
   const parties: Parties = {
-    http, backend: new Backend(p.target_url, http),
+    http,
+    backend: new Backend(p.target_url, http),
     def: new ProcessorAdmin('default', p.processors.default_url, p.processors.token, http),
     fb: new ProcessorAdmin('fallback', p.processors.fallback_url, p.processors.token, http),
   };
   try {
     await setup(p, parties);
-    const t0 = nowEpochMs() + 200;  // give the worker time to start
+    const t0 = nowEpochMs() + 200; // give the worker time to start
     const clock: Clock = { t0, end_at: t0 + p.duration_s * 1000, elapsedS: () => (nowEpochMs() - t0) / 1000 };
     const live: Live = { inconsistencies: 0, total_ok: 0 };
     const ticks: LoadTick[] = [];
@@ -106,14 +142,23 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
     const phases: PhaseApplied[] = [];
     const audits: AuditRecord[] = [];
     const confirmed: SecondSample[] = [];
-    const scenarios = [applySchedule(p, parties, clock, phases), audit(p, parties, clock, live, audits), sampleProcessors(p, parties, clock, confirmed)];
+    const scenarios = [
+      applySchedule(p, parties, clock, phases),
+      audit(p, parties, clock, live, audits),
+      sampleProcessors(p, parties, clock, confirmed),
+    ];
     const done: LoadDone = await load.done;
     await Promise.all(scenarios);
     const sums = await teardown(p, parties);
     const resources = sampler.stop();
     const lag_after_drain = await lagAfterDrain(p, parties);
     const result = summarize(p, http.records, done, sums, lag_after_drain, {
-      started_at: iso(t0), audits, phases, resources, timeline: buildTimeline(p.duration_s, done, ticks, confirmed, audits), inconsistencies: live.inconsistencies,
+      started_at: iso(t0),
+      audits,
+      phases,
+      resources,
+      timeline: buildTimeline(p.duration_s, done, ticks, confirmed, audits),
+      inconsistencies: live.inconsistencies,
     });
     if (p.record_ids) result.accepted_ids = done.accepted_ids ?? [];
     return result;
@@ -131,7 +176,7 @@ async function setup(p: RunParams, { def, fb, backend }: Parties): Promise<void>
   const run_token = randomBytes(8).toString('hex');
   await def.setToken(run_token, p.processors.token || INITIAL_TOKEN);
   await fb.setToken(run_token, p.processors.token || INITIAL_TOKEN);
-  p.processors.token = run_token;  // the next run on the same simulators starts from this one
+  p.processors.token = run_token; // the next run on the same simulators starts from this one
   await def.purge();
   await fb.purge();
   await backend.purge();
@@ -140,13 +185,26 @@ async function setup(p: RunParams, { def, fb, backend }: Parties): Promise<void>
 // Scenario: the payments, with a progress line per second.
 function startLoad(p: RunParams, clock: Clock, live: Live, ticks: LoadTick[]) {
   const histogram = new LiveHistogram();
-  return runLoad({ target_url: p.target_url, duration_s: p.duration_s, users: p.users, amount: p.amount, timeout_ms: p.timeout_ms, start_epoch_ms: clock.t0, record_ids: p.record_ids }, (tick) => {
-    ticks.push(tick);
-    for (const d of tick.ok_durations_ms) histogram.add(d);
-    live.total_ok += tick.ok;
-    const rps = tick.ok + tick.fail;
-    p.progress(`[${p.label}] t=${tick.t}s vus=${tick.vus} req/s=${rps} fail=${tick.fail} p99(1s)=${tick.p99_ms.toFixed(2)}ms p99(so far)=${histogram.quantile(0.99).toFixed(2)}ms ok=${live.total_ok} inconsistencies=${live.inconsistencies}`);
-  });
+  return runLoad(
+    {
+      target_url: p.target_url,
+      duration_s: p.duration_s,
+      users: p.users,
+      amount: p.amount,
+      timeout_ms: p.timeout_ms,
+      start_epoch_ms: clock.t0,
+      record_ids: p.record_ids,
+    },
+    (tick) => {
+      ticks.push(tick);
+      for (const d of tick.ok_durations_ms) histogram.add(d);
+      live.total_ok += tick.ok;
+      const rps = tick.ok + tick.fail;
+      p.progress(
+        `[${p.label}] t=${tick.t}s vus=${tick.vus} req/s=${rps} fail=${tick.fail} p99(1s)=${tick.p99_ms.toFixed(2)}ms p99(so far)=${histogram.quantile(0.99).toFixed(2)}ms ok=${live.total_ok} inconsistencies=${live.inconsistencies}`,
+      );
+    },
+  );
 }
 
 // Scenario: the processors' schedule of delays and failures.
@@ -179,11 +237,17 @@ async function audit(p: RunParams, { def, fb, backend }: Parties, clock: Clock, 
     const n = Math.abs(b.default.totalRequests - d.totalRequests) + Math.abs(b.fallback.totalRequests - f.totalRequests);
     live.inconsistencies += n;
     audits.push({
-      t_s: round3(clock.elapsedS()), from, to, inconsistencies: n,
+      t_s: round3(clock.elapsedS()),
+      from,
+      to,
+      inconsistencies: n,
       backend: { default: b.default.totalRequests, fallback: b.fallback.totalRequests, ok: b.ok },
       processors: { default: d.totalRequests, fallback: f.totalRequests, ok: d.ok && f.ok },
     });
-    if (n > 0) p.progress(`[${p.label}] INCONSISTENCY at ${round3(clock.elapsedS())}s: backend ${b.default.totalRequests}/${b.fallback.totalRequests} vs processors ${d.totalRequests}/${f.totalRequests}`);
+    if (n > 0)
+      p.progress(
+        `[${p.label}] INCONSISTENCY at ${round3(clock.elapsedS())}s: backend ${b.default.totalRequests}/${b.fallback.totalRequests} vs processors ${d.totalRequests}/${f.totalRequests}`,
+      );
     await sleep(Math.min(p.audit.every_s * 1000, clock.end_at - nowEpochMs()));
   }
 }
@@ -222,10 +286,24 @@ async function lagAfterDrain(p: RunParams, { def, fb }: Parties): Promise<{ wait
   return { wait_ms, processors_total: d.totalRequests + f.totalRequests };
 }
 
-interface Collected { started_at: string; audits: AuditRecord[]; phases: PhaseApplied[]; resources: ResourcePeaks; timeline: TimelinePoint[]; inconsistencies: number }
+interface Collected {
+  started_at: string;
+  audits: AuditRecord[];
+  phases: PhaseApplied[];
+  resources: ResourcePeaks;
+  timeline: TimelinePoint[];
+  inconsistencies: number;
+}
 
 // Counts, latencies as k6 takes them, and the official score.
-function summarize(p: RunParams, records: CallRecord[], done: LoadDone, [dSum, fSum]: Sums, drained: { wait_ms: number; processors_total: number }, c: Collected): RunResult {
+function summarize(
+  p: RunParams,
+  records: CallRecord[],
+  done: LoadDone,
+  [dSum, fSum]: Sums,
+  drained: { wait_ms: number; processors_total: number },
+  c: Collected,
+): RunResult {
   const by_status: Record<string, number> = {};
   const ok_durations: number[] = [];
   const all_durations: number[] = [];
@@ -234,7 +312,10 @@ function summarize(p: RunParams, records: CallRecord[], done: LoadDone, [dSum, f
     const st = done.status[i];
     by_status[st] = (by_status[st] ?? 0) + 1;
     all_durations.push(done.dur_ms[i]);
-    if (isAccepted(st)) { accepted++; ok_durations.push(done.dur_ms[i]); }
+    if (isAccepted(st)) {
+      accepted++;
+      ok_durations.push(done.dur_ms[i]);
+    }
   }
   // k6: http_req_duration{expected_response:true} = every request with status 200..399, POSTs and the rest.
   const expected = [...ok_durations];
@@ -247,27 +328,61 @@ function summarize(p: RunParams, records: CallRecord[], done: LoadDone, [dSum, f
   const all_expected = latencyStats(expected);
   const p99_raw_ms = all_expected.p99;
   const official = officialResult({
-    participant: p.participant, max_requests: p.users, success_count: accepted, failure_count: done.count - accepted,
-    inconsistencies: c.inconsistencies, p99_raw_ms,
-    default: { totalAmount: dSum.totalAmount, totalRequests: dSum.totalRequests, totalFee: dSum.totalFee, feePerTransaction: dSum.feePerTransaction },
-    fallback: { totalAmount: fSum.totalAmount, totalRequests: fSum.totalRequests, totalFee: fSum.totalFee, feePerTransaction: fSum.feePerTransaction },
+    participant: p.participant,
+    max_requests: p.users,
+    success_count: accepted,
+    failure_count: done.count - accepted,
+    inconsistencies: c.inconsistencies,
+    p99_raw_ms,
+    default: {
+      totalAmount: dSum.totalAmount,
+      totalRequests: dSum.totalRequests,
+      totalFee: dSum.totalFee,
+      feePerTransaction: dSum.feePerTransaction,
+    },
+    fallback: {
+      totalAmount: fSum.totalAmount,
+      totalRequests: fSum.totalRequests,
+      totalFee: fSum.totalFee,
+      feePerTransaction: fSum.feePerTransaction,
+    },
   });
   return {
-    label: p.label, target_url: p.target_url, started_at: c.started_at, official, p99_raw_ms,
+    label: p.label,
+    target_url: p.target_url,
+    started_at: c.started_at,
+    official,
+    p99_raw_ms,
     latency: {
-      posts_ok: latencyStats(ok_durations), posts_all: latencyStats(all_durations), all_expected,
+      posts_ok: latencyStats(ok_durations),
+      posts_all: latencyStats(all_durations),
+      all_expected,
       other_calls: Object.fromEntries(Object.entries(other).map(([k, v]) => [k, latencyStats(v)])),
     },
     counts: { posts: done.count, accepted, failed: done.count - accepted, timeouts_or_errors: by_status['0'] ?? 0, by_status },
     lag_after_drain: { ...drained, lag: accepted - drained.processors_total },
-    audits: c.audits, phases: c.phases, timeline: c.timeline, resources: c.resources,
+    audits: c.audits,
+    phases: c.phases,
+    timeline: c.timeline,
+    resources: c.resources,
     loadgen: { cpu_ms: round3(done.cpu_ms), cpu_us_per_request: done.count > 0 ? round3((done.cpu_ms * 1000) / done.count) : 0 },
   };
 }
 
-interface SecondSample { t: number; default: number; fallback: number; load: MachineLoad | null }
+interface SecondSample {
+  t: number;
+  default: number;
+  fallback: number;
+  load: MachineLoad | null;
+}
 
-function buildTimeline(duration_s: number, done: LoadDone, ticks: LoadTick[], confirmed: SecondSample[], audits: AuditRecord[]): TimelinePoint[] {
+function buildTimeline(
+  duration_s: number,
+  done: LoadDone,
+  ticks: LoadTick[],
+  confirmed: SecondSample[],
+  audits: AuditRecord[],
+): TimelinePoint[] {
   const seconds = Math.ceil(duration_s);
   const perSecond: number[][] = Array.from({ length: seconds }, () => []);
   const posts = new Array<number>(seconds).fill(0);
@@ -284,15 +399,24 @@ function buildTimeline(duration_s: number, done: LoadDone, ticks: LoadTick[], co
     const c1 = confirmed.find((c) => c.t === s + 1);
     const c0 = s === 0 ? { default: 0, fallback: 0 } : confirmed.find((c) => c.t === s);
     out.push({
-      t: s, vus: ticks.find((tk) => tk.t === s + 1)?.vus ?? 0, posts: posts[s], ok: perSecond[s].length, fail: fail[s],
-      p50: st.p50, p99: st.p99, over: countOver(perSecond[s]),
+      t: s,
+      vus: ticks.find((tk) => tk.t === s + 1)?.vus ?? 0,
+      posts: posts[s],
+      ok: perSecond[s].length,
+      fail: fail[s],
+      p50: st.p50,
+      p99: st.p99,
+      over: countOver(perSecond[s]),
       default_confirmed: c1 && c0 ? c1.default - c0.default : 0,
       fallback_confirmed: c1 && c0 ? c1.fallback - c0.fallback : 0,
       audits: audits.filter((a) => Math.floor(a.t_s) === s).map((a) => a.inconsistencies),
-      busy_pct: c1?.load?.busy_pct ?? null, steal_pct: c1?.load?.steal_pct ?? null,
+      busy_pct: c1?.load?.busy_pct ?? null,
+      steal_pct: c1?.load?.steal_pct ?? null,
     });
   }
   return out;
 }
 
-function round3(x: number): number { return Math.round(x * 1000) / 1000; }
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

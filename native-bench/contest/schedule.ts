@@ -1,8 +1,15 @@
 // Processor schedules (the contest's final test): when each processor's delay / failure flag changes.
 import { readFileSync } from 'node:fs';
 
-export interface ProcessorState { delay_ms: number; failure: boolean }
-export interface Phase { at_s: number; default: ProcessorState; fallback: ProcessorState }
+export interface ProcessorState {
+  delay_ms: number;
+  failure: boolean;
+}
+export interface Phase {
+  at_s: number;
+  default: ProcessorState;
+  fallback: ProcessorState;
+}
 
 const p = (delay_ms: number, failure = false): ProcessorState => ({ delay_ms, failure });
 
@@ -53,11 +60,13 @@ export function readScheduleFile(path: string): Phase[] {
     }
     return { delay_ms: o.delay_ms, failure: o.failure ?? false };
   };
-  return raw.map((entry: unknown, i: number) => {
-    const ph = entry as { at_s?: unknown; default?: unknown; fallback?: unknown } | null;
-    if (typeof ph?.at_s !== 'number' || !(ph.at_s >= 0)) throw new Error(`${path}: phase ${i} needs at_s >= 0`);
-    return { at_s: ph.at_s, default: state(ph.default, `phase ${i}.default`), fallback: state(ph.fallback, `phase ${i}.fallback`) };
-  }).sort((a, b) => a.at_s - b.at_s);
+  return raw
+    .map((entry: unknown, i: number) => {
+      const ph = entry as { at_s?: unknown; default?: unknown; fallback?: unknown } | null;
+      if (typeof ph?.at_s !== 'number' || !(ph.at_s >= 0)) throw new Error(`${path}: phase ${i} needs at_s >= 0`);
+      return { at_s: ph.at_s, default: state(ph.default, `phase ${i}.default`), fallback: state(ph.fallback, `phase ${i}.fallback`) };
+    })
+    .sort((a, b) => a.at_s - b.at_s);
 }
 
 export function phaseLabel(s: ProcessorState): string {

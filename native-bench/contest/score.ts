@@ -36,9 +36,9 @@ export function p99Bonus(p99_ms: number): number {
 const INCONSISTENCY_FINE = 0.35;
 
 export interface ScoreTotals {
-  gross: number;          // total_bruto: default + fallback totalAmount
-  fees: number;           // total_taxas
-  p99_raw_ms: number;     // k6 p(99) of successful request durations, before rounding
+  gross: number; // total_bruto: default + fallback totalAmount
+  fees: number; // total_taxas
+  p99_raw_ms: number; // k6 p(99) of successful request durations, before rounding
   inconsistencies: number;
 }
 
@@ -47,7 +47,7 @@ export interface Score {
   bonus: number;
   fine: number;
   net_before_bonus: number;
-  score: number;          // total_liquido
+  score: number; // total_liquido
 }
 
 /** net = gross − fees; score = net + net·bonus − net·fine (big.js, exact decimal, then toNumber). */
@@ -72,9 +72,9 @@ export interface ProcessorAdminSummary {
 export interface OfficialInput {
   participant: string;
   max_requests: number;
-  success_count: number;      // POSTs answered 200/201/202/204
+  success_count: number; // POSTs answered 200/201/202/204
   failure_count: number;
-  inconsistencies: number;    // sum over all audits
+  inconsistencies: number; // sum over all audits
   p99_raw_ms: number;
   default: ProcessorAdminSummary;
   fallback: ProcessorAdminSummary;

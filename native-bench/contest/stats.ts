@@ -1,7 +1,15 @@
 // Latency summaries (k6 percentile formula) and a fixed-size histogram for the live "p99 so far".
 import { percentileOfSorted } from './score.js';
 
-export interface LatencyStats { count: number; p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
+export interface LatencyStats {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
 
 const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
@@ -12,9 +20,12 @@ export function latencyStats(durations_ms: ArrayLike<number>): LatencyStats {
   for (let i = 0; i < n; i++) sum += sorted[i];
   return {
     count: n,
-    p50: r4(percentileOfSorted(sorted, 0.5)), p90: r4(percentileOfSorted(sorted, 0.9)),
-    p99: r4(percentileOfSorted(sorted, 0.99)), p999: r4(percentileOfSorted(sorted, 0.999)),
-    max: n ? r4(sorted[n - 1]) : 0, mean: n ? r4(sum / n) : 0,
+    p50: r4(percentileOfSorted(sorted, 0.5)),
+    p90: r4(percentileOfSorted(sorted, 0.9)),
+    p99: r4(percentileOfSorted(sorted, 0.99)),
+    p999: r4(percentileOfSorted(sorted, 0.999)),
+    max: n ? r4(sorted[n - 1]) : 0,
+    mean: n ? r4(sum / n) : 0,
   };
 }
 
@@ -47,7 +58,9 @@ export class LiveHistogram {
  * timeline can say how many requests of any stretch were slower than a threshold chosen after
  * the run, such as the baseline's p99, which is only known once the baseline has run.
  */
-export const SLOW_LADDER_MS: readonly number[] = Object.freeze([1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 7, 8, 9, 10, 12, 15, 20, 30, 50, 100]);
+export const SLOW_LADDER_MS: readonly number[] = Object.freeze([
+  1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 7, 8, 9, 10, 12, 15, 20, 30, 50, 100,
+]);
 
 /** How many of `durations_ms` are slower than each step of `ladder` (ascending). */
 export function countOver(durations_ms: ArrayLike<number>, ladder: readonly number[] = SLOW_LADDER_MS): number[] {
@@ -64,7 +77,12 @@ export function countOver(durations_ms: ArrayLike<number>, ladder: readonly numb
  * around it, the count itself on a step, the last step's count beyond the ladder, and `total`
  * below its first step (every request is slower than a threshold below the fastest step's).
  */
-export function overThreshold(over: readonly number[], total: number, threshold_ms: number, ladder: readonly number[] = SLOW_LADDER_MS): number {
+export function overThreshold(
+  over: readonly number[],
+  total: number,
+  threshold_ms: number,
+  ladder: readonly number[] = SLOW_LADDER_MS,
+): number {
   if (over.length !== ladder.length) throw new Error(`ladder has ${ladder.length} steps, counts ${over.length}`);
   if (threshold_ms <= ladder[0]) {
     const f = ladder[0] > 0 ? threshold_ms / ladder[0] : 1; // from `total` at 0 ms to the first step

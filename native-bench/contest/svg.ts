@@ -4,8 +4,13 @@
 import type { RunResult } from './run.js';
 import { phaseLabel, type Phase } from './schedule.js';
 
-const W = 1100, LEFT = 60, RIGHT = 20, TOP = 40;
-const LAT_H = 220, GAP = 50, CNT_H = 160;
+const W = 1100,
+  LEFT = 60,
+  RIGHT = 20,
+  TOP = 40;
+const LAT_H = 220,
+  GAP = 50,
+  CNT_H = 160;
 const H = TOP + LAT_H + GAP + CNT_H + 40;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -15,23 +20,31 @@ export function renderTimelineSvg(r: RunResult, schedule: Phase[], baseline?: Ru
   const plotW = W - LEFT - RIGHT;
   const x = (t: number) => LEFT + (t / n) * plotW;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${LEFT}" y="18" font-size="14" font-weight="bold">${esc(`${r.label}: score ${r.official.total_liquido.toFixed(2)}, p99 ${r.official.p99.valor}, inconsistencies ${r.official.multa.composicao.num_inconsistencias}, lag ${r.official.lag.lag}`)}</text>`);
+  out.push(
+    `<text x="${LEFT}" y="18" font-size="14" font-weight="bold">${esc(`${r.label}: score ${r.official.total_liquido.toFixed(2)}, p99 ${r.official.p99.valor}, inconsistencies ${r.official.multa.composicao.num_inconsistencias}, lag ${r.official.lag.lag}`)}</text>`,
+  );
 
   // Phases: alternate shading over both panels, with delay / failure labels.
   const phases = schedule.filter((p) => p.at_s < n);
   phases.forEach((p, i) => {
-    const x0 = x(p.at_s), x1 = x(i + 1 < phases.length ? phases[i + 1].at_s : n);
+    const x0 = x(p.at_s),
+      x1 = x(i + 1 < phases.length ? phases[i + 1].at_s : n);
     const failing = p.default.failure || p.fallback.failure;
     const fill = failing ? '#fde2e2' : i % 2 ? '#f2f2f2' : '#fafafa';
-    out.push(`<rect x="${x0.toFixed(1)}" y="${TOP}" width="${Math.max(0, x1 - x0).toFixed(1)}" height="${LAT_H + GAP + CNT_H}" fill="${fill}"/>`);
+    out.push(
+      `<rect x="${x0.toFixed(1)}" y="${TOP}" width="${Math.max(0, x1 - x0).toFixed(1)}" height="${LAT_H + GAP + CNT_H}" fill="${fill}"/>`,
+    );
     out.push(`<text x="${(x0 + 3).toFixed(1)}" y="${TOP + 12}" fill="#555">${esc(`d ${phaseLabel(p.default)}`)}</text>`);
     out.push(`<text x="${(x0 + 3).toFixed(1)}" y="${TOP + 24}" fill="#555">${esc(`f ${phaseLabel(p.fallback)}`)}</text>`);
   });
 
   // Latency panel, log10 axis from 0.1 ms to 2000 ms.
-  const LMIN = -1, LMAX = Math.log10(2000);
+  const LMIN = -1,
+    LMAX = Math.log10(2000);
   const yl = (ms: number) => TOP + LAT_H - ((Math.log10(Math.max(0.1, ms)) - LMIN) / (LMAX - LMIN)) * LAT_H;
   for (const ms of [0.1, 1, 10, 100, 1000]) {
     out.push(`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${yl(ms).toFixed(1)}" y2="${yl(ms).toFixed(1)}" stroke="#ddd"/>`);
@@ -42,18 +55,38 @@ export function renderTimelineSvg(r: RunResult, schedule: Phase[], baseline?: Ru
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="${width}" points="${d}"/>`);
   };
   const withData = pts.map((p) => (p.ok > 0 ? p : { ...p, p50: 0.1, p99: 0.1 }));
-  if (baseline) poly(baseline.timeline.slice(0, n).map((p) => (p.ok > 0 ? p.p99 : 0.1)), yl, '#888', 1);
-  poly(withData.map((p) => p.p99), yl, '#d62728');
-  poly(withData.map((p) => p.p50), yl, '#1f77b4');
-  out.push(`<text x="${W - RIGHT - 190}" y="${TOP - 6}" fill="#d62728">— POST p99 / s</text><text x="${W - RIGHT - 95}" y="${TOP - 6}" fill="#1f77b4">— POST p50 / s</text>`);
+  if (baseline)
+    poly(
+      baseline.timeline.slice(0, n).map((p) => (p.ok > 0 ? p.p99 : 0.1)),
+      yl,
+      '#888',
+      1,
+    );
+  poly(
+    withData.map((p) => p.p99),
+    yl,
+    '#d62728',
+  );
+  poly(
+    withData.map((p) => p.p50),
+    yl,
+    '#1f77b4',
+  );
+  out.push(
+    `<text x="${W - RIGHT - 190}" y="${TOP - 6}" fill="#d62728">— POST p99 / s</text><text x="${W - RIGHT - 95}" y="${TOP - 6}" fill="#1f77b4">— POST p50 / s</text>`,
+  );
   if (baseline) out.push(`<text x="${W - RIGHT - 330}" y="${TOP - 6}" fill="#888">— baseline p99 / s</text>`);
 
   // Audit marks on the latency panel's top edge.
   for (const a of r.audits) {
     const ax = x(a.t_s);
     const bad = a.inconsistencies > 0;
-    out.push(`<line x1="${ax.toFixed(1)}" x2="${ax.toFixed(1)}" y1="${TOP + 28}" y2="${TOP + LAT_H}" stroke="${bad ? '#d00' : '#2ca02c'}" stroke-dasharray="3,3"/>`);
-    out.push(`<text x="${(ax + 2).toFixed(1)}" y="${TOP + LAT_H - 4}" fill="${bad ? '#d00' : '#2ca02c'}">${bad ? `Δ${a.inconsistencies}` : 'audit'}</text>`);
+    out.push(
+      `<line x1="${ax.toFixed(1)}" x2="${ax.toFixed(1)}" y1="${TOP + 28}" y2="${TOP + LAT_H}" stroke="${bad ? '#d00' : '#2ca02c'}" stroke-dasharray="3,3"/>`,
+    );
+    out.push(
+      `<text x="${(ax + 2).toFixed(1)}" y="${TOP + LAT_H - 4}" fill="${bad ? '#d00' : '#2ca02c'}">${bad ? `Δ${a.inconsistencies}` : 'audit'}</text>`,
+    );
   }
 
   // Confirmations panel (linear).
@@ -64,10 +97,25 @@ export function renderTimelineSvg(r: RunResult, schedule: Phase[], baseline?: Ru
     out.push(`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${yc(v).toFixed(1)}" y2="${yc(v).toFixed(1)}" stroke="#ddd"/>`);
     out.push(`<text x="${LEFT - 6}" y="${(yc(v) + 4).toFixed(1)}" text-anchor="end">${v}/s</text>`);
   }
-  poly(pts.map((p) => p.ok), yc, '#999', 1);
-  poly(pts.map((p) => p.default_confirmed), yc, '#2ca02c');
-  poly(pts.map((p) => p.fallback_confirmed), yc, '#ff7f0e');
-  out.push(`<text x="${LEFT}" y="${top2 - 6}"><tspan fill="#2ca02c">— default confirmed / s</tspan>  <tspan fill="#ff7f0e">— fallback confirmed / s</tspan>  <tspan fill="#999">— POSTs accepted / s</tspan></text>`);
+  poly(
+    pts.map((p) => p.ok),
+    yc,
+    '#999',
+    1,
+  );
+  poly(
+    pts.map((p) => p.default_confirmed),
+    yc,
+    '#2ca02c',
+  );
+  poly(
+    pts.map((p) => p.fallback_confirmed),
+    yc,
+    '#ff7f0e',
+  );
+  out.push(
+    `<text x="${LEFT}" y="${top2 - 6}"><tspan fill="#2ca02c">— default confirmed / s</tspan>  <tspan fill="#ff7f0e">— fallback confirmed / s</tspan>  <tspan fill="#999">— POSTs accepted / s</tspan></text>`,
+  );
 
   // Time axis.
   const step = n > 120 ? 30 : n > 40 ? 10 : n > 10 ? 2 : 1;

@@ -31,7 +31,12 @@ export interface TailByPhase {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 // Accepted POSTs in seconds [from, to) of a run, and how many were slower than the threshold.
-function stretch(pts: readonly TimelinePoint[], from: number, to: number, threshold_ms: number): { posts: number; over: number; stolen_share_pct: number | null } {
+function stretch(
+  pts: readonly TimelinePoint[],
+  from: number,
+  to: number,
+  threshold_ms: number,
+): { posts: number; over: number; stolen_share_pct: number | null } {
   let posts = 0;
   let over = 0;
   let busy = 0;
@@ -48,7 +53,12 @@ function stretch(pts: readonly TimelinePoint[], from: number, to: number, thresh
   return { posts, over, stolen_share_pct: stolenSharePct(busy, steal) };
 }
 
-export function tailByPhase(service: readonly TimelinePoint[], baseline: readonly TimelinePoint[], threshold_ms: number, bucket_s: number): TailByPhase {
+export function tailByPhase(
+  service: readonly TimelinePoint[],
+  baseline: readonly TimelinePoint[],
+  threshold_ms: number,
+  bucket_s: number,
+): TailByPhase {
   if (!(bucket_s >= 1)) throw new Error(`bucket_s must be ≥ 1, got ${bucket_s}`);
   const seconds = Math.max(service.length, baseline.length);
   const buckets: TailBucket[] = [];
@@ -59,8 +69,15 @@ export function tailByPhase(service: readonly TimelinePoint[], baseline: readonl
     // The baseline's rate of slow requests, applied to the service's count of requests.
     const expected = b.posts > 0 ? (b.over / b.posts) * s.posts : 0;
     buckets.push({
-      from_s: from, to_s: to, service_posts: s.posts, service_over: r1(s.over), baseline_posts: b.posts, baseline_over: r1(b.over),
-      extra: r1(s.over - expected), service_stolen_share_pct: s.stolen_share_pct, baseline_stolen_share_pct: b.stolen_share_pct,
+      from_s: from,
+      to_s: to,
+      service_posts: s.posts,
+      service_over: r1(s.over),
+      baseline_posts: b.posts,
+      baseline_over: r1(b.over),
+      extra: r1(s.over - expected),
+      service_stolen_share_pct: s.stolen_share_pct,
+      baseline_stolen_share_pct: b.stolen_share_pct,
     });
   }
   return { threshold_ms, bucket_s, buckets, extra_total: r1(buckets.reduce((t, x) => t + x.extra, 0)) };

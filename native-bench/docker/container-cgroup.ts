@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { parseThrottling, type Cgroup, type CgroupLimits } from '../lib/cgroup.js';
 
 function tryRead(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** cgroup mount point per v1 controller ("" key: the v2 mount), from /proc/self/mounts. */
@@ -29,13 +33,16 @@ function cgroupDir(pid: number, controller: string): string | undefined {
     const m = /^(\d+):([^:]*):(.*)$/.exec(line);
     if (!m) continue;
     const match = controller === '' ? m[1] === '0' && m[2] === '' : m[2].split(',').includes(controller);
-    if (match) { const dir = join(mount, m[3]); return existsSync(dir) ? dir : undefined; }
+    if (match) {
+      const dir = join(mount, m[3]);
+      return existsSync(dir) ? dir : undefined;
+    }
   }
   return undefined;
 }
 
 const num = (text: string | undefined) => Number((text ?? '').trim());
-const UNLIMITED = 2 ** 60;   // v1 reports "no limit" as a huge page-aligned number
+const UNLIMITED = 2 ** 60; // v1 reports "no limit" as a huge page-aligned number
 
 export interface ContainerCgroup extends Cgroup {
   version: 'v1' | 'v2';
@@ -45,7 +52,9 @@ export interface ContainerCgroup extends Cgroup {
   memoryEvents(): { limit_hits: number; oom_kills: number };
 }
 
-function readOnly(): never { throw new Error('a container\'s cgroup is Docker\'s: read it, do not change it'); }
+function readOnly(): never {
+  throw new Error("a container's cgroup is Docker's: read it, do not change it");
+}
 
 function limitsV1(cpu: string, memory: string): CgroupLimits {
   const quota = num(tryRead(join(cpu, 'cpu.cfs_quota_us')));
@@ -70,17 +79,29 @@ export function containerCgroup(name: string, pid: number): ContainerCgroup {
   const cpu = cgroupDir(pid, 'cpu');
   const cpuacct = cgroupDir(pid, 'cpuacct');
   const memory = cgroupDir(pid, 'memory');
-  const pidsOf = (dir: string) => (tryRead(join(dir, 'cgroup.procs')) ?? '').split('\n').filter((s) => s.trim() !== '').map(Number);
+  const pidsOf = (dir: string) =>
+    (tryRead(join(dir, 'cgroup.procs')) ?? '')
+      .split('\n')
+      .filter((s) => s.trim() !== '')
+      .map(Number);
   if (cpu && cpuacct && memory) {
     return {
-      name, version: 'v1', limits: limitsV1(cpu, memory), dirs: [...new Set([cpu, cpuacct, memory])],
-      wrap: readOnly, addPid: readOnly, destroy: () => {},
+      name,
+      version: 'v1',
+      limits: limitsV1(cpu, memory),
+      dirs: [...new Set([cpu, cpuacct, memory])],
+      wrap: readOnly,
+      addPid: readOnly,
+      destroy: () => {},
       pids: () => pidsOf(memory),
       cpuUsageNs: () => num(tryRead(join(cpuacct, 'cpuacct.usage'))),
       throttling: () => parseThrottling(tryRead(join(cpu, 'cpu.stat')) ?? ''),
       memoryUsageBytes: () => num(tryRead(join(memory, 'memory.usage_in_bytes'))),
       memoryPeakBytes: () => num(tryRead(join(memory, 'memory.max_usage_in_bytes'))),
-      memoryAnonBytes() { const s = tryRead(join(memory, 'memory.stat')) ?? ''; return statField(s, 'rss') + statField(s, 'shmem'); },
+      memoryAnonBytes() {
+        const s = tryRead(join(memory, 'memory.stat')) ?? '';
+        return statField(s, 'rss') + statField(s, 'shmem');
+      },
       memoryEvents() {
         const oom = statField(tryRead(join(memory, 'memory.oom_control')) ?? '', 'oom_kill');
         return { limit_hits: num(tryRead(join(memory, 'memory.failcnt'))), oom_kills: oom };
@@ -89,11 +110,16 @@ export function containerCgroup(name: string, pid: number): ContainerCgroup {
   }
   const dir = cgroupDir(pid, '');
   if (!dir) throw new Error(`no cgroup found for ${name} (pid ${pid})`);
-  let peakSeen = 0;  // memory.peak exists from Linux 5.19
+  let peakSeen = 0; // memory.peak exists from Linux 5.19
   const current = () => num(tryRead(join(dir, 'memory.current')));
   return {
-    name, version: 'v2', limits: limitsV2(dir), dirs: [dir],
-    wrap: readOnly, addPid: readOnly, destroy: () => {},
+    name,
+    version: 'v2',
+    limits: limitsV2(dir),
+    dirs: [dir],
+    wrap: readOnly,
+    addPid: readOnly,
+    destroy: () => {},
     pids: () => pidsOf(dir),
     cpuUsageNs: () => statField(tryRead(join(dir, 'cpu.stat')) ?? '', 'usage_usec') * 1000,
     throttling: () => parseThrottling(tryRead(join(dir, 'cpu.stat')) ?? ''),
@@ -103,7 +129,10 @@ export function containerCgroup(name: string, pid: number): ContainerCgroup {
       peakSeen = Math.max(peakSeen, peak !== undefined ? num(peak) : current());
       return peakSeen;
     },
-    memoryAnonBytes() { const s = tryRead(join(dir, 'memory.stat')) ?? ''; return statField(s, 'anon') + statField(s, 'shmem'); },
+    memoryAnonBytes() {
+      const s = tryRead(join(dir, 'memory.stat')) ?? '';
+      return statField(s, 'anon') + statField(s, 'shmem');
+    },
     memoryEvents() {
       const e = tryRead(join(dir, 'memory.events')) ?? '';
       return { limit_hits: statField(e, 'max'), oom_kills: statField(e, 'oom_kill') };

@@ -10,24 +10,46 @@ const IMAGE = 'rinha-node:latest';
 const PROJECT = 'rinha-node';
 const log = (line: string) => process.stderr.write(`[docker] ${line}\n`);
 
-export interface DockerProcessors { default_url: string; fallback_url: string; token: string; pids: number[]; stop(): Promise<void> }
-export interface DockerService { url: string; stack: Stack; description: string; stop(): Promise<void> }
+export interface DockerProcessors {
+  default_url: string;
+  fallback_url: string;
+  token: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+export interface DockerService {
+  url: string;
+  stack: Stack;
+  description: string;
+  stop(): Promise<void>;
+}
 
 /** Engine, base images and the two processor containers; stop() also stops a dockerd started here. */
-export async function startDockerProcessors(o: { default_port: number; fallback_port: number; fee_default: number; fee_fallback: number }): Promise<DockerProcessors> {
+export async function startDockerProcessors(o: {
+  default_port: number;
+  fallback_port: number;
+  fee_default: number;
+  fee_fallback: number;
+}): Promise<DockerProcessors> {
   const engine = await ensureEngine(log);
   try {
     await ensureBaseImages(log);
     const p = await startProcessorContainers({
-      network: 'payment-processor', container_prefix: 'payment-processor-', host_ports: [o.default_port, o.fallback_port],
-      fees: [o.fee_default, o.fee_fallback], log,
+      network: 'payment-processor',
+      container_prefix: 'payment-processor-',
+      host_ports: [o.default_port, o.fallback_port],
+      fees: [o.fee_default, o.fee_fallback],
+      log,
     });
     // Stopped last: the stacks are down already, unless a signal came while one was coming up.
     const stop = async () => {
       try {
-        for (const project of [PROJECT, `${PROJECT}-baseline`]) await composeDown(project).catch((err) => log(`${project}: ${(err as Error).message}`));
+        for (const project of [PROJECT, `${PROJECT}-baseline`])
+          await composeDown(project).catch((err) => log(`${project}: ${(err as Error).message}`));
         await p.stop();
-      } finally { await engine.stop(); }
+      } finally {
+        await engine.stop();
+      }
     };
     return { ...p, stop };
   } catch (err) {
@@ -39,7 +61,7 @@ export async function startDockerProcessors(o: { default_port: number; fallback_
 function describe(stack: Stack, what: string): string {
   const limits = stack.containers.map((c) => `${c.service} ${c.cgroup.limits.cpus} CPU/${c.cgroup.limits.memory_mb} MB`).join(', ');
   const mismatches = limitMismatches(stack.containers);
-  const equal = mismatches.length === 0 ? 'equal to the compose file\'s' : `NOT the compose file's: ${mismatches.join('; ')}`;
+  const equal = mismatches.length === 0 ? "equal to the compose file's" : `NOT the compose file's: ${mismatches.join('; ')}`;
   return `${what}; ready ${stack.up_to_ready_s.toFixed(1)} s after compose up; cgroup ${stack.containers[0]?.cgroup.version} limits (${limits}) ${equal}`;
 }
 

@@ -5,22 +5,37 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 
-const here = dirname(fileURLToPath(import.meta.url));       // dist/native-bench/docker
-export const REPO_DIR = resolve(here, '..', '..', '..');       // the repository (dist/..)
+const here = dirname(fileURLToPath(import.meta.url)); // dist/native-bench/docker
+export const REPO_DIR = resolve(here, '..', '..', '..'); // the repository (dist/..)
 const SCRIPTS = join(REPO_DIR, 'native-bench', 'docker');
 
-export interface RunResult { stdout: string; stderr: string }
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
 
 /** Run a command; rejects with its stderr's tail on a non-zero exit or after timeout_ms. */
-function run(command: string, args: string[], opts: { timeout_ms?: number; env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<RunResult> {
+function run(
+  command: string,
+  args: string[],
+  opts: { timeout_ms?: number; env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = execFile(command, args, { timeout: opts.timeout_ms ?? 120_000, env: opts.env ?? process.env, cwd: opts.cwd ?? REPO_DIR, maxBuffer: 64 * 1024 * 1024 },
+    const child = execFile(
+      command,
+      args,
+      { timeout: opts.timeout_ms ?? 120_000, env: opts.env ?? process.env, cwd: opts.cwd ?? REPO_DIR, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) {
           const tail = `${stderr}`.trim().split('\n').slice(-15).join('\n');
-          reject(new Error(`${command} ${args.join(' ')}: ${err.killed ? `killed after ${opts.timeout_ms ?? 120_000} ms` : `exit ${err.code}`}\n${tail}`));
+          reject(
+            new Error(
+              `${command} ${args.join(' ')}: ${err.killed ? `killed after ${opts.timeout_ms ?? 120_000} ms` : `exit ${err.code}`}\n${tail}`,
+            ),
+          );
         } else resolvePromise({ stdout: `${stdout}`, stderr: `${stderr}` });
-      });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
@@ -63,7 +78,10 @@ export async function ensureBaseImages(log: (line: string) => void = () => {}): 
 }
 
 /** The service image from the Dockerfile; the classic builder, which needs nothing from a registry. */
-export async function buildServiceImage(tag: string, log: (line: string) => void = () => {}): Promise<{ build_s: number; size_mb: number }> {
+export async function buildServiceImage(
+  tag: string,
+  log: (line: string) => void = () => {},
+): Promise<{ build_s: number; size_mb: number }> {
   const t0 = Date.now();
   await docker(['build', '-q', '-t', tag, REPO_DIR], { timeout_ms: 20 * 60_000, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
   const size = Number((await docker(['image', 'inspect', '-f', '{{.Size}}', tag])).stdout.trim());

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { REPO_DIR, LABEL, docker, refTimeout } from './docker.js';
 
 export interface ProcessorContainersOptions {
-  network: string;               // 'payment-processor' as the compose file names it
-  container_prefix: string;      // container names: <prefix>default, <prefix>fallback
-  host_ports: [number, number];  // published admin ports (0: any free port)
+  network: string; // 'payment-processor' as the compose file names it
+  container_prefix: string; // container names: <prefix>default, <prefix>fallback
+  host_ports: [number, number]; // published admin ports (0: any free port)
   fees: [number, number];
-  image?: string;                // default node:20-bookworm-slim (the Dockerfile's base)
+  image?: string; // default node:20-bookworm-slim (the Dockerfile's base)
   log?: (line: string) => void;
 }
 
@@ -29,7 +29,9 @@ async function exists(kind: 'network' | 'container', name: string): Promise<{ ou
   try {
     const out = await docker([kind, 'inspect', '-f', `{{index .${kind === 'network' ? '' : 'Config.'}Labels "${LABEL}"}}`, name]);
     return { ours: out.stdout.trim() !== '' && out.stdout.trim() !== '<no value>' };
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 async function waitAdmin(url: string, timeout_ms: number): Promise<void> {
@@ -41,7 +43,9 @@ async function waitAdmin(url: string, timeout_ms: number): Promise<void> {
       await res.arrayBuffer();
       if (res.status === 200) return;
       last = `HTTP ${res.status}`;
-    } catch (err) { last = (err as Error).message; }
+    } catch (err) {
+      last = (err as Error).message;
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`processor admin API at ${url} not answering after ${timeout_ms} ms (${last})`);
@@ -51,7 +55,9 @@ export async function startProcessorContainers(o: ProcessorContainersOptions): P
   const log = o.log ?? (() => {});
   const image = o.image ?? 'node:20-bookworm-slim';
   const undo: (() => Promise<unknown>)[] = [];
-  const stop = async () => { while (undo.length) await undo.pop()!().catch(() => {}); };
+  const stop = async () => {
+    while (undo.length) await undo.pop()!().catch(() => {});
+  };
   try {
     const net = await exists('network', o.network);
     if (!net) {
@@ -66,11 +72,41 @@ export async function startProcessorContainers(o: ProcessorContainersOptions): P
       if (found && !found.ours) throw new Error(`a container named ${name} exists and was not started by this bench; remove it first`);
       if (found) await docker(['rm', '-f', name]);
       const publish = `127.0.0.1:${o.host_ports[i] || ''}:8080`;
-      await docker(['run', '-d', '--name', name, '--label', `${LABEL}=1`, '--network', o.network, '--network-alias', `payment-processor-${role}`,
-        '-p', publish, '-w', '/repo',
-        '-v', `${join(REPO_DIR, 'dist')}:/repo/dist:ro`, '-v', `${join(REPO_DIR, 'node_modules')}:/repo/node_modules:ro`,
-        '-v', `${join(REPO_DIR, 'package.json')}:/repo/package.json:ro`,
-        image, 'node', 'dist/native-bench/processor-sim/main.js', '--port', '8080', '--host', '0.0.0.0', '--fee', String(o.fees[i]), '--name', role, '--token', TOKEN]);
+      await docker([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--label',
+        `${LABEL}=1`,
+        '--network',
+        o.network,
+        '--network-alias',
+        `payment-processor-${role}`,
+        '-p',
+        publish,
+        '-w',
+        '/repo',
+        '-v',
+        `${join(REPO_DIR, 'dist')}:/repo/dist:ro`,
+        '-v',
+        `${join(REPO_DIR, 'node_modules')}:/repo/node_modules:ro`,
+        '-v',
+        `${join(REPO_DIR, 'package.json')}:/repo/package.json:ro`,
+        image,
+        'node',
+        'dist/native-bench/processor-sim/main.js',
+        '--port',
+        '8080',
+        '--host',
+        '0.0.0.0',
+        '--fee',
+        String(o.fees[i]),
+        '--name',
+        role,
+        '--token',
+        TOKEN,
+      ]);
       undo.push(() => docker(['rm', '-f', name]));
       const port = (await docker(['port', name, '8080/tcp'])).stdout.trim().split('\n')[0].split(':').pop();
       urls.push(`http://127.0.0.1:${port}`);

@@ -33,10 +33,14 @@ async function main(): Promise<void> {
         length_chars += req.getHeader('content-length').length;
       });
       res.end();
-      resolve(`framingConflict (req.forEach over 5 headers): ${walk_ns.toFixed(0)} ns/call; req.getHeader: ${lookup_ns.toFixed(0)} ns/call (${calls} calls each; ${conflicts} conflicts, ${length_chars} chars read)`);
+      resolve(
+        `framingConflict (req.forEach over 5 headers): ${walk_ns.toFixed(0)} ns/call; req.getHeader: ${lookup_ns.toFixed(0)} ns/call (${calls} calls each; ${conflicts} conflicts, ${length_chars} chars read)`,
+      );
     });
   });
-  await new Promise<void>((resolve, reject) => app.listen(port, (socket) => (socket ? resolve() : reject(new Error(`cannot listen on ${port}`)))));
+  await new Promise<void>((resolve, reject) =>
+    app.listen(port, (socket) => (socket ? resolve() : reject(new Error(`cannot listen on ${port}`)))),
+  );
   const client = connect({ host: '127.0.0.1', port }, () => {
     client.write(
       `POST /payments HTTP/1.1\r\nHost: 127.0.0.1:9999\r\nUser-Agent: k6/0.49\r\nContent-Type: application/json\r\n` +

@@ -85,7 +85,10 @@ export async function runLoad(url: string, rate: Rate, duration_s: number, conne
 function percentiles(chunks: Float64Array[]): LoadStep['latency_ms'] {
   const all = new Float64Array(chunks.reduce((s, c) => s + c.length, 0));
   let at = 0;
-  for (const c of chunks) { all.set(c, at); at += c.length; }
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
   all.sort();
   const n = all.length;
   const q = (p: number) => (n === 0 ? 0 : round3(all[Math.min(n - 1, Math.floor(p * n))]));

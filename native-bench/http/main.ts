@@ -26,11 +26,18 @@ async function measure(server: Server, rate: StepRow['rate'], o: HttpBenchOption
   return { ...step, server: server.name as StepRow['server'], cpu_ms, cpu_ms_per_1000_req: per_1000 };
 }
 
-export async function runHttpBench(o: HttpBenchOptions): Promise<{ dir: string; rows: StepRow[]; cpu_profiles: string[]; profile_md: string }> {
+export async function runHttpBench(
+  o: HttpBenchOptions,
+): Promise<{ dir: string; rows: StepRow[]; cpu_profiles: string[]; profile_md: string }> {
   const dir = resolve(o.out || join('bench-results', `${utcStamp()}-http`));
   mkdirSync(dir, { recursive: true });
   const cpu_prof_dir = o.cpu_prof ? join(dir, 'cpu-prof') : null;
-  const servers = await startServers({ service: !o.baseline_only && !o.target, baseline: o.baseline, base_port: o.base_port, cpu_prof_dir });
+  const servers = await startServers({
+    service: !o.baseline_only && !o.target,
+    baseline: o.baseline,
+    base_port: o.base_port,
+    cpu_prof_dir,
+  });
   stopServers = servers.stop;
   const rows: StepRow[] = [];
   try {
@@ -43,22 +50,35 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<{ dir: string; 
       for (const t of targets) {
         const row = await measure(t, rate, o);
         rows.push(row);
-        process.stderr.write(`http bench: ${t.name} @ ${rate}: ${row.req_per_s} req/s, p99 ${row.latency_ms.p99} ms, non-2xx ${row.non2xx}, CPU ${row.cpu_ms_per_1000_req ?? 'n/a'} ms/1000\n`);
+        process.stderr.write(
+          `http bench: ${t.name} @ ${rate}: ${row.req_per_s} req/s, p99 ${row.latency_ms.p99} ms, non-2xx ${row.non2xx}, CPU ${row.cpu_ms_per_1000_req ?? 'n/a'} ms/1000\n`,
+        );
       }
     }
   } finally {
     stopServers = null;
     await servers.stop();
   }
-  const cpu_profiles = cpu_prof_dir ? readdirSync(cpu_prof_dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(cpu_prof_dir, f)) : [];
+  const cpu_profiles = cpu_prof_dir
+    ? readdirSync(cpu_prof_dir)
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .map((f) => join(cpu_prof_dir, f))
+    : [];
   // One profile per thread (main = front, then each worker); the summary is self time per function.
   let profile_md = '';
   for (const p of cpu_profiles) {
-    try { profile_md += '\n' + profileMarkdown(p, 15); } catch (e) { profile_md += `\n${p}: unreadable (${(e as Error).message})\n`; }
+    try {
+      profile_md += '\n' + profileMarkdown(p, 15);
+    } catch (e) {
+      profile_md += `\n${p}: unreadable (${(e as Error).message})\n`;
+    }
   }
   const meta = { node: process.version, cpus: availableParallelism(), argv: process.argv.slice(2), options: o, cpu_profiles };
   writeFileSync(join(dir, 'http.json'), JSON.stringify({ ...meta, rows, ratios: ratios(rows) }, null, 2) + '\n');
-  writeFileSync(join(dir, 'http.md'), `# HTTP bench\n\n\`node dist/native-bench/http/main.js ${meta.argv.join(' ')}\` — Node ${meta.node}, ${meta.cpus} CPUs, ${o.connections} connections, ${o.duration_s} s per step. Latency: 2xx responses, float ms.\n\n${markdown(rows)}${profile_md ? `\n## CPU profiles (whole run, warm-up included)\n${profile_md}` : ''}`);
+  writeFileSync(
+    join(dir, 'http.md'),
+    `# HTTP bench\n\n\`node dist/native-bench/http/main.js ${meta.argv.join(' ')}\` — Node ${meta.node}, ${meta.cpus} CPUs, ${o.connections} connections, ${o.duration_s} s per step. Latency: 2xx responses, float ms.\n\n${markdown(rows)}${profile_md ? `\n## CPU profiles (whole run, warm-up included)\n${profile_md}` : ''}`,
+  );
   return { dir, rows, cpu_profiles, profile_md };
 }
 

@@ -30,12 +30,22 @@ const USAGE = `usage: node dist/native-bench/http/main.js [options]
 
 export function parseHttpArgs(argv: string[]): HttpBenchOptions {
   const o: HttpBenchOptions = {
-    rates: [600, 2000, 10_000, 'max'], duration_s: 10, warmup_s: 2, connections: 100, target: '', pids: [],
-    baseline: true, baseline_only: false, cpu_prof: false, base_port: 0, out: '',
+    rates: [600, 2000, 10_000, 'max'],
+    duration_s: 10,
+    warmup_s: 2,
+    connections: 100,
+    target: '',
+    pids: [],
+    baseline: true,
+    baseline_only: false,
+    cpu_prof: false,
+    base_port: 0,
+    out: '',
   };
   const int = (name: string, v: string | undefined, min: number, max: number) => {
     const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+    if (v === undefined || !Number.isInteger(n) || n < min || n > max)
+      throw new Error(`${name} must be an integer in [${min}, ${max}], got ${v}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -43,26 +53,55 @@ export function parseHttpArgs(argv: string[]): HttpBenchOptions {
     const value = () => argv[++i];
     switch (flag) {
       case '--rates':
-        o.rates = (value() ?? '').split(',').filter(Boolean).map((x) => (x === 'max' ? 'max' : int('--rates', x, 1, 1_000_000)));
+        o.rates = (value() ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((x) => (x === 'max' ? 'max' : int('--rates', x, 1, 1_000_000)));
         if (o.rates.length === 0) throw new Error('--rates needs at least one step');
         break;
-      case '--duration': o.duration_s = int('--duration', value(), 1, 3600); break;
-      case '--warmup': o.warmup_s = int('--warmup', value(), 0, 600); break;
-      case '--connections': o.connections = int('--connections', value(), 1, 10_000); break;
+      case '--duration':
+        o.duration_s = int('--duration', value(), 1, 3600);
+        break;
+      case '--warmup':
+        o.warmup_s = int('--warmup', value(), 0, 600);
+        break;
+      case '--connections':
+        o.connections = int('--connections', value(), 1, 10_000);
+        break;
       case '--target': {
         const v = value();
         if (!v || !/^https?:\/\//.test(v)) throw new Error(`--target must be an http URL, got ${v}`);
         o.target = v.replace(/\/$/, '');
         break;
       }
-      case '--pids': o.pids = (value() ?? '').split(',').filter(Boolean).map((x) => int('--pids', x, 1, 2 ** 31)); break;
-      case '--no-baseline': o.baseline = false; break;
-      case '--baseline-only': o.baseline_only = true; break;
-      case '--cpu-prof': o.cpu_prof = true; break;
-      case '--base-port': o.base_port = int('--base-port', value(), 1, 65_532); break;
-      case '--out': { const v = value(); if (!v) throw new Error('--out needs a directory'); o.out = v; break; }
-      case '--help': throw new Error(USAGE);
-      default: throw new Error(`unknown option ${flag}\n${USAGE}`);
+      case '--pids':
+        o.pids = (value() ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((x) => int('--pids', x, 1, 2 ** 31));
+        break;
+      case '--no-baseline':
+        o.baseline = false;
+        break;
+      case '--baseline-only':
+        o.baseline_only = true;
+        break;
+      case '--cpu-prof':
+        o.cpu_prof = true;
+        break;
+      case '--base-port':
+        o.base_port = int('--base-port', value(), 1, 65_532);
+        break;
+      case '--out': {
+        const v = value();
+        if (!v) throw new Error('--out needs a directory');
+        o.out = v;
+        break;
+      }
+      case '--help':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
   if (o.baseline_only && (o.target || o.cpu_prof)) throw new Error('--baseline-only excludes --target and --cpu-prof');

@@ -10,7 +10,12 @@ interface CpuProfile {
   timeDeltas: number[]; // µs
 }
 
-interface HotFunction { name: string; where: string; self_ms: number; self_pct: number }
+interface HotFunction {
+  name: string;
+  where: string;
+  self_ms: number;
+  self_pct: number;
+}
 
 function summarizeProfile(path: string, top = 15): { total_ms: number; busy_ms: number; hot: HotFunction[] } {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
@@ -37,19 +42,32 @@ function summarizeProfile(path: string, top = 15): { total_ms: number; busy_ms: 
     .filter((e) => e.name !== '(idle)')
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
-    .map((e) => ({ name: e.name, where: e.where, self_ms: Math.round(e.us / 100) / 10, self_pct: busy_us > 0 ? Math.round((e.us / busy_us) * 1000) / 10 : 0 }));
+    .map((e) => ({
+      name: e.name,
+      where: e.where,
+      self_ms: Math.round(e.us / 100) / 10,
+      self_pct: busy_us > 0 ? Math.round((e.us / busy_us) * 1000) / 10 : 0,
+    }));
   return { total_ms: Math.round(total_us / 1000), busy_ms: Math.round(busy_us / 1000), hot };
 }
 
 export function profileMarkdown(path: string, top = 15): string {
   const s = summarizeProfile(path, top);
-  const lines = [`${basename(path)}: ${s.busy_ms} ms busy of ${s.total_ms} ms sampled (% of busy)`, '', '| self ms | % | function | where |', '|---|---|---|---|'];
+  const lines = [
+    `${basename(path)}: ${s.busy_ms} ms busy of ${s.total_ms} ms sampled (% of busy)`,
+    '',
+    '| self ms | % | function | where |',
+    '|---|---|---|---|',
+  ];
   for (const h of s.hot) lines.push(`| ${h.self_ms} | ${h.self_pct} | ${h.name} | ${h.where} |`);
   return lines.join('\n') + '\n';
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const file = process.argv[2];
-  if (!file) { process.stderr.write('usage: profile-summary.js <file.cpuprofile> [top]\n'); process.exit(2); }
+  if (!file) {
+    process.stderr.write('usage: profile-summary.js <file.cpuprofile> [top]\n');
+    process.exit(2);
+  }
   process.stdout.write(profileMarkdown(file, Number(process.argv[3] ?? 15)));
 }

@@ -9,7 +9,13 @@ export interface StepRow extends LoadStep {
   cpu_ms_per_1000_req: number | null;
 }
 
-export interface StepRatio { rate: Rate; req_per_s: number; p50: number; p99: number; cpu_per_req: number | null }
+export interface StepRatio {
+  rate: Rate;
+  req_per_s: number;
+  p50: number;
+  p99: number;
+  cpu_per_req: number | null;
+}
 
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : 0);
 
@@ -23,7 +29,8 @@ export function ratios(rows: StepRow[]): StepRatio[] {
       req_per_s: ratio(s.req_per_s, b.req_per_s),
       p50: ratio(s.latency_ms.p50, b.latency_ms.p50),
       p99: ratio(s.latency_ms.p99, b.latency_ms.p99),
-      cpu_per_req: s.cpu_ms_per_1000_req !== null && b.cpu_ms_per_1000_req !== null ? ratio(s.cpu_ms_per_1000_req, b.cpu_ms_per_1000_req) : null,
+      cpu_per_req:
+        s.cpu_ms_per_1000_req !== null && b.cpu_ms_per_1000_req !== null ? ratio(s.cpu_ms_per_1000_req, b.cpu_ms_per_1000_req) : null,
     });
   }
   return out;
@@ -33,7 +40,10 @@ export function markdown(rows: StepRow[]): string {
   const lines = [
     '| step (req/s) | server | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | CPU ms / 1000 req |',
     '|' + '---|'.repeat(11),
-    ...rows.map((r) => `| ${r.rate} | ${r.server} | ${r.req_per_s} | ${r.latency_ms.p50} | ${r.latency_ms.p90} | ${r.latency_ms.p99} | ${r.latency_ms.p999} | ${r.latency_ms.max} | ${r.non2xx} | ${r.errors} | ${r.cpu_ms_per_1000_req ?? 'n/a'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.rate} | ${r.server} | ${r.req_per_s} | ${r.latency_ms.p50} | ${r.latency_ms.p90} | ${r.latency_ms.p99} | ${r.latency_ms.p999} | ${r.latency_ms.max} | ${r.non2xx} | ${r.errors} | ${r.cpu_ms_per_1000_req ?? 'n/a'} |`,
+    ),
   ];
   const rs = ratios(rows);
   if (rs.length > 0) {

@@ -9,7 +9,11 @@ import { spawnComponent, type Component } from '../topology/processes.js';
 const DIST = fileURLToPath(new URL('../../', import.meta.url)); // dist/
 const START_TIMEOUT_MS = 60_000;
 
-export interface Server { name: string; url: string; pids: number[] }
+export interface Server {
+  name: string;
+  url: string;
+  pids: number[];
+}
 
 export interface Servers {
   service: Server | null;
@@ -19,7 +23,12 @@ export interface Servers {
 }
 
 // Spawns `node <args>` and resolves once a stdout JSON line satisfies `pick`.
-async function startNode(name: string, args: string[], env: NodeJS.ProcessEnv, pick: (m: Record<string, unknown>) => boolean): Promise<{ component: Component; line: Record<string, unknown> }> {
+async function startNode(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  pick: (m: Record<string, unknown>) => boolean,
+): Promise<{ component: Component; line: Record<string, unknown> }> {
   let found: ((m: Record<string, unknown>) => void) | null = null;
   const prefix = `[${name}] `;
   const component = spawnComponent(name, process.execPath, args, {
@@ -30,23 +39,44 @@ async function startNode(name: string, args: string[], env: NodeJS.ProcessEnv, p
       try {
         const m = JSON.parse(line) as Record<string, unknown>;
         if (pick(m)) found(m);
-      } catch { /* not JSON */ }
+      } catch {
+        /* not JSON */
+      }
     },
   });
   const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${START_TIMEOUT_MS} ms:\n${component.tail()}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} not ready after ${START_TIMEOUT_MS} ms:\n${component.tail()}`)),
+      START_TIMEOUT_MS,
+    );
     const poll = setInterval(() => {
-      if (component.exited()) { clearInterval(poll); clearTimeout(timer); reject(new Error(`${name} exited before it was ready:\n${component.tail()}`)); }
+      if (component.exited()) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        reject(new Error(`${name} exited before it was ready:\n${component.tail()}`));
+      }
     }, 100);
-    found = (m) => { found = null; clearInterval(poll); clearTimeout(timer); resolve(m); };
-  }).catch(async (e: unknown) => { await component.stop('SIGKILL', 1000); throw e; });
+    found = (m) => {
+      found = null;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve(m);
+    };
+  }).catch(async (e: unknown) => {
+    await component.stop('SIGKILL', 1000);
+    throw e;
+  });
   return { component, line };
 }
 
-
 const port = (base: number, offset: number) => (base > 0 ? base + offset : 0);
 
-export async function startServers(opts: { service: boolean; baseline: boolean; base_port: number; cpu_prof_dir: string | null }): Promise<Servers> {
+export async function startServers(opts: {
+  service: boolean;
+  baseline: boolean;
+  base_port: number;
+  cpu_prof_dir: string | null;
+}): Promise<Servers> {
   const started: Component[] = []; // in start order; stopped in reverse
   const stop = async () => {
     for (const c of started.reverse()) await c.stop('SIGTERM', 20_000);
@@ -54,7 +84,12 @@ export async function startServers(opts: { service: boolean; baseline: boolean; 
   try {
     let baseline: Server | null = null;
     if (opts.baseline) {
-      const b = await startNode('baseline', [`${DIST}native-bench/baseline/server.js`, '--port', String(port(opts.base_port, 1))], process.env, (m) => m.event === 'listening');
+      const b = await startNode(
+        'baseline',
+        [`${DIST}native-bench/baseline/server.js`, '--port', String(port(opts.base_port, 1))],
+        process.env,
+        (m) => m.event === 'listening',
+      );
       started.push(b.component);
       baseline = { name: 'baseline', url: String(b.line.url), pids: [b.component.pid] };
     }
@@ -63,8 +98,16 @@ export async function startServers(opts: { service: boolean; baseline: boolean; 
       const pg = await startNode('postgres', [`${DIST}src/store/embedded.js`], process.env, (m) => m.event === 'listening');
       started.push(pg.component);
       const sims: string[] = [];
-      for (const [i, fee] of [['default', '0.05'], ['fallback', '0.15']].entries()) {
-        const sim = await startNode(`sim-${fee[0]}`, [`${DIST}native-bench/processor-sim/main.js`, '--port', String(port(opts.base_port, 2 + i)), '--fee', fee[1], '--name', fee[0]], process.env, (m) => m.event === 'listening');
+      for (const [i, fee] of [
+        ['default', '0.05'],
+        ['fallback', '0.15'],
+      ].entries()) {
+        const sim = await startNode(
+          `sim-${fee[0]}`,
+          [`${DIST}native-bench/processor-sim/main.js`, '--port', String(port(opts.base_port, 2 + i)), '--fee', fee[1], '--name', fee[0]],
+          process.env,
+          (m) => m.event === 'listening',
+        );
         started.push(sim.component);
         sims.push(String(sim.line.url));
       }

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 
 // cpu_shares: the weight against other groups when the CPUs are contended (compose `cpu_shares`,
 // Docker's default 1024), independent of the quota.
-export interface CgroupLimits { cpus: number; memory_mb: number; cpu_shares?: number }
+export interface CgroupLimits {
+  cpus: number;
+  memory_mb: number;
+  cpu_shares?: number;
+}
 
 /** runc's conversion of cpu_shares (2..262144) to cgroup v2 cpu.weight (1..10000), integer division. */
 export function sharesToWeight(shares: number): number {
@@ -35,7 +39,10 @@ export interface Cgroup {
   destroy(): void;
 }
 
-interface MemoryEvents { limit_hits: number; oom_kills: number }
+interface MemoryEvents {
+  limit_hits: number;
+  oom_kills: number;
+}
 
 /** One counter of a "key value" file (cpu.stat, memory.stat, memory.events, memory.oom_control); 0 if absent. */
 function statField(text: string, key: string): number {
@@ -43,7 +50,11 @@ function statField(text: string, key: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-export interface Throttling { periods: number; throttled_periods: number; throttled_ms: number }
+export interface Throttling {
+  periods: number;
+  throttled_periods: number;
+  throttled_ms: number;
+}
 
 /** Parse cpu.stat (v1: nr_periods/nr_throttled/throttled_time ns; v2: ..._usec). */
 export function parseThrottling(text: string): Throttling {
@@ -55,18 +66,31 @@ export function parseThrottling(text: string): Throttling {
 const GROUP_ROOT = 'rinha-bench';
 const CFS_PERIOD_US = 100_000;
 
-interface V1Mounts { cpu: string; cpuacct: string; memory: string }
+interface V1Mounts {
+  cpu: string;
+  cpuacct: string;
+  memory: string;
+}
 
 function readText(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
 function tryRead(path: string): string | undefined {
-  try { return readText(path); } catch { return undefined; }
+  try {
+    return readText(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function isWritable(path: string): boolean {
-  try { accessSync(path, constants.W_OK); return true; } catch { return false; }
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Mount point of each cgroup v1 controller, from /proc/self/mounts. */
@@ -149,7 +173,10 @@ function safeName(name: string): string {
 
 function readPids(dir: string): number[] {
   const text = tryRead(join(dir, 'cgroup.procs')) ?? '';
-  return text.split('\n').filter((s) => s.trim() !== '').map(Number);
+  return text
+    .split('\n')
+    .filter((s) => s.trim() !== '')
+    .map(Number);
 }
 
 function shellQuote(s: string): string {
@@ -167,10 +194,23 @@ function removeDir(dir: string, parent: string): void {
   if (!existsSync(dir)) return;
   for (let attempt = 0; attempt < 5; attempt++) {
     for (const pid of readPids(dir)) {
-      try { writeFileSync(join(parent, 'cgroup.procs'), String(pid)); } catch { /* already gone */ }
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        writeFileSync(join(parent, 'cgroup.procs'), String(pid));
+      } catch {
+        /* already gone */
+      }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
-    try { rmdirSync(dir); return; } catch { /* busy: retry after moving again */ }
+    try {
+      rmdirSync(dir);
+      return;
+    } catch {
+      /* busy: retry after moving again */
+    }
   }
 }
 
@@ -181,9 +221,9 @@ function createV1(name: string, limits: CgroupLimits, mounts: V1Mounts): Cgroup 
     memory: join(parentDir(mounts.memory, 'memory'), GROUP_ROOT),
   };
   const dirs = { cpu: join(parents.cpu, name), cpuacct: join(parents.cpuacct, name), memory: join(parents.memory, name) };
-  const unique = [...new Set([dirs.cpu, dirs.cpuacct, dirs.memory])];  // cpu,cpuacct may share a mount
+  const unique = [...new Set([dirs.cpu, dirs.cpuacct, dirs.memory])]; // cpu,cpuacct may share a mount
   for (const d of unique) {
-    removeDir(d, join(d, '..'));  // leftover from a crashed run
+    removeDir(d, join(d, '..')); // leftover from a crashed run
     mkdirSync(d, { recursive: true });
   }
   const period = Number((tryRead(join(dirs.cpu, 'cpu.cfs_period_us')) ?? `${CFS_PERIOD_US}`).trim()) || CFS_PERIOD_US;
@@ -193,12 +233,22 @@ function createV1(name: string, limits: CgroupLimits, mounts: V1Mounts): Cgroup 
   // limit before memsw: memsw must stay >= limit, and it starts unlimited.
   writeFileSync(join(dirs.memory, 'memory.limit_in_bytes'), bytes);
   const memsw = join(dirs.memory, 'memory.memsw.limit_in_bytes');
-  if (existsSync(memsw)) { try { writeFileSync(memsw, bytes); } catch { /* swap accounting off */ } }
+  if (existsSync(memsw)) {
+    try {
+      writeFileSync(memsw, bytes);
+    } catch {
+      /* swap accounting off */
+    }
+  }
 
   return {
-    name, limits, dirs: unique,
+    name,
+    limits,
+    dirs: unique,
     wrap: (command, args) => wrapWith(unique, command, args),
-    addPid(pid) { for (const d of unique) writeFileSync(join(d, 'cgroup.procs'), String(pid)); },
+    addPid(pid) {
+      for (const d of unique) writeFileSync(join(d, 'cgroup.procs'), String(pid));
+    },
     pids: () => readPids(dirs.memory),
     cpuUsageNs: () => Number((tryRead(join(dirs.cpuacct, 'cpuacct.usage')) ?? '0').trim()),
     throttling: () => parseThrottling(tryRead(join(dirs.cpu, 'cpu.stat')) ?? ''),
@@ -208,7 +258,9 @@ function createV1(name: string, limits: CgroupLimits, mounts: V1Mounts): Cgroup 
       limit_hits: Number((tryRead(join(dirs.memory, 'memory.failcnt')) ?? '0').trim()),
       oom_kills: statField(tryRead(join(dirs.memory, 'memory.oom_control')) ?? '', 'oom_kill'),
     }),
-    destroy() { for (const d of unique) removeDir(d, join(d, '..')); },
+    destroy() {
+      for (const d of unique) removeDir(d, join(d, '..'));
+    },
   };
 }
 
@@ -219,19 +271,31 @@ function createV2(name: string, limits: CgroupLimits, mount: string): Cgroup {
   mkdirSync(dir, { recursive: true });
   // Controllers must be enabled in every ancestor's subtree_control; best effort.
   for (const p of [join(parent, '..'), parent]) {
-    try { writeFileSync(join(p, 'cgroup.subtree_control'), '+cpu +memory'); } catch { /* may already be on */ }
+    try {
+      writeFileSync(join(p, 'cgroup.subtree_control'), '+cpu +memory');
+    } catch {
+      /* may already be on */
+    }
   }
   writeFileSync(join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpus * CFS_PERIOD_US))} ${CFS_PERIOD_US}`);
   if (limits.cpu_shares !== undefined) writeFileSync(join(dir, 'cpu.weight'), String(sharesToWeight(limits.cpu_shares)));
   const bytes = String(Math.round(limits.memory_mb * 1024 * 1024));
   writeFileSync(join(dir, 'memory.max'), bytes);
-  try { writeFileSync(join(dir, 'memory.swap.max'), '0'); } catch { /* no swap controller */ }
-  let peakSeen = 0;  // memory.peak only exists on kernels >= 5.19
+  try {
+    writeFileSync(join(dir, 'memory.swap.max'), '0');
+  } catch {
+    /* no swap controller */
+  }
+  let peakSeen = 0; // memory.peak only exists on kernels >= 5.19
   const usage = () => Number((tryRead(join(dir, 'memory.current')) ?? '0').trim());
   return {
-    name, limits, dirs: [dir],
+    name,
+    limits,
+    dirs: [dir],
     wrap: (command, args) => wrapWith([dir], command, args),
-    addPid(pid) { writeFileSync(join(dir, 'cgroup.procs'), String(pid)); },
+    addPid(pid) {
+      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    },
     pids: () => readPids(dir),
     cpuUsageNs() {
       const m = /usage_usec (\d+)/.exec(tryRead(join(dir, 'cpu.stat')) ?? '');
@@ -248,7 +312,9 @@ function createV2(name: string, limits: CgroupLimits, mount: string): Cgroup {
       const e = tryRead(join(dir, 'memory.events')) ?? '';
       return { limit_hits: statField(e, 'max'), oom_kills: statField(e, 'oom_kill') };
     },
-    destroy() { removeDir(dir, parent); },
+    destroy() {
+      removeDir(dir, parent);
+    },
   };
 }
 

@@ -200,7 +200,9 @@ export class LeanHttp {
 
   private growDeadlines(): void {
     const cap = this.dl_at.length;
-    const conn = new Int32Array(cap * 2), seq = new Uint32Array(cap * 2), at = new Float64Array(cap * 2);
+    const conn = new Int32Array(cap * 2),
+      seq = new Uint32Array(cap * 2),
+      at = new Float64Array(cap * 2);
     for (let k = 0; k < this.dl_len; k++) {
       const i = (this.dl_head + k) % cap;
       conn[k] = this.dl_conn[i];

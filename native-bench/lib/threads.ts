@@ -8,7 +8,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-export interface ThreadSample { key: string; group: string; ticks: number; wait_ns: number; slices: number }
+export interface ThreadSample {
+  key: string;
+  group: string;
+  ticks: number;
+  wait_ns: number;
+  slices: number;
+}
 
 // utime + stime (fields 14 and 15) of a stat line; the command name may hold spaces and ')'.
 export function parseStatTicks(stat: string): number {
@@ -37,7 +43,8 @@ export function threadGroup(cmdline: string, comm: string, is_main: boolean): st
 // /proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns runnable and waiting for one, times run.
 export function parseSchedstat(text: string): { cpu_ns: number; wait_ns: number; slices: number } {
   const [cpu, wait, slices] = text.trim().split(' ').map(Number);
-  if (!Number.isFinite(cpu) || !Number.isFinite(wait) || !Number.isFinite(slices)) throw new Error(`unparsable schedstat: ${text.slice(0, 80)}`);
+  if (!Number.isFinite(cpu) || !Number.isFinite(wait) || !Number.isFinite(slices))
+    throw new Error(`unparsable schedstat: ${text.slice(0, 80)}`);
   return { cpu_ns: cpu, wait_ns: wait, slices };
 }
 
@@ -45,14 +52,22 @@ let tick_ms = 0;
 export function clockTickMs(): number {
   if (tick_ms === 0) {
     let hz = 100;
-    try { hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { /* keep 100 */ }
+    try {
+      hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      /* keep 100 */
+    }
     tick_ms = 1000 / hz;
   }
   return tick_ms;
 }
 
 function read(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 // Every thread of `pids` now. Processes or threads that are gone are skipped.
@@ -61,14 +76,24 @@ export function sampleThreads(pids: number[]): ThreadSample[] {
   for (const pid of pids) {
     const cmdline = (read(`/proc/${pid}/cmdline`) ?? '').split('\0').join(' ');
     let tids: string[];
-    try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
     for (const tid of tids) {
       const stat = read(`/proc/${pid}/task/${tid}/stat`);
       if (stat === undefined) continue;
       const comm = (read(`/proc/${pid}/task/${tid}/comm`) ?? '').trim();
       const sched = read(`/proc/${pid}/task/${tid}/schedstat`);
       const { wait_ns, slices } = sched === undefined ? { wait_ns: 0, slices: 0 } : parseSchedstat(sched);
-      out.push({ key: `${pid}/${tid}`, group: threadGroup(cmdline, comm, String(pid) === tid), ticks: parseStatTicks(stat), wait_ns, slices });
+      out.push({
+        key: `${pid}/${tid}`,
+        group: threadGroup(cmdline, comm, String(pid) === tid),
+        ticks: parseStatTicks(stat),
+        wait_ns,
+        slices,
+      });
     }
   }
   return out;
@@ -103,18 +128,37 @@ export class ThreadCpu {
       g.threads++;
       by.set(s.group, g);
     }
-    return [...by].map(([group, g]) => ({
-      group, cpu_s: Math.round(g.cpu_s * 100) / 100, threads: g.threads,
-      wait_s: Math.round(g.wait_ns / 1e7) / 100, slices: g.slices,
-      wait_per_slice_us: g.slices > 0 ? Math.round(g.wait_ns / g.slices / 100) / 10 : 0,
-    })).sort((a, b) => b.cpu_s - a.cpu_s);
+    return [...by]
+      .map(([group, g]) => ({
+        group,
+        cpu_s: Math.round(g.cpu_s * 100) / 100,
+        threads: g.threads,
+        wait_s: Math.round(g.wait_ns / 1e7) / 100,
+        slices: g.slices,
+        wait_per_slice_us: g.slices > 0 ? Math.round(g.wait_ns / g.slices / 100) / 10 : 0,
+      }))
+      .sort((a, b) => b.cpu_s - a.cpu_s);
   }
 }
 
-export interface ThreadGroupTotals { group: string; cpu_s: number; threads: number; wait_s: number; slices: number; wait_per_slice_us: number }
+export interface ThreadGroupTotals {
+  group: string;
+  cpu_s: number;
+  threads: number;
+  wait_s: number;
+  slices: number;
+  wait_per_slice_us: number;
+}
 
-export interface CpuTimes { total: number; idle: number; steal: number }
-export interface MachineLoad { busy_pct: number; steal_pct: number }
+export interface CpuTimes {
+  total: number;
+  idle: number;
+  steal: number;
+}
+export interface MachineLoad {
+  busy_pct: number;
+  steal_pct: number;
+}
 
 // The machine-wide line of /proc/stat (ticks): user nice system idle iowait irq softirq steal ...
 export function parseProcStat(text: string): CpuTimes {

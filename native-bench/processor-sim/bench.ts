@@ -69,8 +69,12 @@ async function workerShaped(url: string, pid: number, rate_per_s: number, durati
   const sent = ticks * per_tick;
   const cpu_ms = cpu_before === null || cpu_after === null ? null : cpu_after - cpu_before;
   return {
-    bench: 'simulator CPU per payment, payment-worker-shaped client', rate_per_s, duration_s, sent,
-    simulator_cpu_ms: cpu_ms, cpu_us_per_payment: cpu_ms === null ? null : Math.round((cpu_ms * 1000) / sent),
+    bench: 'simulator CPU per payment, payment-worker-shaped client',
+    rate_per_s,
+    duration_s,
+    sent,
+    simulator_cpu_ms: cpu_ms,
+    cpu_us_per_payment: cpu_ms === null ? null : Math.round((cpu_ms * 1000) / sent),
     statuses,
   };
 }
@@ -109,13 +113,20 @@ async function main(): Promise<void> {
     await admin.purge();
     const load = await postLoad(url, { connections, duration: duration_s });
     const statuses = Object.fromEntries(Object.entries(load.statusCodeStats).map(([k, v]) => [k, v.count]));
-    console.log(JSON.stringify({
-      bench: 'POST /payments', connections, duration_s,
-      req_per_s: Math.round(load.requests.average), total: load.requests.total,
-      latency_ms: { p50: load.latency.p50, p99: load.latency.p99, max: load.latency.max },
-      statuses, errors: load.errors, timeouts: load.timeouts,
-      stored_after: (await admin.stats()).stored,
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'POST /payments',
+        connections,
+        duration_s,
+        req_per_s: Math.round(load.requests.average),
+        total: load.requests.total,
+        latency_ms: { p50: load.latency.p50, p99: load.latency.p99, max: load.latency.max },
+        statuses,
+        errors: load.errors,
+        timeouts: load.timeouts,
+        stored_after: (await admin.stats()).stored,
+      }),
+    );
 
     await admin.purge();
     const started_iso = new Date().toISOString();
@@ -124,12 +135,15 @@ async function main(): Promise<void> {
     const total_stored = (await admin.stats()).stored;
     const mid_ms = (Date.parse(started_iso) + Date.parse(ended_iso)) / 2;
     const window = `?from=${new Date(mid_ms - 1000).toISOString()}&to=${new Date(mid_ms + 1000).toISOString()}`;
-    console.log(JSON.stringify({
-      bench: 'GET /admin/payments-summary (HTTP round trip, sequential)', stored: total_stored,
-      full_no_bounds: await timeSummary(url, '', 500),
-      full_bounds: await timeSummary(url, `?from=${started_iso}&to=${ended_iso}`, 500),
-      window_2s: await timeSummary(url, window, 500),
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'GET /admin/payments-summary (HTTP round trip, sequential)',
+        stored: total_stored,
+        full_no_bounds: await timeSummary(url, '', 500),
+        full_bounds: await timeSummary(url, `?from=${started_iso}&to=${ended_iso}`, 500),
+        window_2s: await timeSummary(url, window, 500),
+      }),
+    );
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');

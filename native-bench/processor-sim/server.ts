@@ -53,8 +53,15 @@ const iso_re = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:
 
 const ok_body = '{"message":"payment processed successfully"}';
 const status_lines: Record<number, string> = {
-  200: '200 OK', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized', 404: '404 Not Found',
-  413: '413 Payload Too Large', 422: '422 Unprocessable Entity', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
+  200: '200 OK',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  404: '404 Not Found',
+  413: '413 Payload Too Large',
+  422: '422 Unprocessable Entity',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
 };
 
 /** ISO-8601 date-time to epoch ms; a value without offset is UTC (as the processor's DateTime). */
@@ -168,7 +175,12 @@ class Simulator {
   closed = false;
   held_requests = 0;
 
-  constructor(readonly fee: number, token: string, readonly name: string, opts: SimulatorOptions) {
+  constructor(
+    readonly fee: number,
+    token: string,
+    readonly name: string,
+    opts: SimulatorOptions,
+  ) {
     this.token = token;
     this.limiter = new ConcurrencyLimiter(opts.max_running ?? default_max_running, opts.max_queued ?? default_max_queued);
     this.health = new HealthWindow(opts.health_window_ms ?? default_health_window_ms, health_max_held);
@@ -342,10 +354,15 @@ class Simulator {
     const totals = this.ledger.totals(from_ms, to_ms);
     ex.send(
       200,
-      '{"totalAmount":' + formatCents(totals.amount_cents) +
-        ',"totalRequests":' + totals.count +
-        ',"totalFee":' + formatCents(feeCents(totals.amount_cents, this.fee)) +
-        ',"feePerTransaction":' + this.fee + '}',
+      '{"totalAmount":' +
+        formatCents(totals.amount_cents) +
+        ',"totalRequests":' +
+        totals.count +
+        ',"totalFee":' +
+        formatCents(feeCents(totals.amount_cents, this.fee)) +
+        ',"feePerTransaction":' +
+        this.fee +
+        '}',
     );
   }
 
@@ -402,9 +419,13 @@ function parsePayment(text: string): StoredPayment | null {
 
 function paymentJson(p: StoredPayment): string {
   return (
-    '{"correlationId":"' + p.correlation_id +
-    '","amount":' + formatCents(p.amount_cents) +
-    ',"requestedAt":' + JSON.stringify(p.requested_at_text) + '}'
+    '{"correlationId":"' +
+    p.correlation_id +
+    '","amount":' +
+    formatCents(p.amount_cents) +
+    ',"requestedAt":' +
+    JSON.stringify(p.requested_at_text) +
+    '}'
   );
 }
 

@@ -24,9 +24,19 @@ export interface BenchWorkerData {
   deadline_ms: number; // epoch ms: give up after it
 }
 
-export interface PortRecord { id: Uint8Array; amount_cents: number; accepted_at_ms: number }
+export interface PortRecord {
+  id: Uint8Array;
+  amount_cents: number;
+  accepted_at_ms: number;
+}
 
-export interface BenchWorkerResult { consumed: number; last_ms: number; latencies_ms: Float64Array; timed_out: boolean; checksum_cents: number }
+export interface BenchWorkerResult {
+  consumed: number;
+  last_ms: number;
+  latencies_ms: Float64Array;
+  timed_out: boolean;
+  checksum_cents: number;
+}
 
 const WAIT_MS = 50;
 
@@ -59,7 +69,8 @@ async function consumeRingLoop(d: BenchWorkerData, control: Int32Array): Promise
     }
     Atomics.store(control, counter, consumed);
     if (Atomics.load(control, W_DONE) !== 0 && ring.isEmpty()) break;
-    if (Date.now() > d.deadline_ms) return { consumed, last_ms, latencies_ms: lat.subarray(0, Math.min(consumed, lat.length)), timed_out: true, checksum_cents };
+    if (Date.now() > d.deadline_ms)
+      return { consumed, last_ms, latencies_ms: lat.subarray(0, Math.min(consumed, lat.length)), timed_out: true, checksum_cents };
     if (d.transport === 'ring-async') await ring.waitForRecords(WAIT_MS);
     else ring.waitForRecordsSync(WAIT_MS);
   }
@@ -80,8 +91,13 @@ function consumePort(d: BenchWorkerData, control: Int32Array): Promise<BenchWork
       port.close();
       resolve({ consumed, last_ms, latencies_ms: lat.subarray(0, Math.min(consumed, lat.length)), timed_out, checksum_cents });
     };
-    const watchdog = setInterval(() => { if (Date.now() > d.deadline_ms) finish(true); }, 250);
-    if (expected === 0) { finish(false); return; }
+    const watchdog = setInterval(() => {
+      if (Date.now() > d.deadline_ms) finish(true);
+    }, 250);
+    if (expected === 0) {
+      finish(false);
+      return;
+    }
     port.on('message', (r: PortRecord) => {
       const now = nowAbsMs();
       if (consumed < lat.length) lat[consumed] = now - r.accepted_at_ms;

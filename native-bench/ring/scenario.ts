@@ -6,7 +6,16 @@ import { Ring } from '../../src/queue/ring.js';
 import { writeRecord, type PaymentRecord } from '../../src/queue/record.js';
 import { nowAbsMs } from './clock.js';
 import { concat, summarizeUs, type LatencySummaryUs } from './stats.js';
-import { W_DONE, W_GO, consumedWord, controlBytes, type BenchWorkerData, type BenchWorkerResult, type PortRecord, type Transport } from './bench-worker.js';
+import {
+  W_DONE,
+  W_GO,
+  consumedWord,
+  controlBytes,
+  type BenchWorkerData,
+  type BenchWorkerResult,
+  type PortRecord,
+  type Transport,
+} from './bench-worker.js';
 
 const WORKER = new URL('./bench-worker.js', import.meta.url);
 const ID_POOL_SIZE = 1024;
@@ -27,7 +36,11 @@ export interface ScenarioSpec {
 }
 
 export interface ScenarioResult {
-  transport: Transport; mode: Mode; consumers: number; records: number; slots: number;
+  transport: Transport;
+  mode: Mode;
+  consumers: number;
+  records: number;
+  slots: number;
   target_rate_per_s: number | null;
   seconds: number;
   ops_per_s: number;
@@ -53,14 +66,20 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
   try {
     for (let c = 0; c < spec.consumers; c++) {
       const data: BenchWorkerData = {
-        transport: spec.transport, consumer: c, control: controlSab, max_samples: spec.records, deadline_ms,
+        transport: spec.transport,
+        consumer: c,
+        control: controlSab,
+        max_samples: spec.records,
+        deadline_ms,
         ring: ring?.sab,
         port: channels[c]?.port2,
         expected: Math.floor(spec.records / spec.consumers) + (c < spec.records % spec.consumers ? 1 : 0),
       };
       const w = new Worker(WORKER, { workerData: data, transferList: channels[c] ? [channels[c].port2] : [] });
       workers.push(w);
-      const messages = (async function* () { for await (const [m] of on(w)) yield m; })();
+      const messages = (async function* () {
+        for await (const [m] of on(w)) yield m;
+      })();
       await messages.next(); // ready
       results.push(messages.next().then((m) => m.value as BenchWorkerResult));
     }
@@ -69,9 +88,17 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
 
     const t0 = nowAbsMs();
     const busy = { ms: 0 };
-    const blocked = ring !== null
-      ? produceRing(ring, spec, t0, deadline_ms, busy)
-      : producePort(channels.map((ch) => ch.port1), control, spec, t0, deadline_ms, busy);
+    const blocked =
+      ring !== null
+        ? produceRing(ring, spec, t0, deadline_ms, busy)
+        : producePort(
+            channels.map((ch) => ch.port1),
+            control,
+            spec,
+            t0,
+            deadline_ms,
+            busy,
+          );
     Atomics.store(control, W_DONE, 1);
     ring?.wakeAll();
 
@@ -80,7 +107,11 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     const consumed = done.reduce((n, r) => n + r.consumed, 0);
     const seconds = (end_ms - t0) / 1000;
     return {
-      transport: spec.transport, mode: spec.mode, consumers: spec.consumers, records: consumed, slots: spec.slots,
+      transport: spec.transport,
+      mode: spec.mode,
+      consumers: spec.consumers,
+      records: consumed,
+      slots: spec.slots,
       target_rate_per_s: spec.mode === 'paced' ? spec.rate_per_s : null,
       seconds: Math.round(seconds * 1000) / 1000,
       ops_per_s: Math.round(consumed / seconds),
@@ -101,9 +132,18 @@ function on(w: Worker): AsyncIterable<[unknown]> {
   const queue: unknown[] = [];
   let wake: (() => void) | null = null;
   let failure: unknown = null;
-  w.on('message', (m) => { queue.push(m); wake?.(); });
-  w.on('error', (e) => { failure = e; wake?.(); });
-  w.on('exit', (code) => { failure ??= new Error(`ring bench worker exited (code ${code}) before its result`); wake?.(); });
+  w.on('message', (m) => {
+    queue.push(m);
+    wake?.();
+  });
+  w.on('error', (e) => {
+    failure = e;
+    wake?.();
+  });
+  w.on('exit', (code) => {
+    failure ??= new Error(`ring bench worker exited (code ${code}) before its result`);
+    wake?.();
+  });
   return {
     async *[Symbol.asyncIterator]() {
       for (;;) {
@@ -151,7 +191,14 @@ function produceRing(ring: Ring, spec: ScenarioSpec, t0: number, deadline_ms: nu
 }
 
 // Round-robin over the consumers' ports, at most `slots / consumers` unconsumed per consumer.
-function producePort(ports: import('node:worker_threads').MessagePort[], control: Int32Array, spec: ScenarioSpec, t0: number, deadline_ms: number, busy: { ms: number }): number {
+function producePort(
+  ports: import('node:worker_threads').MessagePort[],
+  control: Int32Array,
+  spec: ScenarioSpec,
+  t0: number,
+  deadline_ms: number,
+  busy: { ms: number },
+): number {
   const ids = idPool();
   const nap = new Int32Array(new SharedArrayBuffer(4));
   const window = Math.max(1, Math.floor(spec.slots / spec.consumers));

@@ -17,16 +17,33 @@ export interface StressWorkerData {
   deadline_ms: number; // epoch ms: every loop gives up after it
 }
 
-export interface ProducerResult { role: 'producer'; pushed: number; full_returns: number; timed_out: boolean }
+export interface ProducerResult {
+  role: 'producer';
+  pushed: number;
+  full_returns: number;
+  timed_out: boolean;
+}
 export interface ConsumerResult {
-  role: 'consumer'; popped: number; bad_payload: number; out_of_order: number; out_of_range: number; timed_out: boolean;
+  role: 'consumer';
+  popped: number;
+  bad_payload: number;
+  out_of_order: number;
+  out_of_range: number;
+  timed_out: boolean;
 }
 
 const SPINS_BEFORE_SLEEP = 64;
 const BACKOFF_MS = 0.05;
 
 // Pushes seq from..count-1 of `producer`, backing off briefly while the ring is full.
-export function produce(ring: Ring, control: Int32Array, producer: number, from: number, count: number, deadline_ms: number): ProducerResult {
+export function produce(
+  ring: Ring,
+  control: Int32Array,
+  producer: number,
+  from: number,
+  count: number,
+  deadline_ms: number,
+): ProducerResult {
   const nap = new Int32Array(new SharedArrayBuffer(4));
   let full_returns = 0;
   let spins = 0;
@@ -60,8 +77,14 @@ function consume(d: StressWorkerData, ring: Ring, control: Int32Array): Consumer
       idle = 0;
       result.popped++;
       const key = decodeStressRecord(r);
-      if (key === null) { result.bad_payload++; continue; }
-      if (key.producer >= d.producers || key.seq >= d.per_producer) { result.out_of_range++; continue; }
+      if (key === null) {
+        result.bad_payload++;
+        continue;
+      }
+      if (key.producer >= d.producers || key.seq >= d.per_producer) {
+        result.out_of_range++;
+        continue;
+      }
       Atomics.add(seen, key.producer * d.per_producer + key.seq, 1);
       // One producer's positions increase, one consumer's pops increase: its seqs must too.
       if (key.seq <= last_seq[key.producer]) result.out_of_order++;
@@ -83,8 +106,7 @@ if (parentPort !== null && (workerData as StressWorkerData | undefined)?.role !=
   parentPort.postMessage({ ready: true });
   // Everyone starts together once main has filled the ring and seen it refuse a push.
   while (Atomics.load(control, C_GO) === 0 && Date.now() < d.deadline_ms) Atomics.wait(control, C_GO, 0, 100);
-  const result = d.role === 'producer'
-    ? produce(ring, control, d.producer ?? 0, 0, d.per_producer, d.deadline_ms)
-    : consume(d, ring, control);
+  const result =
+    d.role === 'producer' ? produce(ring, control, d.producer ?? 0, 0, d.per_producer, d.deadline_ms) : consume(d, ring, control);
   parentPort.postMessage(result);
 }

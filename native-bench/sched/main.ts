@@ -14,7 +14,8 @@ import { parseLine, Replay, UNTRACED } from './trace.js';
 import { analyze, IDLE, LOADGEN, renderMarkdown } from './waits.js';
 
 const PROC_SAMPLE_MS = 500;
-const KERNEL_THREAD = /^(kworker|ksoftirqd|rcu_|migration|kcompactd|kdamond|khungtaskd|kthreadd|cpuhp|watchdog|kswapd|jbd2|hwrng|idle_inject)/;
+const KERNEL_THREAD =
+  /^(kworker|ksoftirqd|rcu_|migration|kcompactd|kdamond|khungtaskd|kthreadd|cpuhp|watchdog|kswapd|jbd2|hwrng|idle_inject)/;
 
 function takeArg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -88,7 +89,9 @@ async function replayTrace(data: string): Promise<Replay> {
 }
 
 async function report(out: string, long_us: number): Promise<void> {
-  const processes = new Map<number, string>(Object.entries(JSON.parse(readFileSync(join(out, 'processes.json'), 'utf8')) as Record<string, string>).map(([k, v]) => [Number(k), v]));
+  const processes = new Map<number, string>(
+    Object.entries(JSON.parse(readFileSync(join(out, 'processes.json'), 'utf8')) as Record<string, string>).map(([k, v]) => [Number(k), v]),
+  );
   const replay = await replayTrace(join(out, 'sched.data'));
   const runs = analyze(replay, groupOfFor(replay, processes), long_us);
   if (runs.length === 0) throw new Error('no run found in the trace: no front thread of the service or of the baseline ran');
@@ -112,11 +115,14 @@ async function main(): Promise<void> {
   const contest = fileURLToPath(new URL('../contest/main.js', import.meta.url));
   const sampler = startProcessSampler();
   const code = await new Promise<number>((resolve) => {
-    const child = spawn('perf', ['sched', 'record', '-o', data, '--', process.execPath, contest, '--out', out!, ...args], { stdio: 'inherit' });
+    const child = spawn('perf', ['sched', 'record', '-o', data, '--', process.execPath, contest, '--out', out!, ...args], {
+      stdio: 'inherit',
+    });
     child.on('exit', (c) => resolve(c ?? 1));
   });
   writeFileSync(join(out, 'processes.json'), JSON.stringify(Object.fromEntries(sampler.stop())));
-  if (!existsSync(data)) throw new Error(`perf sched record wrote nothing (exit ${code}): run as root, or set kernel.perf_event_paranoid to -1`);
+  if (!existsSync(data))
+    throw new Error(`perf sched record wrote nothing (exit ${code}): run as root, or set kernel.perf_event_paranoid to -1`);
   await report(out, long_ms * 1000);
   if (!keep) rmSync(data);
   if (code !== 0) process.exitCode = code;

@@ -15,7 +15,10 @@ const WAKING = /^comm=(.*) pid=(\d+) prio=-?\d+ target_cpu=\d+$/;
 const RUNTIME = /^comm=.* pid=(\d+) runtime=(\d+) \[ns\]/;
 const MIGRATE = /^comm=.* pid=(\d+) prio=-?\d+ orig_cpu=\d+ dest_cpu=\d+$/;
 
-export interface Parsed { event: SchedEvent; pid: number } // pid: the process of the event's current thread
+export interface Parsed {
+  event: SchedEvent;
+  pid: number;
+} // pid: the process of the event's current thread
 
 // One line of perf script; null for anything else (headers, other events, truncated lines).
 export function parseLine(line: string): Parsed | null {
@@ -32,7 +35,19 @@ export function parseLine(line: string): Parsed | null {
       const s = SWITCH.exec(body);
       if (s === null) return null;
       // R (or R+) when it left: preempted, still runnable.
-      return { pid, event: { kind: 'switch', t_us, cpu, prev: Number(s[2]), prev_comm: s[1], prev_runnable: s[3].startsWith('R'), next: Number(s[5]), next_comm: s[4] } };
+      return {
+        pid,
+        event: {
+          kind: 'switch',
+          t_us,
+          cpu,
+          prev: Number(s[2]),
+          prev_comm: s[1],
+          prev_runnable: s[3].startsWith('R'),
+          next: Number(s[5]),
+          next_comm: s[4],
+        },
+      };
     }
     case 'sched_waking': {
       const w = WAKING.exec(body);
@@ -51,7 +66,11 @@ export function parseLine(line: string): Parsed | null {
   }
 }
 
-export interface Interval { tid: number; from_us: number; to_us: number } // tid 0: the CPU idled
+export interface Interval {
+  tid: number;
+  from_us: number;
+  to_us: number;
+} // tid 0: the CPU idled
 export const UNTRACED = -1; // an interval's tid when the trace lost who ran (see add())
 export interface Wait {
   tid: number;
@@ -102,7 +121,8 @@ export class Replay {
         break;
       case 'waking':
         this.comm.set(e.tid, e.comm);
-        if (!this.running.includes(e.tid) && !this.runnable.has(e.tid)) this.runnable.set(e.tid, { t_us: e.t_us, cause: 'wake', migrated: false });
+        if (!this.running.includes(e.tid) && !this.runnable.has(e.tid))
+          this.runnable.set(e.tid, { t_us: e.t_us, cause: 'wake', migrated: false });
         break;
       case 'migrate': {
         const r = this.runnable.get(e.tid);

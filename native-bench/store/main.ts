@@ -24,7 +24,12 @@ function arg(name: string, fallback: number): number {
 // CPU time of a (single-threaded) backend process so far, in µs.
 const backendCpuUs = (pid: number): number => parseSchedstat(readFileSync(`/proc/${pid}/schedstat`, 'utf8')).cpu_ns / 1000;
 
-interface Cost { label: string; rows_per_statement: number; backend_us: number; client_us: number }
+interface Cost {
+  label: string;
+  rows_per_statement: number;
+  backend_us: number;
+  client_us: number;
+}
 
 // Runs `batches` statements through `one`, on the backend `pid`; CPU per statement.
 async function cost(label: string, rows_per_statement: number, pid: number, batches: number, one: () => Promise<void>): Promise<Cost> {
@@ -53,26 +58,43 @@ async function main(): Promise<void> {
       await admin.query('TRUNCATE payments, payment_claims');
       const floor = await connectWithRetry({ url: pgs.url, attempts: 10, interval_ms: 200, log, purpose: 'store-bench' });
       const floor_pid = (await floor.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      results.push(await cost('SELECT 1 (the round trip)', 0, floor_pid, batches, async () => { await floor.query('SELECT 1'); }));
+      results.push(
+        await cost('SELECT 1 (the round trip)', 0, floor_pid, batches, async () => {
+          await floor.query('SELECT 1');
+        }),
+      );
       await floor.end();
 
       const claims = new Claims({ url: pgs.url, owner: crypto.randomUUID(), batch_max_rows: 10_000, retry_interval_ms: 100, log });
       await claims.claim(rows(1)[0]); // connected and prepared
       const claims_pid = await backendPid(admin, 'rinha-claims');
       for (const n of [1, 8, 32]) {
-        results.push(await cost(`claim, ${n} ids`, n, claims_pid, batches, async () => { await Promise.all(rows(n).map((r) => claims.claim(r))); }));
+        results.push(
+          await cost(`claim, ${n} ids`, n, claims_pid, batches, async () => {
+            await Promise.all(rows(n).map((r) => claims.claim(r)));
+          }),
+        );
       }
       await claims.close();
 
-      const writer = new BatchWriter({ url: pgs.url, batch_max_rows: 10_000, linger_ms: 0, retry_interval_ms: 100, counters: Counters.create(), log });
+      const writer = new BatchWriter({
+        url: pgs.url,
+        batch_max_rows: 10_000,
+        linger_ms: 0,
+        retry_interval_ms: 100,
+        counters: Counters.create(),
+        log,
+      });
       writer.add(rows(1)[0]);
       await writer.idle();
       const writer_pid = await backendPid(admin, 'rinha-writer');
       for (const n of [1, 4, 32]) {
-        results.push(await cost(`COPY, ${n} rows`, n, writer_pid, batches, async () => {
-          for (const r of rows(n)) writer.add(r);
-          await writer.idle();
-        }));
+        results.push(
+          await cost(`COPY, ${n} rows`, n, writer_pid, batches, async () => {
+            for (const r of rows(n)) writer.add(r);
+            await writer.idle();
+          }),
+        );
       }
       await writer.close();
     }
@@ -93,7 +115,9 @@ async function main(): Promise<void> {
   for (const label of labels) {
     const rows_per = results.find((r) => r.label === label)!.rows_per_statement;
     const b = mean(label, (c) => c.backend_us);
-    console.log(`| ${label} | ${b.toFixed(0)} | ×${(b / floor_us).toFixed(2)} | ${rows_per > 0 ? (b / rows_per).toFixed(1) : '–'} | ${mean(label, (c) => c.client_us).toFixed(0)} |`);
+    console.log(
+      `| ${label} | ${b.toFixed(0)} | ×${(b / floor_us).toFixed(2)} | ${rows_per > 0 ? (b / rows_per).toFixed(1) : '–'} | ${mean(label, (c) => c.client_us).toFixed(0)} |`,
+    );
   }
 }
 

@@ -3,7 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-interface ServiceLimits { cpus: number; memory_mb: number; cpu_shares?: number }
+interface ServiceLimits {
+  cpus: number;
+  memory_mb: number;
+  cpu_shares?: number;
+}
 export interface ComposeLimits {
   services: Record<string, ServiceLimits>;
   total: ServiceLimits;
@@ -82,7 +86,8 @@ export function serviceEnvironment(service: ComposeService): Record<string, stri
 /** compose `cpu_shares`: the group's relative CPU weight when CPUs are contended (Docker: 2..262144). */
 function parseCpuShares(v: unknown): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 2 || n > 262_144) throw new Error(`cpu_shares must be an integer in [2, 262144], got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 2 || n > 262_144)
+    throw new Error(`cpu_shares must be an integer in [2, 262144], got ${JSON.stringify(v)}`);
   return n;
 }
 

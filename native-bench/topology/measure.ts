@@ -11,13 +11,23 @@ import { steadyLoad } from './steady-load.js';
 const SAMPLE_INTERVAL_MS = 1000;
 const CONNECTIONS = 600;
 
-interface Args { rates: number[]; duration_s: number; port: number; transport: 'tcp' | 'unix'; limits: boolean }
+interface Args {
+  rates: number[];
+  duration_s: number;
+  port: number;
+  transport: 'tcp' | 'unix';
+  limits: boolean;
+}
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { rates: [300, 600], duration_s: 20, port: 18204, transport: 'tcp', limits: true };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
-    const value = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${key} needs a value`); return v; };
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${key} needs a value`);
+      return v;
+    };
     if (key === '--rates') args.rates = value().split(',').map(Number);
     else if (key === '--duration-s') args.duration_s = Number(value());
     else if (key === '--port') args.port = Number(value());
@@ -30,8 +40,17 @@ function parseArgs(argv: string[]): Args {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const sims = [await startSimulator({ port: 0, fee: 0.07, name: 'default' }), await startSimulator({ port: 0, fee: 0.1, name: 'fallback' })];
-  const topology = await startComposeTopology({ processorDefaultUrl: sims[0].url, processorFallbackUrl: sims[1].url, port: args.port, limits: args.limits, transport: args.transport });
+  const sims = [
+    await startSimulator({ port: 0, fee: 0.07, name: 'default' }),
+    await startSimulator({ port: 0, fee: 0.1, name: 'fallback' }),
+  ];
+  const topology = await startComposeTopology({
+    processorDefaultUrl: sims[0].url,
+    processorFallbackUrl: sims[1].url,
+    port: args.port,
+    limits: args.limits,
+    transport: args.transport,
+  });
   const results: unknown[] = [];
   try {
     await steadyLoad(topology.url, 100, 3, CONNECTIONS, false, 'unique'); // warm up JIT and pools
@@ -50,15 +69,23 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       const n = latencies.length;
       const pct = (p: number) => latencies[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))];
-      process.stdout.write(`rate ${rate} req/s (${args.transport}, limits ${args.limits ? 'compose' : 'off'}): n=${n} errors=${errors} p50 ${pct(50).toFixed(3)} ms p99 ${pct(99).toFixed(3)} ms max ${pct(100).toFixed(1)} ms\n`);
+      process.stdout.write(
+        `rate ${rate} req/s (${args.transport}, limits ${args.limits ? 'compose' : 'off'}): n=${n} errors=${errors} p50 ${pct(50).toFixed(3)} ms p99 ${pct(99).toFixed(3)} ms max ${pct(100).toFixed(1)} ms\n`,
+      );
       const components = topology.cgroups.map((g, i) => {
         const cpu_s = (g.cpuUsageNs() - start_ns[i]) / 1e9;
         const row = {
-          name: g.name.replace(/^topo-\d+-\d+-/, ''), limit_cpus: g.limits.cpus, limit_mb: g.limits.memory_mb,
-          avg_cores: cpu_s / args.duration_s, max_cores_1s: max_cores[i], cpu_us_per_req: (cpu_s * 1e6) / Math.max(1, n),
+          name: g.name.replace(/^topo-\d+-\d+-/, ''),
+          limit_cpus: g.limits.cpus,
+          limit_mb: g.limits.memory_mb,
+          avg_cores: cpu_s / args.duration_s,
+          max_cores_1s: max_cores[i],
+          cpu_us_per_req: (cpu_s * 1e6) / Math.max(1, n),
           memory_peak_mb: g.memoryPeakBytes() / 1048576,
         };
-        process.stdout.write(`  ${row.name.padEnd(9)} avg ${row.avg_cores.toFixed(3)} cores  max(1s) ${row.max_cores_1s.toFixed(3)}  ${row.cpu_us_per_req.toFixed(0)} us/req  peak ${row.memory_peak_mb.toFixed(1)} MB  (limit ${row.limit_cpus} / ${row.limit_mb} MB)\n`);
+        process.stdout.write(
+          `  ${row.name.padEnd(9)} avg ${row.avg_cores.toFixed(3)} cores  max(1s) ${row.max_cores_1s.toFixed(3)}  ${row.cpu_us_per_req.toFixed(0)} us/req  peak ${row.memory_peak_mb.toFixed(1)} MB  (limit ${row.limit_cpus} / ${row.limit_mb} MB)\n`,
+        );
         return row;
       });
       results.push({ rate, n, errors, p50_ms: pct(50), p99_ms: pct(99), components });
@@ -70,4 +97,7 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ args, results }) + '\n');
 }
 
-main().catch((err) => { process.stderr.write(`measure: ${(err as Error).stack}\n`); process.exit(1); });
+main().catch((err) => {
+  process.stderr.write(`measure: ${(err as Error).stack}\n`);
+  process.exit(1);
+});

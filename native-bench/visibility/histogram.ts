@@ -2,7 +2,10 @@
 // subtract an earlier snapshot, and bucket-bound quantiles (upper estimates).
 export const VISIBILITY = 'rinha_visibility_lag_ms';
 
-export interface Hist { le: number[]; cumulative: number[] }
+export interface Hist {
+  le: number[];
+  cumulative: number[];
+}
 
 export function parseHistogram(text: string, name: string): Hist {
   const le: number[] = [];

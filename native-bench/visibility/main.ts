@@ -39,9 +39,16 @@ async function main(): Promise<void> {
       while (sent < due) {
         const base = stack.instances[sent % 2].url;
         const p = request(`${base}/payments`, {
-          method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' },
+          method: 'POST',
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ correlationId: crypto.randomUUID(), amount: 20.05 }),
-        }).then((r) => r.body.dump()).then(() => undefined, () => undefined);
+        })
+          .then((r) => r.body.dump())
+          .then(
+            () => undefined,
+            () => undefined,
+          );
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
         sent++;
@@ -61,14 +68,36 @@ async function main(): Promise<void> {
     // same in the visibility histogram; this one sees only the first.
     const flush = mergeHistograms(texts, 'rinha_writer_flush_ms');
     const total = merged.cumulative[merged.cumulative.length - 1];
-    console.log(JSON.stringify({
-      rate, duration_s, sent, rows: total,
-      visibility_ms: { share_le_20: share(merged, 20), p50_le: quantile(merged, 0.5), p90_le: quantile(merged, 0.9), p99_le: quantile(merged, 0.99), p999_le: quantile(merged, 0.999) },
-      after_warmup: { warmup_s, rows: total - (warm ? warm.cumulative[warm.cumulative.length - 1] : 0), share_le_20: share(steady, 20), p50_le: quantile(steady, 0.5), p99_le: quantile(steady, 0.99), p999_le: quantile(steady, 0.999) },
-      copy_round_trip_ms: { batches: flush.cumulative[flush.cumulative.length - 1], p50_le: quantile(flush, 0.5), p99_le: quantile(flush, 0.99) },
-      rows_over_20ms_by_second: late_by_second,
-      buckets: Object.fromEntries(merged.le.map((le, i) => [String(le), merged.cumulative[i]])),
-    }));
+    console.log(
+      JSON.stringify({
+        rate,
+        duration_s,
+        sent,
+        rows: total,
+        visibility_ms: {
+          share_le_20: share(merged, 20),
+          p50_le: quantile(merged, 0.5),
+          p90_le: quantile(merged, 0.9),
+          p99_le: quantile(merged, 0.99),
+          p999_le: quantile(merged, 0.999),
+        },
+        after_warmup: {
+          warmup_s,
+          rows: total - (warm ? warm.cumulative[warm.cumulative.length - 1] : 0),
+          share_le_20: share(steady, 20),
+          p50_le: quantile(steady, 0.5),
+          p99_le: quantile(steady, 0.99),
+          p999_le: quantile(steady, 0.999),
+        },
+        copy_round_trip_ms: {
+          batches: flush.cumulative[flush.cumulative.length - 1],
+          p50_le: quantile(flush, 0.5),
+          p99_le: quantile(flush, 0.99),
+        },
+        rows_over_20ms_by_second: late_by_second,
+        buckets: Object.fromEntries(merged.le.map((le, i) => [String(le), merged.cumulative[i]])),
+      }),
+    );
   } finally {
     await agent.close();
     await stack.stop();

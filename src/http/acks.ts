@@ -30,7 +30,11 @@ export class PendingAcks {
   private readonly sweeper: NodeJS.Timeout;
 
   // Tickets are 1..max (0 means none in a ring record).
-  constructor(private readonly max: number, private readonly timeout_ms: number, private readonly on: AckOutcome) {
+  constructor(
+    private readonly max: number,
+    private readonly timeout_ms: number,
+    private readonly on: AckOutcome,
+  ) {
     this.queue = AckQueue.create(max);
     this.res = new Array<uWS.HttpResponse | null>(max + 1).fill(null);
     this.since_ms = new Float64Array(max + 1);
@@ -111,7 +115,9 @@ export class PendingAcks {
       this.on.timedOut();
       res.cork(() => {
         res.resume();
-        res.writeStatus('503 Service Unavailable').writeHeader('Content-Type', 'application/json')
+        res
+          .writeStatus('503 Service Unavailable')
+          .writeHeader('Content-Type', 'application/json')
           .end('{"error":"not durably recorded in time; retry with the same correlationId"}');
       });
     }

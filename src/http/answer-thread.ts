@@ -7,7 +7,15 @@ import pg from 'pg';
 import { purgeEverywhere } from '../store/bus.js';
 import { querySummary, renderSummary } from '../store/summary.js';
 import {
-  type AnswerRequest, type AnswerThreadData, BODY_AT, BODY_MAX_BYTES, SLOT_DONE, SLOT_LENGTH, SLOT_STATUS, STATUS_FAILED, STATUS_OK,
+  type AnswerRequest,
+  type AnswerThreadData,
+  BODY_AT,
+  BODY_MAX_BYTES,
+  SLOT_DONE,
+  SLOT_LENGTH,
+  SLOT_STATUS,
+  STATUS_FAILED,
+  STATUS_OK,
 } from './blocking.js';
 
 const data = workerData as AnswerThreadData;
@@ -100,4 +108,6 @@ parentPort?.on('message', (r: AnswerRequest) => {
 });
 
 // Open the connection and plan the summary before the first request waits for them.
-connection().then((c) => querySummary(c, 0, 0)).catch(() => drop(client));
+connection()
+  .then((c) => querySummary(c, 0, 0))
+  .catch(() => drop(client));

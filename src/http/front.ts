@@ -192,7 +192,10 @@ function unknownRoute(counters: Counters): Handler {
       return;
     }
     res.cork(() => {
-      res.writeStatus(STATUS_LINE[405]).writeHeader('Allow', expected).writeHeader('Content-Type', JSON_MEDIA_TYPE)
+      res
+        .writeStatus(STATUS_LINE[405])
+        .writeHeader('Allow', expected)
+        .writeHeader('Content-Type', JSON_MEDIA_TYPE)
         .end(JSON.stringify({ error: `method not allowed; use ${expected}` }));
     });
   };
@@ -206,21 +209,23 @@ function listen(app: uWS.TemplatedApp, config: Config, intake: Intake): Promise<
       if (listen_socket) uWS.us_listen_socket_close(listen_socket);
       listen_socket = false;
     };
-    const onListen = (address: string) => (socket: uWS.us_listen_socket | false): void => {
-      if (!socket) {
-        reject(new Error(`could not listen on ${address}`));
-        return;
-      }
-      listen_socket = socket;
-      resolve({
-        address,
-        stopAccepting: stopListening,
-        close() {
-          stopListening();
-          (app as unknown as { close?: () => void }).close?.();
-        },
-      });
-    };
+    const onListen =
+      (address: string) =>
+      (socket: uWS.us_listen_socket | false): void => {
+        if (!socket) {
+          reject(new Error(`could not listen on ${address}`));
+          return;
+        }
+        listen_socket = socket;
+        resolve({
+          address,
+          stopAccepting: stopListening,
+          close() {
+            stopListening();
+            (app as unknown as { close?: () => void }).close?.();
+          },
+        });
+      };
     if (config.listen_socket !== '') {
       app.listen_unix((socket) => {
         if (socket) chmodSync(config.listen_socket, UNIX_SOCKET_MODE);

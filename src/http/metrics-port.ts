@@ -13,10 +13,14 @@ function labelInstance(text: string, index: number): string {
   const label = `${INSTANCE_LABEL}="${index}"`;
   // A sample line starts with its name ('#' lines do not match); its labels, if any, follow.
   return text.replace(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{)?/gm, (_whole, name: string, brace: string | undefined) =>
-    brace === undefined ? `${name}{${label}}` : `${name}{${label},`);
+    brace === undefined ? `${name}{${label}}` : `${name}{${label},`,
+  );
 }
 
-export interface MetricsPort { readonly url: string; close(): void }
+export interface MetricsPort {
+  readonly url: string;
+  close(): void;
+}
 
 // Listens on `port`; resolves null when the port cannot be bound (the caller warns: metrics stay
 // on the service port).

@@ -111,7 +111,15 @@ export class ProcessorClient {
         // The handler's legacy shape is what undici's Dispatcher takes without a wrapper; its
         // types only describe the newer one.
         this.pool.dispatch(
-          { origin: this.origin, method: 'POST', path: '/payments', headers: PAY_HEADERS, body, headersTimeout: this.timeout_ms, bodyTimeout: this.timeout_ms },
+          {
+            origin: this.origin,
+            method: 'POST',
+            path: '/payments',
+            headers: PAY_HEADERS,
+            body,
+            headersTimeout: this.timeout_ms,
+            bodyTimeout: this.timeout_ms,
+          },
           handler as unknown as Dispatcher.DispatchHandler,
         );
       } catch (err) {

@@ -6,8 +6,17 @@
 // - only 200, or 422 after an unknown outcome, is recorded;
 // - the requestedAt recorded is the one sent.
 import {
-  C_DECISION, C_RETRIES, C_STALE_DROPPED, type Counters, G_BACKLOG, G_HELD, G_INFLIGHT,
-  H_LATENCY_DEFAULT, H_LATENCY_FALLBACK, H_QUEUE_WAIT_MS, type Outcome,
+  C_DECISION,
+  C_RETRIES,
+  C_STALE_DROPPED,
+  type Counters,
+  G_BACKLOG,
+  G_HELD,
+  G_INFLIGHT,
+  H_LATENCY_DEFAULT,
+  H_LATENCY_FALLBACK,
+  H_QUEUE_WAIT_MS,
+  type Outcome,
 } from '../counters.js';
 import { formatCents } from '../money.js';
 import type { Health, Processor } from '../processor.js';
@@ -239,12 +248,12 @@ export class Dispatcher {
     const c = this.o.counters;
     const backlog = this.waiting;
     if (backlog !== this.published_backlog) {
-      c.add(G_BACKLOG, backlog - this.published_backlog >>> 0);
+      c.add(G_BACKLOG, (backlog - this.published_backlog) >>> 0);
       this.published_backlog = backlog;
     }
     const held_now = held ? this.queue.length - this.head : 0;
     if (held_now !== this.published_held) {
-      c.add(G_HELD, held_now - this.published_held >>> 0);
+      c.add(G_HELD, (held_now - this.published_held) >>> 0);
       this.published_held = held_now;
     }
   }
@@ -258,7 +267,9 @@ export class Dispatcher {
     if (job.pinned === -1) job.requested_at_ms = now;
     this.inflight[p].set(job, now);
     o.counters.add(G_INFLIGHT + p);
-    o.send(p, paymentBody(job.correlation_id, job.amount_cents, job.requested_at_ms)).then((result) => this.settleAttempt(job, p, now, result));
+    o.send(p, paymentBody(job.correlation_id, job.amount_cents, job.requested_at_ms)).then((result) =>
+      this.settleAttempt(job, p, now, result),
+    );
   }
 
   private settleAttempt(job: Job, p: Processor, sent_at: number, result: AttemptResult): void {

@@ -23,7 +23,9 @@ export interface ReclaimOptions {
   log: Logger;
 }
 
-interface Claimed extends Orphan { claimed_at_ms: number }
+interface Claimed extends Orphan {
+  claimed_at_ms: number;
+}
 
 type Lookup = { found: false } | { found: true; requested_at_ms: number } | null; // null: could not tell
 

@@ -85,7 +85,13 @@ function openParts(data: WorkerData): Parts {
     log: (msg, fields) => log.warn(msg, fields),
   });
   const claims = config.idempotency_claims
-    ? new Claims({ url: config.database_url, owner: data.owner, batch_max_rows: config.batch_max_rows, retry_interval_ms: config.pg_connect_interval_ms, log })
+    ? new Claims({
+        url: config.database_url,
+        owner: data.owner,
+        batch_max_rows: config.batch_max_rows,
+        retry_interval_ms: config.pg_connect_interval_ms,
+        log,
+      })
     : null;
   const acks = data.acks === null ? null : AckQueue.attach(data.acks);
   return { config, log, ring: Ring.attach(data.ring), counters, state, clients, writer, dispatcher, claims, acks };

@@ -93,8 +93,14 @@ export function writeRecord(view: DataView, bytes: Uint8Array, base: number, r: 
 // A freshly accepted payment (never sent) whose id is already 16 bytes: the front thread's path,
 // which validated the id into bytes and copies them here.
 export function writeAcceptedRecord(
-  view: DataView, bytes: Uint8Array, base: number,
-  id: Uint8Array, amount_cents: number, accepted_at_ms: number, flags = 0, ticket = 0,
+  view: DataView,
+  bytes: Uint8Array,
+  base: number,
+  id: Uint8Array,
+  amount_cents: number,
+  accepted_at_ms: number,
+  flags = 0,
+  ticket = 0,
 ): void {
   bytes.set(id.subarray(0, ID_BYTES), base + OFF_ID);
   writeFields(view, base, amount_cents, accepted_at_ms, flags, ticket);
@@ -102,8 +108,13 @@ export function writeAcceptedRecord(
 
 // The same from the id's text (parsed straight into the slot); false if it is not a UUID.
 export function writeNewRecord(
-  view: DataView, bytes: Uint8Array, base: number,
-  id_text: string, amount_cents: number, accepted_at_ms: number, flags = 0,
+  view: DataView,
+  bytes: Uint8Array,
+  base: number,
+  id_text: string,
+  amount_cents: number,
+  accepted_at_ms: number,
+  flags = 0,
 ): boolean {
   if (!parseUuidInto(id_text, bytes, base + OFF_ID)) return false;
   writeFields(view, base, amount_cents, accepted_at_ms, flags, 0);

@@ -72,7 +72,12 @@ export class Bus {
       this.client = client;
       this.o.onConnection(true);
       for (const r of rows.rows) {
-        this.o.onHealth({ processor: r.processor as Processor, failing: r.failing, min_response_ms: r.min_response_ms, checked_at_ms: Number(r.checked_at_ms) });
+        this.o.onHealth({
+          processor: r.processor as Processor,
+          failing: r.failing,
+          min_response_ms: r.min_response_ms,
+          checked_at_ms: Number(r.checked_at_ms),
+        });
       }
     } catch (err) {
       client.removeAllListeners();

@@ -29,7 +29,9 @@ export interface ClaimsOptions {
 // same accept time is then ours too. (A copy of an id sent to this instance is never in the same
 // batch as the first: copies within a batch are dropped before the query.)
 const CLAIM_SQL =
-  'WITH fence AS (SELECT ' + PURGE_FENCE_SQL + ' AS ms), ' +
+  'WITH fence AS (SELECT ' +
+  PURGE_FENCE_SQL +
+  ' AS ms), ' +
   'input AS (SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $5::boolean[]) AS u (id, cents, accepted_at_ms, retried)), ' +
   'won AS (' +
   'INSERT INTO payment_claims (correlation_id, amount_cents, accepted_at_ms, owner) ' +
@@ -39,17 +41,28 @@ const CLAIM_SQL =
   'WHERE input.retried AND c.owner = $4::uuid AND c.accepted_at_ms = input.accepted_at_ms) ' +
   'SELECT (SELECT ms FROM fence) AS fence_ms, ARRAY(SELECT correlation_id FROM won UNION SELECT correlation_id FROM earlier) AS won';
 
-export interface ClaimRequest { correlation_id: string; amount_cents: number; accepted_at_ms: number }
+export interface ClaimRequest {
+  correlation_id: string;
+  amount_cents: number;
+  accepted_at_ms: number;
+}
 // mine: this instance pays it; duplicate: another payment claimed the id first; purged: a purge
 // came after it was accepted.
 export type ClaimOutcome = 'mine' | 'duplicate' | 'purged';
-interface Waiting { p: ClaimRequest; resolve(outcome: ClaimOutcome): void; retried?: boolean }
+interface Waiting {
+  p: ClaimRequest;
+  resolve(outcome: ClaimOutcome): void;
+  retried?: boolean;
+}
 
 export class Claims {
   private readonly o: ClaimsOptions;
   private queue: Waiting[] = [];
   private readonly db: LazyConnection;
-  private readonly commit = new GroupCommit(() => this.flushAll(), () => this.queue.length > 0 && !this.closed);
+  private readonly commit = new GroupCommit(
+    () => this.flushAll(),
+    () => this.queue.length > 0 && !this.closed,
+  );
   private closed = false;
 
   constructor(opts: ClaimsOptions) {
@@ -93,7 +106,13 @@ export class Claims {
     return {
       name: 'claim', // prepared once per connection: no parse and plan per batch
       text: CLAIM_SQL,
-      values: [ps.map((p) => p.correlation_id), ps.map((p) => p.amount_cents), ps.map((p) => p.accepted_at_ms), this.o.owner, ws.map((w) => w.retried === true)],
+      values: [
+        ps.map((p) => p.correlation_id),
+        ps.map((p) => p.amount_cents),
+        ps.map((p) => p.accepted_at_ms),
+        this.o.owner,
+        ws.map((w) => w.retried === true),
+      ],
     };
   }
 

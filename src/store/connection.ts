@@ -22,7 +22,9 @@ export class LazyConnection {
   // and runs `prime` on it (the batch's own statement, empty) so the backend has loaded its
   // catalog caches and plan before the first rows arrive. Failures are left for get() to retry.
   warm(prime: (client: pg.Client) => Promise<unknown> = async () => {}): void {
-    this.get().then(prime).catch(() => {});
+    this.get()
+      .then(prime)
+      .catch(() => {});
   }
 
   private async open(): Promise<pg.Client> {

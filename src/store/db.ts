@@ -58,7 +58,9 @@ export async function assertDurableServer(client: pg.Client): Promise<void> {
   );
   const { fsync, synchronous_commit } = r.rows[0];
   if (fsync !== 'on' || synchronous_commit === 'off') {
-    throw new Error(`DURABILITY=strict needs Postgres with fsync=on and synchronous commits (fsync=${fsync}, synchronous_commit=${synchronous_commit})`);
+    throw new Error(
+      `DURABILITY=strict needs Postgres with fsync=on and synchronous commits (fsync=${fsync}, synchronous_commit=${synchronous_commit})`,
+    );
   }
 }
 

@@ -37,7 +37,8 @@ export class GroupCommit {
       await this.flush();
     } finally {
       this.running = false;
-      if (this.hasMore()) this.start(0); // what queued during a flush leaves as soon as it returns
+      if (this.hasMore())
+        this.start(0); // what queued during a flush leaves as soon as it returns
       else this.onIdle();
     }
   }

@@ -7,7 +7,11 @@ import { ownerLockKey } from './bus.js';
 import { PAYMENTS_COLUMNS } from './db.js';
 
 // A payment a dead instance accepted and did not settle: its claim has no row in payments.
-export interface Orphan { correlation_id: string; amount_cents: number; accepted_at_ms: number }
+export interface Orphan {
+  correlation_id: string;
+  amount_cents: number;
+  accepted_at_ms: number;
+}
 
 // The owners other than `self` that have claimed anything.
 export async function otherOwners(db: pg.Pool, self: string): Promise<string[]> {
@@ -31,7 +35,11 @@ export async function adoptIfDead(db: pg.Pool, dead: string, self: string): Prom
       );
       await client.query('DELETE FROM instances WHERE owner = $1', [dead]);
       // bigint comes back as text
-      return rows.rows.map((r) => ({ correlation_id: r.correlation_id, amount_cents: Number(r.amount_cents), accepted_at_ms: Number(r.accepted_at_ms) }));
+      return rows.rows.map((r) => ({
+        correlation_id: r.correlation_id,
+        amount_cents: Number(r.amount_cents),
+        accepted_at_ms: Number(r.accepted_at_ms),
+      }));
     } finally {
       await client.query('SELECT pg_advisory_unlock($1, $2)', key);
     }
@@ -42,8 +50,11 @@ export async function adoptIfDead(db: pg.Pool, dead: string, self: string): Prom
 
 // Records an orphan a processor says it stored, with the processor's own requestedAt.
 export async function recordOrphanPaid(db: pg.Pool, o: Orphan, processor: Processor, requested_at_ms: number): Promise<void> {
-  await db.query(
-    `INSERT INTO payments (${PAYMENTS_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (correlation_id) DO NOTHING`,
-    [o.correlation_id, o.amount_cents, requested_at_ms, processor, o.accepted_at_ms],
-  );
+  await db.query(`INSERT INTO payments (${PAYMENTS_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (correlation_id) DO NOTHING`, [
+    o.correlation_id,
+    o.amount_cents,
+    requested_at_ms,
+    processor,
+    o.accepted_at_ms,
+  ]);
 }

@@ -3,8 +3,14 @@ import type pg from 'pg';
 import { formatCents } from '../money.js';
 import { PURGE_FENCE_SQL } from './db.js';
 
-interface ProcessorTotals { count: number; cents: number }
-export interface Totals { default: ProcessorTotals; fallback: ProcessorTotals }
+interface ProcessorTotals {
+  count: number;
+  cents: number;
+}
+export interface Totals {
+  default: ProcessorTotals;
+  fallback: ProcessorTotals;
+}
 
 export function renderSummary(t: Totals): string {
   return (

@@ -9,7 +9,16 @@
 import type { Socket } from 'node:net';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { C_WRITER_BATCHES, C_WRITER_ERRORS, C_WRITER_ROWS, type Counters, G_WRITER_PENDING, H_BATCH_ROWS, H_FLUSH_MS, H_VISIBILITY_MS } from '../counters.js';
+import {
+  C_WRITER_BATCHES,
+  C_WRITER_ERRORS,
+  C_WRITER_ROWS,
+  type Counters,
+  G_WRITER_PENDING,
+  H_BATCH_ROWS,
+  H_FLUSH_MS,
+  H_VISIBILITY_MS,
+} from '../counters.js';
 import type { Logger } from '../log.js';
 import type { Processor } from '../processor.js';
 import { LazyConnection } from './connection.js';

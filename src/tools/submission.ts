@@ -17,11 +17,15 @@ export interface SubmissionOptions {
   name: string;
   social: string[];
   repo: string;
-  out_dir: string;      // parent of <id>/ (default: participantes)
-  source_dir: string;   // where docker-compose.yml and haproxy.cfg are read from
+  out_dir: string; // parent of <id>/ (default: participantes)
+  source_dir: string; // where docker-compose.yml and haproxy.cfg are read from
 }
 
-export interface SubmissionResult { dir: string; files: string[]; warnings: string[] }
+export interface SubmissionResult {
+  dir: string;
+  files: string[];
+  warnings: string[];
+}
 
 export function validateId(id: string): void {
   if (!ID_PATTERN.test(id) || id.includes('..')) {
@@ -35,9 +39,10 @@ export function submissionCompose(compose_text: string, image: string): string {
   if (!compose_text.includes(COMPOSE_IMAGE_REF)) throw new Error(`docker-compose.yml does not use ${COMPOSE_IMAGE_REF}`);
   const lines = compose_text.split('\n').filter((line) => !/^\s*build:\s*\S+\s*$/.test(line));
   const text = lines.join('\n').split(COMPOSE_IMAGE_REF).join(image);
-  const header = image === PLACEHOLDER_IMAGE
-    ? '# !!! PLACEHOLDER IMAGE: replace ghcr.io/OWNER/rinha-node:latest with the published image before submitting !!!\n'
-    : '';
+  const header =
+    image === PLACEHOLDER_IMAGE
+      ? '# !!! PLACEHOLDER IMAGE: replace ghcr.io/OWNER/rinha-node:latest with the published image before submitting !!!\n'
+      : '';
   return header + text;
 }
 
@@ -91,14 +96,18 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: string): 
   const values: Record<string, string[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--')) { positional.push(arg); continue; }
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
     const [key, inline] = arg.slice(2).split('=', 2);
     if (!['image', 'name', 'social', 'repo', 'out', 'source'].includes(key)) throw new Error(`unknown option --${key}`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`--${key} needs a value`);
     values[key] = [...(values[key] ?? []), value];
   }
-  if (positional.length !== 1) throw new Error('usage: submission <id> [--image ref] [--name n] [--social url]... [--repo url] [--out dir]');
+  if (positional.length !== 1)
+    throw new Error('usage: submission <id> [--image ref] [--name n] [--social url]... [--repo url] [--out dir]');
   const repo_root = fileURLToPath(new URL('../../../', import.meta.url)); // dist/src/tools -> repo
   return {
     id: positional[0],

@@ -88,9 +88,14 @@ export function rawRequest(port: number, request: Buffer | string, opts: RawOpti
     socket.on('connect', () => {
       const pieces = opts.pieces ?? [Buffer.isBuffer(request) ? request : Buffer.from(request, 'utf8')];
       pieces.forEach((piece, i) => {
-        timers.push(setTimeout(() => {
-          if (!done && !socket.destroyed) socket.write(piece);
-        }, i * (opts.every_ms ?? 0)));
+        timers.push(
+          setTimeout(
+            () => {
+              if (!done && !socket.destroyed) socket.write(piece);
+            },
+            i * (opts.every_ms ?? 0),
+          ),
+        );
       });
     });
   });
@@ -99,8 +104,19 @@ export function rawRequest(port: number, request: Buffer | string, opts: RawOpti
 // A POST request as raw text; `length` overrides the content-length header ('' = omit it).
 export function rawPost(path: string, body: Buffer | string, headers: Record<string, string> = {}): Buffer {
   const b = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-  const all: Record<string, string> = { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(b.length), ...headers };
-  const head = `POST ${path} HTTP/1.1\r\n` + Object.entries(all).filter(([, v]) => v !== '').map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n';
+  const all: Record<string, string> = {
+    host: '127.0.0.1',
+    'content-type': 'application/json',
+    'content-length': String(b.length),
+    ...headers,
+  };
+  const head =
+    `POST ${path} HTTP/1.1\r\n` +
+    Object.entries(all)
+      .filter(([, v]) => v !== '')
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('') +
+    '\r\n';
   return Buffer.concat([Buffer.from(head, 'latin1'), b]);
 }
 
@@ -121,7 +137,11 @@ export function leaksInternals(text: string): string | null {
 }
 
 // A 4xx with a JSON {"error": string} body that reveals nothing about the inside.
-export function assertCleanClientError(r: { status: number; text: string; headers?: Record<string, string> }, label: string, expected_status?: number): void {
+export function assertCleanClientError(
+  r: { status: number; text: string; headers?: Record<string, string> },
+  label: string,
+  expected_status?: number,
+): void {
   if (expected_status !== undefined) assert.equal(r.status, expected_status, `${label}: status ${r.status} body ${r.text.slice(0, 200)}`);
   assert.ok(r.status >= 400 && r.status < 500, `${label}: expected a 4xx, got ${r.status} ${r.text.slice(0, 200)}`);
   let parsed: unknown;

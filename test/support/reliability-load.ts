@@ -29,7 +29,10 @@ export interface LoadResult {
   statuses: Record<string, number>;
 }
 
-export function paymentLoad(url: string, opts: { duration_s: number; rate_per_s?: number; connections: number; timeout_s?: number }): Promise<LoadResult> {
+export function paymentLoad(
+  url: string,
+  opts: { duration_s: number; rate_per_s?: number; connections: number; timeout_s?: number },
+): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     autocannon(
       {

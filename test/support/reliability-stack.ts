@@ -5,7 +5,20 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { startSimulator, type SimulatorOptions } from '../../native-bench/processor-sim/server.js';
 import { SimAdmin } from '../../native-bench/processor-sim/client.js';
-import { get, eventually, type Instance, post, type Postgres, type Sim, type Stack, startInstance, startPostgres, startStack, stopParts, summary } from './stack.js';
+import {
+  get,
+  eventually,
+  type Instance,
+  post,
+  type Postgres,
+  type Sim,
+  type Stack,
+  startInstance,
+  startPostgres,
+  startStack,
+  stopParts,
+  summary,
+} from './stack.js';
 import { type Metrics, parseMetrics, sumOf } from './reliability-metrics.js';
 
 // stack.ts waits for the instance's info-level "listening" line: never start below info.
@@ -15,7 +28,9 @@ export function startReliabilityStack(opts: { instances?: number; env?: Record<s
 
 // Like startStack, with simulator options (e.g. a small limiter to provoke 429s) and a given
 // Postgres URL or an embedded one.
-export async function startCustomStack(opts: { instances?: number; env?: Record<string, string>; sim?: Partial<SimulatorOptions>; pg?: Postgres } = {}): Promise<Stack> {
+export async function startCustomStack(
+  opts: { instances?: number; env?: Record<string, string>; sim?: Partial<SimulatorOptions>; pg?: Postgres } = {},
+): Promise<Stack> {
   const pg = opts.pg ?? (await startPostgres());
   const started = await Promise.all([
     startSimulator({ ...opts.sim, port: 0, fee: 0.07, name: 'default' }),
@@ -54,10 +69,14 @@ export async function pendingWork(base: string): Promise<number> {
 
 // Waits (bounded) until no instance holds work; returns whether that happened.
 export function quiesce(bases: string[], timeout_ms = 30_000): Promise<boolean> {
-  return eventually(async () => {
-    for (const b of bases) if ((await pendingWork(b).catch(() => 1)) !== 0) return false;
-    return true;
-  }, timeout_ms, 100);
+  return eventually(
+    async () => {
+      for (const b of bases) if ((await pendingWork(b).catch(() => 1)) !== 0) return false;
+      return true;
+    },
+    timeout_ms,
+    100,
+  );
 }
 
 export interface Ledger {
@@ -99,7 +118,11 @@ export interface SendResult {
 const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
 
 // POSTs one payment per id, spread round-robin over `bases`, at most `concurrency` at once.
-export async function sendPayments(bases: string[], ids: string[], opts: { concurrency?: number; amount?: number; timeout_ms?: number } = {}): Promise<SendResult> {
+export async function sendPayments(
+  bases: string[],
+  ids: string[],
+  opts: { concurrency?: number; amount?: number; timeout_ms?: number } = {},
+): Promise<SendResult> {
   const result: SendResult = { accepted: [], refused: new Map() };
   let next = 0;
   const one = async (): Promise<void> => {
@@ -128,7 +151,10 @@ export async function sendPayments(bases: string[], ids: string[], opts: { concu
 }
 
 // A steady trickle: `per_tick` fresh payments every `every_ms` until stop() (bounded by max_ticks).
-export function trickle(bases: string[], opts: { every_ms: number; per_tick: number; max_ticks: number }): { stop(): Promise<SendResult>; sent(): number; accepted(): number } {
+export function trickle(
+  bases: string[],
+  opts: { every_ms: number; per_tick: number; max_ticks: number },
+): { stop(): Promise<SendResult>; sent(): number; accepted(): number } {
   const total: SendResult = { accepted: [], refused: new Map() };
   let ticks = 0;
   let stopped = false;

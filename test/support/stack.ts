@@ -15,9 +15,12 @@ export const DIST = join(here, '..', '..'); // dist/
 export const MAIN = join(DIST, 'src', 'main.js');
 export const EMBEDDED_PG = join(DIST, 'src', 'store', 'embedded.js');
 
-
 // Resolves with the first stdout JSON line that `pick` accepts; other lines are kept in `log`.
-export function waitForLine(child: ChildProcess, pick: (m: Record<string, unknown>) => boolean, log: string[] = []): Promise<Record<string, unknown>> {
+export function waitForLine(
+  child: ChildProcess,
+  pick: (m: Record<string, unknown>) => boolean,
+  log: string[] = [],
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let done = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -94,7 +97,15 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
   const child = spawn(process.execPath, [MAIN], {
     // Started as npm start and the image start them (src/runtime.ts).
     // No metrics port of their own unless a test asks: many instances run on this host at once.
-    env: { ...process.env, ...INSTANCE_ENV, PURGE_ENABLED: 'true', HEALTH_INTERVAL_MS: '5000', METRICS_PORT: '0', ...env, PORT: String(port) },
+    env: {
+      ...process.env,
+      ...INSTANCE_ENV,
+      PURGE_ENABLED: 'true',
+      HEALTH_INTERVAL_MS: '5000',
+      METRICS_PORT: '0',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   createInterface({ input: child.stderr! }).on('line', (l) => log.push(l));
@@ -139,7 +150,12 @@ export async function stopParts(instances: Instance[], sims: Sim[], pg: Postgres
   await pg.stop();
 }
 
-export async function post(base: string, path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; text: string }> {
+export async function post(
+  base: string,
+  path: string,
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<{ status: number; text: string }> {
   const res = await request(base + path, { method: 'POST', headers, body });
   return { status: res.statusCode, text: await res.body.text() };
 }
@@ -179,11 +195,21 @@ export async function eventually(check: () => Promise<boolean>, timeout_ms = 30_
 }
 
 // The processors' own view vs the service's, per processor, for one window.
-export async function compare(stack: Stack, from?: string, to?: string): Promise<{ service: Summary; default: number; fallback: number; default_cents: number; fallback_cents: number }> {
+export async function compare(
+  stack: Stack,
+  from?: string,
+  to?: string,
+): Promise<{ service: Summary; default: number; fallback: number; default_cents: number; fallback_cents: number }> {
   const [service, d, f] = await Promise.all([
     summary(stack.instances[0].url, from, to),
     stack.sims[0].admin.summary(from, to),
     stack.sims[1].admin.summary(from, to),
   ]);
-  return { service, default: d.totalRequests, fallback: f.totalRequests, default_cents: Math.round(d.totalAmount * 100), fallback_cents: Math.round(f.totalAmount * 100) };
+  return {
+    service,
+    default: d.totalRequests,
+    fallback: f.totalRequests,
+    default_cents: Math.round(d.totalAmount * 100),
+    fallback_cents: Math.round(f.totalAmount * 100),
+  };
 }
