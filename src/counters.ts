@@ -209,6 +209,19 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   const counter = (name: string, help: string, type = 'counter'): void => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   };
+  renderPaymentCounters(c, out, counter);
+  renderWriterCounters(c, out, counter);
+  out.push(...blockedSeries(c));
+  renderQueueGauges(c, extra, out, counter);
+  renderStatusGauges(c, out, counter);
+  renderHistograms(c, out, counter);
+  return out.join('\n') + '\n';
+}
+
+type Header = (name: string, help: string, type?: string) => void;
+
+// Requests in, router decisions, processor attempts, retries, purges, drops, health polls.
+function renderPaymentCounters(c: Counters, out: string[], counter: Header): void {
   counter('rinha_payments_accepted_total', 'Payments accepted (202)');
   out.push(`rinha_payments_accepted_total ${c.get(C_ACCEPTED)}`);
   counter('rinha_payments_rejected_total', 'Requests refused, by reason');
@@ -229,6 +242,10 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   out.push(`rinha_stale_dropped_total ${c.get(C_STALE_DROPPED)}`);
   counter('rinha_duplicates_dropped_total', 'Payments whose correlationId another accepted payment already claimed');
   out.push(`rinha_duplicates_dropped_total ${c.get(C_DUPLICATES_DROPPED)}`);
+}
+
+// The COPY writer's counters, then the leader's health polls.
+function renderWriterCounters(c: Counters, out: string[], counter: Header): void {
   counter('rinha_writer_rows_total', 'Rows committed by the COPY writer');
   out.push(`rinha_writer_rows_total ${c.get(C_WRITER_ROWS)}`);
   counter('rinha_writer_batches_total', 'COPY batches committed');
@@ -237,7 +254,15 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   out.push(`rinha_writer_errors_total ${c.get(C_WRITER_ERRORS)}`);
   counter('rinha_health_polls_total', 'Health polls made by this instance as leader');
   PROCESSORS.forEach((p, i) => out.push(`rinha_health_polls_total{processor="${p}"} ${c.get(C_HEALTH_POLLS + i)}`));
-  out.push(...blockedSeries(c));
+}
+
+// Where payments wait: in flight, in the ring, in the backlog, held, before COPY.
+function renderQueueGauges(
+  c: Counters,
+  extra: { ring_depth: number; ring_slots: number; ring_wakeups: number },
+  out: string[],
+  counter: Header,
+): void {
   counter('rinha_inflight', 'Requests in flight per processor', 'gauge');
   PROCESSORS.forEach((p, i) => out.push(`rinha_inflight{processor="${p}"} ${c.get(G_INFLIGHT + i)}`));
   counter('rinha_ring_depth', 'Records waiting in the ring', 'gauge');
@@ -252,6 +277,10 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
   out.push(`rinha_held ${c.get(G_HELD)}`);
   counter('rinha_writer_pending', 'Confirmed payments waiting for COPY', 'gauge');
   out.push(`rinha_writer_pending ${c.get(G_WRITER_PENDING)}`);
+}
+
+// Liveness and memory: workers, leadership, database, V8 heaps.
+function renderStatusGauges(c: Counters, out: string[], counter: Header): void {
   counter('rinha_workers_alive', 'Worker threads running', 'gauge');
   out.push(`rinha_workers_alive ${c.get(G_WORKERS_ALIVE)}`);
   counter('rinha_health_leader', '1 when this instance polls processor health for the cluster', 'gauge');
@@ -265,6 +294,10 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
     `rinha_v8_heap_total_kb{thread="front"} ${c.get(G_HEAP_TOTAL_KB)}`,
     `rinha_v8_heap_total_kb{thread="workers"} ${c.get(G_HEAP_TOTAL_KB + 1)}`,
   );
+}
+
+// Histograms sharing a name (different labels) get one HELP/TYPE header.
+function renderHistograms(c: Counters, out: string[], counter: Header): void {
   const seen = new Set<string>();
   HISTOGRAMS.forEach((def, h) => {
     if (!seen.has(def.name)) {
@@ -282,7 +315,6 @@ export function renderMetrics(c: Counters, extra: { ring_depth: number; ring_slo
     const labels = def.labels ? `{${def.labels}}` : '';
     out.push(`${def.name}_sum${labels} ${Math.round(sum * 1000) / 1000}`, `${def.name}_count${labels} ${count}`);
   });
-  return out.join('\n') + '\n';
 }
 
 // The front's waits for blocking answers beyond their histogram (src/http/blocking.ts).

@@ -77,6 +77,78 @@ async function measure(
   });
 }
 
+// Stops everything started so far on Ctrl-C, kill or a closed terminal, then exits 130.
+function cleanUpOnSignals(cleanup: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    void cleanup().then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // A closed pipe on our output (e.g. `| head`) must not kill us before the children are stopped.
+  process.stderr.on('error', () => {});
+  process.stdout.on('error', () => {});
+}
+
+// The service's run, with the --chaos plan applied during the load and reconciled after it.
+async function measureService(
+  o: ContestOptions,
+  procs: Processors,
+  service: Service,
+): Promise<{ result: RunResult; chaosReport: ChaosReport | undefined }> {
+  let chaos: ReturnType<typeof startChaos> | undefined;
+  const result = await measure(
+    o,
+    procs,
+    service,
+    'service',
+    o.duration_s,
+    o.topology !== 'none',
+    o.chaos === undefined
+      ? undefined
+      : {
+          record_ids: true,
+          onLoadStart: (t0) => {
+            chaos = startChaos(
+              o.chaos!,
+              () => service.roots(),
+              t0,
+              (line) => process.stderr.write(line + '\n'),
+            );
+          },
+        },
+  );
+  let chaosReport: ChaosReport | undefined;
+  if (chaos !== undefined) {
+    chaos.stop();
+    // Before the service stops: its summary is one of the three records.
+    chaosReport = await reconcile(result.accepted_ids ?? [], procs, service.url, parseConfig().durability, chaos.applied);
+    delete result.accepted_ids; // tens of thousands of ids: not for result.json
+  }
+  return { result, chaosReport };
+}
+
+// result.json, report.md and timeline.svg, then the chaos reconciliation when there was one.
+function writeOutputs(
+  dir: string,
+  json: ReturnType<typeof buildResultJson>,
+  timelineSvg: () => string,
+  chaosReport: ChaosReport | undefined,
+): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'result.json'), JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(join(dir, 'report.md'), renderReport(json));
+  writeFileSync(join(dir, 'timeline.svg'), timelineSvg());
+  if (chaosReport !== undefined) {
+    writeFileSync(join(dir, 'chaos.json'), JSON.stringify(chaosReport, null, 2) + '\n');
+    writeFileSync(join(dir, 'chaos.md'), renderChaos(chaosReport));
+    process.stderr.write('\n' + renderChaos(chaosReport));
+  }
+}
+
 async function main(): Promise<number> {
   let o: ContestOptions;
   try {
@@ -93,21 +165,10 @@ async function main(): Promise<number> {
   );
 
   const cleanups: (() => Promise<void>)[] = [];
-  let stopping = false;
   const cleanup = async () => {
     while (cleanups.length) await cleanups.pop()!().catch(() => {});
   };
-  const onSignal = () => {
-    if (stopping) return;
-    stopping = true;
-    void cleanup().then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  // A closed pipe on our output (e.g. `| head`) must not kill us before the children are stopped.
-  process.stderr.on('error', () => {});
-  process.stdout.on('error', () => {});
+  cleanUpOnSignals(cleanup);
 
   try {
     const procs = await startProcessors(o);
@@ -136,35 +197,7 @@ async function main(): Promise<number> {
 
     const service = await startService(o, procs, plan);
     cleanups.push(service.stop);
-    let chaos: ReturnType<typeof startChaos> | undefined;
-    const result = await measure(
-      o,
-      procs,
-      service,
-      'service',
-      o.duration_s,
-      o.topology !== 'none',
-      o.chaos === undefined
-        ? undefined
-        : {
-            record_ids: true,
-            onLoadStart: (t0) => {
-              chaos = startChaos(
-                o.chaos!,
-                () => service.roots(),
-                t0,
-                (line) => process.stderr.write(line + '\n'),
-              );
-            },
-          },
-    );
-    let chaosReport: ChaosReport | undefined;
-    if (chaos !== undefined) {
-      chaos.stop();
-      // Before the service stops: its summary is one of the three records.
-      chaosReport = await reconcile(result.accepted_ids ?? [], procs, service.url, parseConfig().durability, chaos.applied);
-      delete result.accepted_ids; // tens of thousands of ids: not for result.json
-    }
+    const { result, chaosReport } = await measureService(o, procs, service);
     await cleanups.pop()!();
 
     const baseline = o.baseline ? await runBaseline('baseline') : undefined;
@@ -181,15 +214,7 @@ async function main(): Promise<number> {
       baselineNote,
       payingNote,
     });
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'result.json'), JSON.stringify(json, null, 2) + '\n');
-    writeFileSync(join(dir, 'report.md'), renderReport(json));
-    writeFileSync(join(dir, 'timeline.svg'), renderTimelineSvg(result, o.schedule, baseline));
-    if (chaosReport !== undefined) {
-      writeFileSync(join(dir, 'chaos.json'), JSON.stringify(chaosReport, null, 2) + '\n');
-      writeFileSync(join(dir, 'chaos.md'), renderChaos(chaosReport));
-      process.stderr.write('\n' + renderChaos(chaosReport));
-    }
+    writeOutputs(dir, json, () => renderTimelineSvg(result, o.schedule, baseline), chaosReport);
     process.stderr.write(
       `\nscore ${json.official.total_liquido} (p99 ${json.official.p99.valor}, inconsistencies ${json.official.multa.composicao.num_inconsistencias}, lag ${json.official.lag.lag})\n`,
     );

@@ -86,7 +86,34 @@ function num(name: string, v: string | undefined, min: number, max: number): num
   return x;
 }
 
-export function parseOptions(argv: string[]): ContestOptions {
+// Options that take a value (`--x v` or `--x=v`).
+const VALUE_OPTIONS = [
+  '--duration',
+  '--users',
+  '--amount',
+  '--fee-default',
+  '--fee-fallback',
+  '--schedule',
+  '--topology',
+  '--target',
+  '--processors',
+  '--default-port',
+  '--fallback-port',
+  '--default-admin-url',
+  '--fallback-admin-url',
+  '--processor-token',
+  '--baseline-duration',
+  '--out',
+  '--label',
+  '--compose-file',
+  '--participant',
+  '--timeout-ms',
+  '--drain-ms',
+  '--chaos',
+];
+
+// Splits the command line into value options and bare flags; nothing is interpreted yet.
+function splitArgs(argv: string[]): { values: Map<string, string>; seen: Set<string> } {
   const flags = new Set(['--preview', '--no-baseline', '--baseline-both', '--baseline-pays', '--no-limits', '--help']);
   const values = new Map<string, string>();
   const seen = new Set<string>();
@@ -105,32 +132,35 @@ export function parseOptions(argv: string[]): ContestOptions {
     if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
     values.set(a, argv[++i]);
   }
+  return { values, seen };
+}
+
+// A --schedule file as given, or the published schedule scaled to the run's duration.
+function chooseSchedule(
+  values: Map<string, string>,
+  preview: boolean,
+  base_s: number,
+  duration_s: number,
+): { schedule: Phase[]; schedule_note: string } {
+  if (values.has('--schedule')) {
+    return {
+      schedule: readScheduleFile(values.get('--schedule')!),
+      schedule_note: `custom schedule from ${values.get('--schedule')} (not scaled)`,
+    };
+  }
+  const base = preview ? PREVIEW_SCHEDULE : FINAL_SCHEDULE;
+  const schedule = scaleSchedule(base, base_s, duration_s);
+  const schedule_note =
+    duration_s === base_s
+      ? `${preview ? 'preview' : 'final'} test schedule as published`
+      : `${preview ? 'preview' : 'final'} test schedule scaled from ${base_s} s to ${duration_s} s (a phase every ${((schedule[2]?.at_s ?? 0) - (schedule[1]?.at_s ?? 0)).toFixed(2)} s, first at ${schedule[0]?.at_s} s); the VU ramp is scaled too`;
+  return { schedule, schedule_note };
+}
+
+export function parseOptions(argv: string[]): ContestOptions {
+  const { values, seen } = splitArgs(argv);
   if (seen.has('--help')) throw new Error(USAGE);
-  const known = [
-    '--duration',
-    '--users',
-    '--amount',
-    '--fee-default',
-    '--fee-fallback',
-    '--schedule',
-    '--topology',
-    '--target',
-    '--processors',
-    '--default-port',
-    '--fallback-port',
-    '--default-admin-url',
-    '--fallback-admin-url',
-    '--processor-token',
-    '--baseline-duration',
-    '--out',
-    '--label',
-    '--compose-file',
-    '--participant',
-    '--timeout-ms',
-    '--drain-ms',
-    '--chaos',
-  ];
-  for (const k of values.keys()) if (!known.includes(k)) throw new Error(`unknown option ${k}\n${USAGE}`);
+  for (const k of values.keys()) if (!VALUE_OPTIONS.includes(k)) throw new Error(`unknown option ${k}\n${USAGE}`);
 
   const preview = seen.has('--preview');
   const base_s = preview ? PREVIEW_DURATION_S : FINAL_DURATION_S;
@@ -145,19 +175,7 @@ export function parseOptions(argv: string[]): ContestOptions {
     throw new Error('--processors external needs --default-admin-url and --fallback-admin-url');
   }
 
-  let schedule: Phase[];
-  let schedule_note: string;
-  if (values.has('--schedule')) {
-    schedule = readScheduleFile(values.get('--schedule')!);
-    schedule_note = `custom schedule from ${values.get('--schedule')} (not scaled)`;
-  } else {
-    const base = preview ? PREVIEW_SCHEDULE : FINAL_SCHEDULE;
-    schedule = scaleSchedule(base, base_s, duration_s);
-    schedule_note =
-      duration_s === base_s
-        ? `${preview ? 'preview' : 'final'} test schedule as published`
-        : `${preview ? 'preview' : 'final'} test schedule scaled from ${base_s} s to ${duration_s} s (a phase every ${((schedule[2]?.at_s ?? 0) - (schedule[1]?.at_s ?? 0)).toFixed(2)} s, first at ${schedule[0]?.at_s} s); the VU ramp is scaled too`;
-  }
+  const { schedule, schedule_note } = chooseSchedule(values, preview, base_s, duration_s);
   const chaos = values.has('--chaos') ? readChaosPlan(values.get('--chaos')!) : undefined;
   if (chaos !== undefined && topology !== 'npm-start')
     throw new Error('--chaos needs --topology npm-start (its launcher restarts a killed instance)');

@@ -28,8 +28,8 @@ const USAGE = `usage: node dist/native-bench/http/main.js [options]
   --base-port <p>              fixed ports p..p+3 instead of OS-chosen ones
   --out <dir>                  output directory (default bench-results/<UTC>-http)`;
 
-export function parseHttpArgs(argv: string[]): HttpBenchOptions {
-  const o: HttpBenchOptions = {
+function httpDefaults(): HttpBenchOptions {
+  return {
     rates: [600, 2000, 10_000, 'max'],
     duration_s: 10,
     warmup_s: 2,
@@ -42,6 +42,10 @@ export function parseHttpArgs(argv: string[]): HttpBenchOptions {
     base_port: 0,
     out: '',
   };
+}
+
+export function parseHttpArgs(argv: string[]): HttpBenchOptions {
+  const o = httpDefaults();
   const int = (name: string, v: string | undefined, min: number, max: number) => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min || n > max)
@@ -104,6 +108,11 @@ export function parseHttpArgs(argv: string[]): HttpBenchOptions {
         throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
+  return checkCombinations(o);
+}
+
+// Flags that make sense alone but not together.
+function checkCombinations(o: HttpBenchOptions): HttpBenchOptions {
   if (o.baseline_only && (o.target || o.cpu_prof)) throw new Error('--baseline-only excludes --target and --cpu-prof');
   if (o.baseline_only) o.baseline = true;
   if (o.pids.length > 0 && !o.target) throw new Error('--pids only makes sense with --target');

@@ -96,6 +96,51 @@ interface Stack {
   stop(): Promise<void>;
 }
 
+async function waitOk(target: { port: number } | { socketPath: string }, path: string, who: Component[]): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (who.some((c) => c.exited())) throw new Error(`exited: ${who.map((c) => c.tail()).join('\n')}`);
+    if ((await httpStatus(target, path)) === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timeout waiting for ${JSON.stringify(target)}${path}: ${who.map((c) => c.tail()).join('\n')}`);
+}
+
+// haproxy or nginx on 127.0.0.1:port in front of the two backends at addrs.
+function spawnBalancer(variant: Variant, dir: string, port: number, unix: boolean, addrs: string[], cgroup: Cgroup | undefined): Component {
+  if (variant.startsWith('haproxy')) {
+    return spawnComponent(
+      'haproxy',
+      '/usr/sbin/haproxy',
+      ['-f', process.env.LB_BENCH_HAPROXY_CFG ?? join(REPO_DIR, 'haproxy.cfg'), '-db'],
+      {
+        env: {
+          ...process.env,
+          LB_BIND: `127.0.0.1:${port}`,
+          API1_ADDR: unix ? `unix@${addrs[0]}` : addrs[0],
+          API2_ADDR: unix ? `unix@${addrs[1]}` : addrs[1],
+        },
+        cgroup,
+        log: (line) => process.stderr.write(line + '\n'),
+      },
+    );
+  }
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    nginxConfig(
+      dir,
+      port,
+      addrs.map((a) => (unix ? `unix:${a}` : a)),
+    ),
+  );
+  return spawnComponent('nginx', '/usr/sbin/nginx', ['-c', conf, '-p', dir], {
+    env: process.env,
+    cgroup,
+    log: (line) => process.stderr.write(line + '\n'),
+  });
+}
+
 async function startStack(variant: Variant, dir: string, port: number, lb_limits: boolean): Promise<Stack> {
   const supported = cgroupSupport().ok;
   const tag = `lbb-${process.pid}-${variant}`;
@@ -142,15 +187,6 @@ async function startStack(variant: Variant, dir: string, port: number, lb_limits
         }),
       );
     }
-    const waitOk = async (target: { port: number } | { socketPath: string }, path: string, who: Component[]) => {
-      const deadline = Date.now() + START_TIMEOUT_MS;
-      while (Date.now() < deadline) {
-        if (who.some((c) => c.exited())) throw new Error(`exited: ${who.map((c) => c.tail()).join('\n')}`);
-        if ((await httpStatus(target, path)) === 200) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`timeout waiting for ${JSON.stringify(target)}${path}: ${who.map((c) => c.tail()).join('\n')}`);
-    };
     for (const t of targets) await waitOk(t, '/health', backends);
     // haproxy and nginx bind with SO_REUSEPORT: a leftover listener would silently take half the load.
     if ((await httpStatus({ port }, '/health')) !== 0) throw new Error(`port ${port} is already in use`);
@@ -158,38 +194,7 @@ async function startStack(variant: Variant, dir: string, port: number, lb_limits
     if (variant === 'direct') {
       url = unix ? '' : `http://${addrs[0]}`; // one backend, no LB: the floor
     } else {
-      if (variant.startsWith('haproxy')) {
-        lb = spawnComponent(
-          'haproxy',
-          '/usr/sbin/haproxy',
-          ['-f', process.env.LB_BENCH_HAPROXY_CFG ?? join(REPO_DIR, 'haproxy.cfg'), '-db'],
-          {
-            env: {
-              ...process.env,
-              LB_BIND: `127.0.0.1:${port}`,
-              API1_ADDR: unix ? `unix@${addrs[0]}` : addrs[0],
-              API2_ADDR: unix ? `unix@${addrs[1]}` : addrs[1],
-            },
-            cgroup: groups.lb,
-            log: (line) => process.stderr.write(line + '\n'),
-          },
-        );
-      } else {
-        const conf = join(dir, 'nginx.conf');
-        writeFileSync(
-          conf,
-          nginxConfig(
-            dir,
-            port,
-            addrs.map((a) => (unix ? `unix:${a}` : a)),
-          ),
-        );
-        lb = spawnComponent('nginx', '/usr/sbin/nginx', ['-c', conf, '-p', dir], {
-          env: process.env,
-          cgroup: groups.lb,
-          log: (line) => process.stderr.write(line + '\n'),
-        });
-      }
+      lb = spawnBalancer(variant, dir, port, unix, addrs, groups.lb);
       url = `http://127.0.0.1:${port}`;
       await waitOk({ port }, '/payments-summary', [lb]);
     }

@@ -32,30 +32,13 @@ async function main(): Promise<void> {
         snapshots.push(mergeHistograms(await readMetrics(stack.instances.map((i) => i.url)), VISIBILITY));
       }
     })();
-    let sent = 0;
-    const inflight = new Set<Promise<void>>();
-    while (Date.now() - started < duration_s * 1000) {
-      const due = Math.floor(((Date.now() - started) / 1000) * rate);
-      while (sent < due) {
-        const base = stack.instances[sent % 2].url;
-        const p = request(`${base}/payments`, {
-          method: 'POST',
-          dispatcher: agent,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ correlationId: crypto.randomUUID(), amount: 20.05 }),
-        })
-          .then((r) => r.body.dump())
-          .then(
-            () => undefined,
-            () => undefined,
-          );
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-        sent++;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    await Promise.all(inflight);
+    const sent = await sendPayments(
+      stack.instances.map((i) => i.url),
+      agent,
+      started,
+      rate,
+      duration_s,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     sampling = false;
     await sampler;
@@ -102,6 +85,36 @@ async function main(): Promise<void> {
     await agent.close();
     await stack.stop();
   }
+}
+
+// POSTs `rate` payments a second, alternating between the instances, until `duration_s` after
+// `started`; resolves with the count once every answer is in.
+async function sendPayments(urls: string[], agent: Agent, started: number, rate: number, duration_s: number): Promise<number> {
+  let sent = 0;
+  const inflight = new Set<Promise<void>>();
+  while (Date.now() - started < duration_s * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * rate);
+    while (sent < due) {
+      const base = urls[sent % 2];
+      const p = request(`${base}/payments`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ correlationId: crypto.randomUUID(), amount: 20.05 }),
+      })
+        .then((r) => r.body.dump())
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+      sent++;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await Promise.all(inflight);
+  return sent;
 }
 
 function readMetrics(urls: string[]): Promise<string[]> {
