@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../src/net.js';
+import { processTree } from '../native-bench/contest/resources.js';
 import { DIST, eventually, payment, post } from './support/stack.js';
 import { metricValue, parseMetrics } from './support/reliability-metrics.js';
 
@@ -66,23 +67,6 @@ async function startLauncher(): Promise<Launcher> {
   return { child, tmp, port, metrics_port, out };
 }
 
-// Every process under `root` (Linux /proc), the root included.
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found = [root];
-  for (let i = 0; i < found.length; i++) for (const [pid, ppid] of parent) if (ppid === found[i]) found.push(pid);
-  return found;
-}
-
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -123,7 +107,7 @@ test('each instance serves its own metrics; their accepted payments add up to th
 
 test('launcher killed with SIGKILL: every child stops and the data directory is removed', async () => {
   const l = await startLauncher();
-  const tree = descendants(l.child.pid!);
+  const tree = processTree([l.child.pid!]);
   // the launcher, embedded Postgres (its program and the server's processes), 2 simulators, 2 instances
   assert.ok(tree.length >= 7, `processes under the launcher: ${tree.length}`);
   assert.equal(readdirSync(l.tmp).filter((n) => n.startsWith('rinha-node-pg-')).length, 1, 'one data directory while running');
@@ -137,7 +121,7 @@ test('launcher killed with SIGKILL: every child stops and the data directory is 
 
 test('launcher stopped with SIGTERM: exit 0, no process and no data directory left', async () => {
   const l = await startLauncher();
-  const tree = descendants(l.child.pid!);
+  const tree = processTree([l.child.pid!]);
   const code = await new Promise<number | null>((resolve) => {
     l.child.once('exit', (c) => resolve(c));
     l.child.kill('SIGTERM');

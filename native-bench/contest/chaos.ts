@@ -7,8 +7,9 @@
 // - kill-instance: SIGKILL to the instance with INSTANCE_INDEX = `instance` (default 0);
 // - restart-postgres: a clean restart (fast shutdown, then start);
 // - crash-postgres: an immediate shutdown (no checkpoint: crash recovery), then start.
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { request } from 'undici';
+import { processTree } from './resources.js';
 
 type ChaosAction = 'kill-instance' | 'restart-postgres' | 'crash-postgres';
 export interface ChaosStep {
@@ -48,23 +49,6 @@ export function readChaosPlan(arg: string): ChaosStep[] {
     .sort((a, b) => a.at_s - b.at_s);
 }
 
-// Every process under `roots` (Linux /proc), roots included.
-function descendants(roots: number[]): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const found = [...roots];
-  for (let i = 0; i < found.length; i++) for (const [pid, ppid] of parent) if (ppid === found[i]) found.push(pid);
-  return found;
-}
-
 function cmdline(pid: number): string[] {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -85,7 +69,7 @@ function envOf(pid: number, name: string): string | undefined {
 }
 
 function findTarget(step: ChaosStep, roots: number[]): number | null {
-  for (const pid of descendants(roots)) {
+  for (const pid of processTree(roots)) {
     const args = cmdline(pid);
     if (step.action === 'kill-instance') {
       if (args.some((a) => a.endsWith('/dist/src/main.js')) && Number(envOf(pid, 'INSTANCE_INDEX') ?? '0') === step.instance) return pid;
