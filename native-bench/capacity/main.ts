@@ -4,7 +4,6 @@
 // writes bench-results/<UTC>-capacity-<label>/{result.json,report.md,latency.svg}.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import os from 'node:os';
 import { parseOptions } from '../contest/options.js';
 import {
   startProcessors,
@@ -20,6 +19,7 @@ import { parseCapacityOptions, type CapacityOptions, type TargetName } from './o
 import { runStep, type StepResult, type Target } from './step.js';
 import { compareGenerators } from './generators.js';
 import { buildCapacityJson, renderCapacityReport, renderCapacitySvg, type TargetRun } from './report.js';
+import { machineInfo } from '../lib/machine.js';
 
 // A step this far outside the bound ends the climb: higher rates only take time. Far above the
 // bound: on a shared machine a p99 of tens of ms says little about the next rate's CPU.
@@ -32,19 +32,6 @@ function outDir(o: CapacityOptions): string {
     .replace(/[:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   return resolve('bench-results', `${stamp}-capacity-${o.label.replace(/[^A-Za-z0-9._-]/g, '_')}`);
-}
-
-function machineInfo(): Record<string, unknown> {
-  const cpus = os.cpus();
-  return {
-    hostname: os.hostname(),
-    kernel: os.release(),
-    cpu_model: cpus[0]?.model ?? 'unknown',
-    cpu_count: cpus.length,
-    memory_total_mb: Math.round(os.totalmem() / 1048576),
-    node: process.version,
-    loadavg_at_start: os.loadavg(),
-  };
 }
 
 const log = (line: string): void => {

@@ -3,7 +3,6 @@
 // against the do-nothing baseline under the same limits, and writes bench-results/<UTC>-<label>/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import os from 'node:os';
 import { parseOptions, type ContestOptions } from './options.js';
 import {
   startProcessors,
@@ -19,21 +18,7 @@ import { reconcile, renderChaos, startChaos, type ChaosReport } from './chaos.js
 import { parseConfig } from '../../src/config.js';
 import { buildResultJson, renderReport } from './report.js';
 import { renderTimelineSvg } from './svg.js';
-
-function machineInfo() {
-  const cpus = os.cpus();
-  return {
-    hostname: os.hostname(),
-    platform: os.platform(),
-    kernel: os.release(),
-    arch: os.arch(),
-    cpu_model: cpus[0]?.model ?? 'unknown',
-    cpu_count: cpus.length,
-    memory_total_mb: Math.round(os.totalmem() / 1048576),
-    node: process.version,
-    loadavg_at_start: os.loadavg(),
-  };
-}
+import { machineInfo } from '../lib/machine.js';
 
 function outDir(o: ContestOptions): string {
   if (o.out) return resolve(o.out);
