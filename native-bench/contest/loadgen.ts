@@ -1,6 +1,8 @@
-// Main-thread side of the load generator: starts the worker, forwards its per-second ticks,
-// and returns every request it made (start offset, duration, status) when the ramp is over.
+// Main-thread side of the load generator: starts it (the C one, loadgen.c, in its own process, or
+// the Node one in a worker thread), forwards its per-second ticks, and returns every request it
+// made (start offset, duration, status) when the ramp is over.
 import { Worker } from 'node:worker_threads';
+import { runCLoad } from './loadgen-native.js';
 
 export interface LoadConfig {
   target_url: string;
@@ -31,7 +33,7 @@ export interface LoadDone {
   start_ms: Float64Array; // request start, ms since t = 0
   dur_ms: Float64Array; // request duration, ms
   status: Int16Array; // HTTP status, 0 = timeout / error
-  cpu_ms: number; // the generator thread's own CPU over the run
+  cpu_ms: number; // the generator's own CPU over the run (its thread, or the C generator's process)
   accepted_ids?: string[]; // with record_ids: the correlationIds answered 2xx
 }
 
@@ -43,7 +45,17 @@ export function isAccepted(status: number): boolean {
   return status === 200 || status === 201 || status === 202 || status === 204;
 }
 
-export function runLoad(cfg: LoadConfig, onTick: (tick: LoadTick) => void): { done: Promise<LoadDone>; stop(): Promise<void> } {
+export interface LoadRun {
+  done: Promise<LoadDone>;
+  stop(): Promise<void>;
+  pid: number | null; // the C generator's process (null: the Node generator, a thread of this process)
+}
+
+// Which generator runs: the C one (the binary built by buildCGenerator) or the Node worker.
+export type Generator = { kind: 'c'; binary: string } | { kind: 'node' };
+
+export function runLoad(cfg: LoadConfig, onTick: (tick: LoadTick) => void, generator: Generator = { kind: 'node' }): LoadRun {
+  if (generator.kind === 'c') return runCLoad(generator.binary, cfg, onTick);
   const worker = new Worker(new URL('./loadgen-worker.js', import.meta.url), { workerData: cfg });
   const done = new Promise<LoadDone>((resolve, reject) => {
     worker.on('message', (msg: LoadTick | LoadDone | { type: 'error'; message: string }) => {
@@ -58,6 +70,7 @@ export function runLoad(cfg: LoadConfig, onTick: (tick: LoadTick) => void): { do
   });
   return {
     done,
+    pid: null,
     stop: async () => {
       await worker.terminate();
     },

@@ -19,6 +19,8 @@ import { parseConfig } from '../../src/config.js';
 import { buildResultJson, renderReport } from './report.js';
 import { renderTimelineSvg } from './svg.js';
 import { machineInfo } from '../lib/machine.js';
+import type { Generator } from './loadgen.js';
+import { buildCGenerator } from './loadgen-native.js';
 
 function outDir(o: ContestOptions): string {
   if (o.out) return resolve(o.out);
@@ -28,6 +30,17 @@ function outDir(o: ContestOptions): string {
     .replace(/\.\d+Z$/, 'Z');
   return resolve('bench-results', `${stamp}-${o.label.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 }
+
+// The C generator when asked for and it compiles; else the Node one, saying why.
+function chooseGenerator(o: ContestOptions): Generator {
+  if (o.generator === 'node') return { kind: 'node' };
+  const built = buildCGenerator();
+  if ('binary' in built) return { kind: 'c', binary: built.binary };
+  process.stderr.write(`contest: NOTICE the C load generator could not be built (${built.error}); the Node generator runs instead\n`);
+  return { kind: 'node' };
+}
+
+let generator: Generator = { kind: 'node' };
 
 async function measure(
   o: ContestOptions,
@@ -59,6 +72,7 @@ async function measure(
     ready_tries: startedByBench ? 150 : 15,
     ready_gap_ms: startedByBench ? 500 : 5000,
     drain_ms: o.drain_ms,
+    generator,
   });
 }
 
@@ -145,8 +159,9 @@ async function main(): Promise<number> {
   const dir = outDir(o);
   const plan = planLimits(o);
   const machine = machineInfo();
+  generator = chooseGenerator(o);
   process.stderr.write(
-    `contest: ${o.preview ? 'preview' : 'final'} test, ${o.duration_s} s, ${o.users} VUs, topology ${o.topology}; ${plan.note}\n`,
+    `contest: ${o.preview ? 'preview' : 'final'} test, ${o.duration_s} s, ${o.users} VUs, topology ${o.topology}, ${generator.kind === 'c' ? 'C' : 'Node'} load generator; ${plan.note}\n`,
   );
 
   const cleanups: (() => Promise<void>)[] = [];

@@ -44,6 +44,7 @@ export interface ContestOptions {
   compose_file: string;
   drain_ms: number;
   chaos?: ChaosStep[]; // faults during the service's run, then a reconciliation (chaos.ts)
+  generator: 'c' | 'node'; // the load generator asked for (c falls back to node without a C compiler)
 }
 
 const USAGE = `usage: node dist/native-bench/contest/main.js [options]
@@ -72,6 +73,8 @@ const USAGE = `usage: node dist/native-bench/contest/main.js [options]
   --compose-file <path>     where the limits come from (default docker-compose.yml)
   --out <dir>               output directory (default bench-results/<UTC>-<label>)
   --label <name>            label in the output directory name and report
+  --generator <g>           c (default: loadgen.c, compiled with the system's cc; the Node one when
+                            it cannot be) | node (the Node generator in a worker thread)
   --drain-ms <ms>           wait after teardown before the extra 'lag after drain' check (default 5000)
   --chaos <plan>            faults during the service's run (topology npm-start), from a JSON file or
                             inline JSON: [{"at_s":20,"action":"kill-instance","instance":0},
@@ -110,6 +113,7 @@ const VALUE_OPTIONS = [
   '--timeout-ms',
   '--drain-ms',
   '--chaos',
+  '--generator',
 ];
 
 // Splits the command line into value options and bare flags; nothing is interpreted yet.
@@ -179,6 +183,8 @@ export function parseOptions(argv: string[]): ContestOptions {
   const chaos = values.has('--chaos') ? readChaosPlan(values.get('--chaos')!) : undefined;
   if (chaos !== undefined && topology !== 'npm-start')
     throw new Error('--chaos needs --topology npm-start (its launcher restarts a killed instance)');
+  const generator = (values.get('--generator') ?? 'c') as 'c' | 'node';
+  if (!['c', 'node'].includes(generator)) throw new Error('--generator must be c | node');
   const baseline_duration_s = values.has('--baseline-duration')
     ? num('--baseline-duration', values.get('--baseline-duration'), 2, 3600)
     : duration_s;
@@ -213,5 +219,6 @@ export function parseOptions(argv: string[]): ContestOptions {
     compose_file: values.get('--compose-file') ?? 'docker-compose.yml',
     drain_ms: values.has('--drain-ms') ? num('--drain-ms', values.get('--drain-ms'), 0, 600_000) : 5000,
     ...(chaos !== undefined ? { chaos } : {}),
+    generator,
   };
 }

@@ -29,6 +29,7 @@ function baselineRun(run: RunResult) {
   return {
     latency: { posts_ok: run.latency.posts_ok, all_requests: run.latency.all_expected },
     counts: run.counts,
+    loadgen: run.loadgen,
     resources: run.resources,
     timeline: run.timeline, // per second, to line up with the service's
   };
@@ -57,6 +58,7 @@ export function buildResultJson(x: ResultInput) {
       topology: o.topology,
       target: r.target_url,
       service: x.service.description,
+      generator: r.loadgen.generator,
       limits: {
         applied: x.plan.applied,
         cpus: x.plan.limits.cpus,
@@ -131,6 +133,7 @@ function scoreSection(j: ResultJson, lines: string[]): void {
     '',
   );
   lines.push(`Service: ${b.service}.`, '');
+  lines.push(`Load generator: ${generatorText(b.generator)}.`, '');
   lines.push(
     `Limits: ${b.limits.applied ? `${b.limits.cpus} CPU / ${b.limits.memory_mb} MB (${b.limits.source})` : `NOT applied — ${b.limits.note}`}.`,
     '',
@@ -249,7 +252,13 @@ function resourcesSection(j: ResultJson, lines: string[]): void {
     for (const t of j.resources.harness_threads) lines.push(`  - ${threadText(t)}`);
   }
   if (j.loadgen)
-    lines.push(`- the load generator's own thread: ${j.loadgen.cpu_ms} ms CPU, ${j.loadgen.cpu_us_per_request} µs per request`);
+    lines.push(
+      `- the load generator (${generatorText(j.loadgen.generator)}): ${j.loadgen.cpu_ms} ms CPU, ${j.loadgen.cpu_us_per_request} µs per request`,
+    );
+  if (j.baseline?.loadgen)
+    lines.push(
+      `- baseline run: the load generator ${j.baseline.loadgen.cpu_ms} ms CPU, ${j.baseline.loadgen.cpu_us_per_request} µs per request`,
+    );
   const b_res = j.baseline?.resources;
   for (const t of [...(b_res?.threads ?? []), ...(b_res?.harness_threads ?? [])]) {
     if (t.group.startsWith('baseline server (main') || t.group.startsWith('load generator')) lines.push(`- baseline run: ${threadText(t)}`);
@@ -265,6 +274,10 @@ function resourcesSection(j: ResultJson, lines: string[]): void {
   for (const p of j.resources.processes.slice(0, 20)) lines.push(`  - ${p.vm_hwm_mb} MB — pid ${p.pid} \`${p.command}\``);
   if (j.resources.processes.length === 0) lines.push('  - (no processes watched)');
   lines.push('');
+}
+
+function generatorText(g: 'c' | 'node'): string {
+  return g === 'c' ? 'C (native-bench/contest/loadgen.c, its own process)' : 'Node (loadgen-worker.ts, a worker thread of the bench)';
 }
 
 // CPU the group spent per accepted payment: the cost the service adds to the machine the load

@@ -2,7 +2,7 @@
 // Mirrors rinha-final.js: setup() sets the token and purges; scenarios run concurrently; teardown()
 // reads the processors' admin summaries over the last `teardown_window_s`; handleSummary scores.
 import { randomBytes } from 'node:crypto';
-import { runLoad, nowEpochMs, isAccepted, type LoadDone, type LoadTick } from './loadgen.js';
+import { runLoad, nowEpochMs, isAccepted, type Generator, type LoadDone, type LoadTick } from './loadgen.js';
 import { HttpCaller, ProcessorAdmin, Backend, INITIAL_TOKEN, type CallRecord } from './clients.js';
 import { officialResult, type OfficialResult, type ProcessorAdminSummary } from './score.js';
 import { countOver, latencyStats, LiveHistogram, type LatencyStats } from './stats.js';
@@ -46,6 +46,7 @@ export interface RunParams {
   drain_ms?: number; // extra wait before the 'lag after drain' check
   record_ids?: boolean; // keep the accepted correlationIds (RunResult.accepted_ids)
   onLoadStart?: (t0_epoch_ms: number) => void; // when the load's t = 0 is set (chaos timers)
+  generator?: Generator; // default: the Node generator
 }
 
 export interface AuditRecord {
@@ -94,7 +95,8 @@ export interface RunResult {
   phases: PhaseApplied[];
   timeline: TimelinePoint[];
   resources: ResourcePeaks;
-  loadgen: { cpu_ms: number; cpu_us_per_request: number }; // the load generator's own thread
+  // The load generator's own CPU: the C generator's process, or the Node generator's thread.
+  loadgen: { generator: 'c' | 'node'; cpu_ms: number; cpu_us_per_request: number };
   accepted_ids?: string[]; // with record_ids (kept out of result.json by the caller)
 }
 
@@ -137,7 +139,8 @@ export async function contestRun(p: RunParams): Promise<RunResult> {
     const ticks: LoadTick[] = [];
     const load = startLoad(p, clock, live, ticks);
     p.onLoadStart?.(t0);
-    const sampler = new ResourceSampler(p.cgroups, p.process_roots, () => p.harness_pids ?? []);
+    const harness = load.pid === null ? (p.harness_pids ?? []) : [...(p.harness_pids ?? []), load.pid];
+    const sampler = new ResourceSampler(p.cgroups, p.process_roots, () => harness);
     sampler.start(1000);
     const phases: PhaseApplied[] = [];
     const audits: AuditRecord[] = [];
@@ -204,6 +207,7 @@ function startLoad(p: RunParams, clock: Clock, live: Live, ticks: LoadTick[]) {
         `[${p.label}] t=${tick.t}s vus=${tick.vus} req/s=${rps} fail=${tick.fail} p99(1s)=${tick.p99_ms.toFixed(2)}ms p99(so far)=${histogram.quantile(0.99).toFixed(2)}ms ok=${live.total_ok} inconsistencies=${live.inconsistencies}`,
       );
     },
+    p.generator,
   );
 }
 
@@ -365,7 +369,11 @@ function summarize(
     phases: c.phases,
     timeline: c.timeline,
     resources: c.resources,
-    loadgen: { cpu_ms: round3(done.cpu_ms), cpu_us_per_request: done.count > 0 ? round3((done.cpu_ms * 1000) / done.count) : 0 },
+    loadgen: {
+      generator: p.generator?.kind ?? 'node',
+      cpu_ms: round3(done.cpu_ms),
+      cpu_us_per_request: done.count > 0 ? round3((done.cpu_ms * 1000) / done.count) : 0,
+    },
   };
 }
 

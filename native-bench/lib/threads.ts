@@ -36,6 +36,7 @@ export function threadGroup(cmdline: string, comm: string, is_main: boolean): st
   if (/\/baseline\/server\.js\b/.test(cmdline)) return is_main ? 'baseline server (main thread)' : 'baseline server, other threads';
   if (/\/processor-sim\/main\.js\b/.test(cmdline)) return 'processor simulators';
   if (/\/(contest|capacity)\/main\.js\b/.test(cmdline)) return 'load generator (the bench)';
+  if (/\/contest\/loadgen-c\b/.test(cmdline)) return 'load generator (C process)';
   if (/\bhaproxy\b/.test(cmdline) || comm === 'haproxy') return 'load balancer (haproxy)';
   return 'other';
 }
