@@ -1,7 +1,8 @@
-// What a load generator itself adds: the contest replica's VU generator (and any other build of it
-// given with --worker) against the do-nothing server, next to a minimal C client (minimal-client.c,
-// compiled with the system's cc) at the same mean rate, in alternating rounds. Per run: POST
-// p50/p99/p99.9 and the generator thread's CPU per request.
+// What a load generator itself adds: the contest replica's VU generators, Node (and any other build
+// of it given with --worker) and C (contest/loadgen.c), against the do-nothing server, next to a
+// minimal C client (minimal-client.c, compiled with the system's cc) at the same mean rate, in
+// alternating rounds. Per run: POST p50/p99/p99.9 and the generator's CPU per request (its thread,
+// or its process for the C ones).
 // usage: npm run bench:capacity -- --generators [--users 300] [--duration-s 30] [--rounds 2] [--worker <loadgen-worker.js>]...
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { spawnChild, waitListening } from '../contest/children.js';
-import type { LoadConfig, LoadDone } from '../contest/loadgen.js';
+import { runLoad, type LoadConfig, type LoadDone } from '../contest/loadgen.js';
+import { buildCGenerator } from '../contest/loadgen-native.js';
 import { latencyStats } from '../contest/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/native-bench/capacity
@@ -45,8 +47,8 @@ function loadgenCpuNs(): number {
   return ns;
 }
 
-async function runVus(worker_path: string, url: string, users: number, duration_s: number): Promise<Row> {
-  const cfg: LoadConfig = {
+function vuConfig(url: string, users: number, duration_s: number): LoadConfig {
+  return {
     target_url: url,
     duration_s,
     users,
@@ -54,7 +56,10 @@ async function runVus(worker_path: string, url: string, users: number, duration_
     timeout_ms: 1500,
     start_epoch_ms: performance.timeOrigin + performance.now() + 300,
   };
-  const w = new Worker(worker_path, { workerData: cfg });
+}
+
+async function runVus(worker_path: string, url: string, users: number, duration_s: number): Promise<Row> {
+  const w = new Worker(worker_path, { workerData: vuConfig(url, users, duration_s) });
   let cpu = 0;
   const sampler = setInterval(() => {
     cpu = Math.max(cpu, loadgenCpuNs());
@@ -69,18 +74,30 @@ async function runVus(worker_path: string, url: string, users: number, duration_
   cpu = Math.max(cpu, loadgenCpuNs());
   clearInterval(sampler);
   await w.terminate();
+  return rowOf(worker_path, done, cpu);
+}
+
+function rowOf(generator: string, done: LoadDone, cpu_ns: number): Row {
   const ok: number[] = [];
   for (let i = 0; i < done.count; i++) if (done.status[i] >= 200 && done.status[i] < 300) ok.push(done.dur_ms[i]);
   const s = latencyStats(ok);
   return {
-    generator: worker_path,
+    generator,
     requests: done.count,
     errors: done.count - ok.length,
     p50: s.p50,
     p99: s.p99,
     p999: s.p999,
-    cpu_us_per_request: Math.round((cpu / 1000 / Math.max(1, done.count)) * 10) / 10,
+    cpu_us_per_request: Math.round((cpu_ns / 1000 / Math.max(1, done.count)) * 10) / 10,
   };
+}
+
+// The contest replica's C generator: its CPU is its own process's.
+async function runCVus(binary: string, url: string, users: number, duration_s: number): Promise<Row> {
+  const load = runLoad(vuConfig(url, users, duration_s), () => {}, { kind: 'c', binary });
+  const done = await load.done;
+  await load.stop();
+  return rowOf('contest replica, C (loadgen.c)', done, done.cpu_ms * 1e6);
 }
 
 function runMinimal(bin: string, url: string, rate: number, duration_s: number): Row {
@@ -103,6 +120,8 @@ export async function compareGenerators(argv: string[]): Promise<void> {
   });
   const bin = join(mkdtempSync(join(tmpdir(), 'minimal-client-')), 'minimal-client');
   execFileSync('cc', ['-O2', '-o', bin, SOURCE]);
+  const built = buildCGenerator();
+  if ('error' in built) throw new Error(`the C generator could not be built: ${built.error}`);
   const server = spawnChild('baseline', process.execPath, [join(here, '..', 'baseline', 'server.js'), '--port', '0']);
   try {
     const { url } = await waitListening(server);
@@ -111,8 +130,9 @@ export async function compareGenerators(argv: string[]): Promise<void> {
     const rows: Row[] = [];
     for (let r = 0; r < rounds; r++) {
       for (const w of workers) rows.push(await runVus(w, url, users, duration_s));
+      rows.push(await runCVus(built.binary, url, users, duration_s));
       rows.push(runMinimal(bin, url, mean_rate, duration_s));
-      for (const row of rows.slice(-workers.length - 1)) process.stderr.write(`round ${r + 1}: ${JSON.stringify(row)}\n`);
+      for (const row of rows.slice(-workers.length - 2)) process.stderr.write(`round ${r + 1}: ${JSON.stringify(row)}\n`);
     }
     process.stdout.write(JSON.stringify({ users, duration_s, mean_rate, rows }) + '\n');
   } finally {

@@ -36,8 +36,9 @@ const USAGE = `usage: node dist/native-bench/capacity/main.js [options]
   --out <dir>               output directory (default bench-results/<UTC>-capacity-<label>)
   --label <name>            label in the output directory name and report
   --generators [--users n] [--duration-s s] [--rounds n] [--worker <loadgen-worker.js>]...
-                            instead: the contest replica's load generator (and other builds of it)
-                            against the do-nothing server, next to a minimal C client at the same rate
+                            instead: the contest replica's load generators, Node (and other builds of
+                            it) and C, against the do-nothing server, next to a minimal C client at
+                            the same rate
 `;
 
 function num(name: string, v: string | undefined, min: number, max: number): number {
