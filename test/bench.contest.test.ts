@@ -115,6 +115,10 @@ test('contest run against the baseline server writes a consistent result', { tim
     assert.ok(k in j, `result.json lacks ${k}`);
   }
   assert.ok(Array.isArray(j.resources.threads), 'CPU by thread group (empty: topology none watches no process)');
+  // The C load generator ran (the machines this runs on have a C compiler), and its CPU was counted.
+  assert.equal(j.bench.generator, 'c');
+  assert.equal(j.loadgen.generator, 'c');
+  assert.ok(j.loadgen.cpu_ms > 0);
   // The baseline answers 202 to everything and pays nothing.
   assert.ok(j.counts.posts > 20, `only ${j.counts.posts} POSTs`);
   assert.equal(j.pagamentos_solicitados.qtd_sucesso, j.counts.accepted);
