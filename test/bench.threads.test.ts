@@ -35,6 +35,16 @@ test('CPU and run-queue wait accumulate from the first sample; late threads coun
   ]);
 });
 
+test('a thread keeps the group it was first seen in when its process is caught exiting (no cmdline left)', () => {
+  const cpu = new ThreadCpu();
+  cpu.add([{ key: '7/7', group: 'load generator (C process)', ticks: 10, wait_ns: 0, slices: 0 }]);
+  cpu.add([{ key: '7/7', group: threadGroup('', 'loadgen', true), ticks: 40, wait_ns: 0, slices: 0 }]);
+  assert.deepEqual(
+    cpu.totals(10).map((g) => [g.group, g.cpu_s]),
+    [['load generator (C process)', 0.3]],
+  );
+});
+
 test('schedstat: the time on a CPU, the wait and the count of times scheduled', () => {
   assert.deepEqual(parseSchedstat('267074376 62725272 1018\n'), { cpu_ns: 267074376, wait_ns: 62725272, slices: 1018 });
   assert.throws(() => parseSchedstat('x'), /unparsable/);
@@ -44,6 +54,7 @@ test('harness processes have their own groups', () => {
   assert.equal(threadGroup('node dist/native-bench/contest/main.js --label x', 'node', true), 'load generator (the bench)');
   assert.equal(threadGroup('node /w/dist/native-bench/processor-sim/main.js --port 8001', 'node', true), 'processor simulators');
   assert.equal(threadGroup('node /w/dist/native-bench/baseline/server.js', 'node', true), 'baseline server (main thread)');
+  assert.equal(threadGroup('/w/dist/native-bench/contest/loadgen-c 127.0.0.1 9999', 'loadgen', true), 'load generator (C process)');
 });
 
 test('a service worker thread names itself, and sampling finds it under that name', {

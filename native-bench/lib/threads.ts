@@ -102,6 +102,7 @@ export function sampleThreads(pids: number[]): ThreadSample[] {
 
 // Accumulates CPU per group between the first sample and the last. A thread first seen later
 // counts from zero (it started meanwhile); a thread that ended keeps what it had at its last sample.
+// A thread stays in the group it was first seen in: a process caught exiting has no cmdline left.
 export class ThreadCpu {
   private readonly start = new Map<string, ThreadSample>();
   private readonly last = new Map<string, ThreadSample>();
@@ -111,7 +112,8 @@ export class ThreadCpu {
     for (const s of samples) {
       if (!this.started) this.start.set(s.key, s);
       else if (!this.start.has(s.key)) this.start.set(s.key, { ...s, ticks: 0, wait_ns: 0, slices: 0 });
-      this.last.set(s.key, s);
+      const group = this.start.get(s.key)!.group;
+      this.last.set(s.key, s.group === group ? s : { ...s, group });
     }
     this.started = true;
   }
