@@ -70,7 +70,8 @@ const USAGE = `usage: node dist/native-bench/contest/main.js [options]
                             service's ring and client, to see what paying alone costs
   --baseline-duration <s>   baseline run duration (default = --duration)
   --no-limits               run without cgroup CPU/memory limits
-  --compose-file <path>     where the limits come from (default docker-compose.yml)
+  --compose-file <path>     where the limits come from (default docker-compose.yml); topologies
+                            compose and docker run this file (and the haproxy.cfg it mounts)
   --out <dir>               output directory (default bench-results/<UTC>-<label>)
   --label <name>            label in the output directory name and report
   --generator <g>           c (default: loadgen.c, compiled with the system's cc; the Node one when

@@ -196,7 +196,7 @@ export async function startService(o: ContestOptions, procs: Processors, plan: L
       stop: s.stop,
     };
   }
-  if (o.topology === 'docker') return dockerService(await startDockerService());
+  if (o.topology === 'docker') return dockerService(await startDockerService(o.compose_file));
   const t = await startCompose(o, procs);
   return {
     url: t.url.replace(/\/$/, ''),
@@ -241,7 +241,7 @@ async function startCompose(o: ContestOptions, procs: Processors, instance?: { c
 
 /** Compose topology baseline: the same haproxy + per-service cgroups, with the do-nothing server as both instances. */
 export async function startComposeBaseline(o: ContestOptions, procs: Processors): Promise<Service> {
-  if (o.topology === 'docker') return dockerService(await startDockerBaseline());
+  if (o.topology === 'docker') return dockerService(await startDockerBaseline(o.compose_file));
   const script = join(distRoot, 'native-bench', 'baseline', 'server.js');
   const t = await startCompose(o, procs, { command: process.execPath, args: [script] });
   return {

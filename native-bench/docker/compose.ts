@@ -5,7 +5,7 @@
 // the instances (the baseline).
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { REPO_DIR, docker, refTimeout } from './docker.js';
 import { containerCgroup, type ContainerCgroup } from './container-cgroup.js';
 import { readComposeLimits } from '../topology/compose-file.js';
@@ -13,6 +13,7 @@ import type { CgroupLimits } from '../lib/cgroup.js';
 
 export interface StackOptions {
   project: string; // compose project name (the file's own: rinha-node)
+  file?: string; // the compose file; the repository's docker-compose.yml unless set (its directory is the project's)
   image: string; // RINHA_IMAGE: the service image, already built
   port?: number; // published port of the load balancer; 9999 (the file's) unless set
   network?: string; // the processors' network; 'payment-processor' (the file's) unless set
@@ -112,14 +113,15 @@ export async function composeUp(o: StackOptions): Promise<Stack> {
   const log = o.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'rinha-compose-'));
   const override = overrideText(o);
-  const files = ['-f', FILE];
+  const file = resolve(o.file ?? FILE);
+  const files = ['-f', file];
   if (override) {
     writeFileSync(join(dir, 'override.yml'), override);
     files.push('-f', join(dir, 'override.yml'));
   }
   const env = { ...process.env, RINHA_IMAGE: o.image };
   const compose = async (args: string[], timeout_ms = 180_000) =>
-    (await docker(['compose', '-p', o.project, '--project-directory', REPO_DIR, ...files, ...args], { env, timeout_ms })).stdout;
+    (await docker(['compose', '-p', o.project, '--project-directory', dirname(file), ...files, ...args], { env, timeout_ms })).stdout;
   let sampler: NodeJS.Timeout | undefined;
   const stop = async () => {
     if (sampler) clearInterval(sampler);
@@ -136,7 +138,7 @@ export async function composeUp(o: StackOptions): Promise<Stack> {
     const url = `http://127.0.0.1:${o.port ?? 9999}`;
     await waitReady(url, o.ready_timeout_ms ?? 120_000);
     const up_to_ready_s = (Date.now() - t0) / 1000;
-    const limits = readComposeLimits(FILE).services;
+    const limits = readComposeLimits(file).services;
     const ids = (await compose(['ps', '-q'])).trim().split('\n').filter(Boolean);
     const containers: StackContainer[] = [];
     for (const id of ids) {

@@ -72,15 +72,16 @@ function withReport(stack: Stack): () => Promise<void> {
   };
 }
 
-export async function startDockerService(): Promise<DockerService> {
+/** `file`: the compose file to run (a variant's copy for A/B runs; its relative paths resolve from its directory). */
+export async function startDockerService(file: string): Promise<DockerService> {
   const built = await buildServiceImage(IMAGE, log);
-  const stack = await composeUp({ project: PROJECT, image: IMAGE, log });
-  const what = `docker compose: ${IMAGE} (${built.size_mb} MB) from Dockerfile, docker-compose.yml as submitted, limits enforced by Docker`;
+  const stack = await composeUp({ project: PROJECT, file, image: IMAGE, log });
+  const what = `docker compose: ${IMAGE} (${built.size_mb} MB) from Dockerfile, ${file} as given, limits enforced by Docker`;
   return { url: stack.url, stack, description: describe(stack, what), stop: withReport(stack) };
 }
 
-export async function startDockerBaseline(): Promise<DockerService> {
-  const stack = await composeUp({ project: `${PROJECT}-baseline`, image: IMAGE, baseline: true, log });
+export async function startDockerBaseline(file: string): Promise<DockerService> {
+  const stack = await composeUp({ project: `${PROJECT}-baseline`, file, image: IMAGE, baseline: true, log });
   const what = 'baseline uWS server as api1 and api2 in containers behind the same haproxy container and limits (no Postgres)';
   return { url: stack.url, stack, description: describe(stack, what), stop: withReport(stack) };
 }
