@@ -5,14 +5,14 @@
 // or its process for the C ones).
 // usage: npm run bench:capacity -- --generators [--users 300] [--duration-s 30] [--rounds 2] [--worker <loadgen-worker.js>]...
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { spawnChild, waitListening } from '../contest/children.js';
 import { runLoad, type LoadConfig, type LoadDone } from '../contest/loadgen.js';
 import { buildCGenerator } from '../contest/loadgen-native.js';
+import { compileC } from '../lib/cc.js';
 import { latencyStats } from '../contest/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/native-bench/capacity
@@ -118,8 +118,9 @@ export async function compareGenerators(argv: string[]): Promise<void> {
   argv.forEach((a, i) => {
     if (a === '--worker') workers.push(argv[i + 1]);
   });
-  const bin = join(mkdtempSync(join(tmpdir(), 'minimal-client-')), 'minimal-client');
-  execFileSync('cc', ['-O2', '-o', bin, SOURCE]);
+  const minimal = compileC(SOURCE, join(here, 'minimal-client'));
+  if ('error' in minimal) throw new Error(`the minimal client could not be built: ${minimal.error}`);
+  const bin = minimal.binary;
   const built = buildCGenerator();
   if ('error' in built) throw new Error(`the C generator could not be built: ${built.error}`);
   const server = spawnChild('baseline', process.execPath, [join(here, '..', 'baseline', 'server.js'), '--port', '0']);

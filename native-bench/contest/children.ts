@@ -2,6 +2,7 @@
 // the one-line {"event":"listening"} announcement, stop with SIGTERM then SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { lineTail, stopChild } from '../lib/child.js';
 
 export interface Child {
   readonly name: string;
@@ -16,13 +17,7 @@ const TAIL_LINES = 40;
 
 export function spawnChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
   const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const keep = (line: string) => {
-    lines.push(line);
-    if (lines.length > TAIL_LINES) lines.shift();
-  };
-  createInterface({ input: proc.stdout! }).on('line', keep);
-  createInterface({ input: proc.stderr! }).on('line', keep);
+  const output = lineTail(proc, TAIL_LINES);
   let exited = proc.exitCode !== null;
   const exitP = new Promise<void>((r) =>
     proc.once('exit', () => {
@@ -34,23 +29,9 @@ export function spawnChild(name: string, command: string, args: string[], env: N
     name,
     proc,
     pid: proc.pid ?? -1,
-    tail: () => lines.join('\n'),
+    tail: output.text,
     async stop(grace_ms = 5000) {
-      if (exited) return;
-      try {
-        proc.kill('SIGTERM');
-      } catch {
-        /* gone */
-      }
-      const t = setTimeout(() => {
-        try {
-          proc.kill('SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, grace_ms);
-      await exitP;
-      clearTimeout(t);
+      if (!exited) await stopChild(proc, exitP, 'SIGTERM', grace_ms);
     },
   };
 }

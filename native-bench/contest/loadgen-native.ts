@@ -1,11 +1,12 @@
 // The C load generator (loadgen.c) behind runLoad: compiled once next to this module with the
 // system's cc, spawned for a run, its per-second lines turned into LoadTicks and its records file
 // into the LoadDone the Node generator would send, so nothing downstream tells them apart.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileC } from '../lib/cc.js';
 import type { LoadConfig, LoadDone, LoadRun, LoadTick } from './loadgen.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/native-bench/contest
@@ -15,17 +16,7 @@ const STDERR_KEPT_BYTES = 4096;
 
 // The generator's binary, compiled when missing or older than its source; or why it cannot be.
 export function buildCGenerator(): { binary: string } | { error: string } {
-  try {
-    if (!existsSync(BINARY) || statSync(BINARY).mtimeMs < statSync(SOURCE).mtimeMs) {
-      const tmp = `${BINARY}.${process.pid}.tmp`; // renamed into place: a concurrent build never runs half a file
-      execFileSync('cc', ['-O2', '-Wall', '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
-      renameSync(tmp, BINARY);
-    }
-    return { binary: BINARY };
-  } catch (err) {
-    const e = err as Error & { stderr?: Buffer };
-    return { error: `${e.message.split('\n')[0]}${e.stderr?.length ? `: ${e.stderr.toString().trim().slice(0, 500)}` : ''}` };
-  }
+  return compileC(SOURCE, BINARY);
 }
 
 // "T t vus target started ok fail total n d1 … dn" → a LoadTick (durations sorted by the generator).

@@ -1,8 +1,8 @@
 // Child processes of the native topology: spawn (optionally inside a cgroup, optionally as another
 // user), keep the last output lines for error messages, stop with a signal then SIGKILL.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { Cgroup } from '../lib/cgroup.js';
+import { lineTail, stopChild } from '../lib/child.js';
 
 const TAIL_LINES = 60;
 
@@ -59,14 +59,7 @@ export function spawnComponent(name: string, command: string, args: string[], op
   const proc = spawn(cmd, argv, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   live.add(proc);
   proc.once('exit', () => live.delete(proc));
-  const lines: string[] = [];
-  const keep = (line: string) => {
-    lines.push(line);
-    if (lines.length > TAIL_LINES) lines.shift();
-    opts.log?.(`[${name}] ${line}`);
-  };
-  createInterface({ input: proc.stdout! }).on('line', keep);
-  createInterface({ input: proc.stderr! }).on('line', keep);
+  const output = lineTail(proc, TAIL_LINES, opts.log && ((line) => opts.log!(`[${name}] ${line}`)));
   let has_exited = false;
   const exit_promise = new Promise<void>((resolve) => {
     proc.once('exit', () => {
@@ -74,7 +67,7 @@ export function spawnComponent(name: string, command: string, args: string[], op
       resolve();
     });
     proc.once('error', (err) => {
-      keep(`spawn error: ${err.message}`);
+      output.keep(`spawn error: ${err.message}`);
       has_exited = true;
       resolve();
     });
@@ -85,35 +78,13 @@ export function spawnComponent(name: string, command: string, args: string[], op
     pid: proc.pid ?? -1,
     cgroup: opts.cgroup,
     exited: () => has_exited,
-    tail: () => lines.join('\n'),
+    tail: output.text,
     async wait(timeout_ms) {
-      const timer = setTimeout(() => {
-        try {
-          proc.kill('SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, timeout_ms);
-      await exit_promise;
-      clearTimeout(timer);
+      await stopChild(proc, exit_promise, null, timeout_ms);
       return proc.exitCode;
     },
     async stop(signal = 'SIGTERM', grace_ms = 10_000) {
-      if (has_exited) return;
-      try {
-        proc.kill(signal);
-      } catch {
-        /* already gone */
-      }
-      const timer = setTimeout(() => {
-        try {
-          proc.kill('SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, grace_ms);
-      await exit_promise;
-      clearTimeout(timer);
+      if (!has_exited) await stopChild(proc, exit_promise, signal, grace_ms);
     },
   };
 }

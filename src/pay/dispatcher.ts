@@ -22,7 +22,7 @@ import { formatCents } from '../money.js';
 import type { Health, Processor } from '../processor.js';
 import type { ConfirmedRow } from '../store/writer.js';
 import type { AttemptResult } from './client.js';
-import { type Observations, route, viewOf } from './router.js';
+import { newObservations, type Observations, route, viewOf } from './router.js';
 
 export interface Job {
   correlation_id: string;
@@ -54,15 +54,6 @@ export interface DispatcherOptions {
   now?: () => number;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
-
-const newObservations = (): Observations => ({
-  last_success_at_ms: 0,
-  last_failure_at_ms: 0,
-  latest_latency_ms: 0,
-  latest_latency_at_ms: 0,
-  oldest_inflight_sent_at_ms: 0,
-  cooldown_until_ms: 0,
-});
 
 // A processor's POST /payments body: exact cents, requestedAt in ISO-8601 with milliseconds.
 export function paymentBody(correlation_id: string, amount_cents: number, requested_at_ms: number): string {

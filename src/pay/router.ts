@@ -55,6 +55,16 @@ export interface Observations {
   cooldown_until_ms: number; // after a 429
 }
 
+// A processor this worker has not heard from yet.
+export const newObservations = (): Observations => ({
+  last_success_at_ms: 0,
+  last_failure_at_ms: 0,
+  latest_latency_ms: 0,
+  latest_latency_at_ms: 0,
+  oldest_inflight_sent_at_ms: 0,
+  cooldown_until_ms: 0,
+});
+
 const OVERDUE_FACTOR = 2;
 const OVERDUE_SLACK_MS = 250; // room for a busy machine: a late answer is not yet a slow processor
 
