@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/net.js';
+import { stopProcess } from './support/stack.js';
 import { readComposeDocument, readComposeLimits, serviceEnvironment, type ComposeService } from '../native-bench/topology/compose-file.js';
 
 const repo_dir = fileURLToPath(new URL('../../', import.meta.url));
@@ -140,15 +141,7 @@ test('haproxy.cfg has one server line per instance, addressed from the environme
 
 const children: ChildProcess[] = [];
 after(async () => {
-  await Promise.all(
-    children
-      .filter((c) => c.exitCode === null)
-      .map((c) => {
-        const exited = new Promise((resolve) => c.once('exit', resolve));
-        c.kill('SIGTERM');
-        return exited;
-      }),
-  );
+  await Promise.all(children.map((c) => stopProcess(c)));
 });
 
 test('the instance healthcheck command passes against a uWS /health and fails when nothing listens', async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/net.js';
+import { stopProcess } from './support/stack.js';
 import { readComposeDocument, serviceEnvironment } from '../native-bench/topology/compose-file.js';
 
 const repo_dir = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,20 +23,8 @@ const children: ChildProcess[] = [];
 let haproxy: ChildProcess | undefined;
 
 after(async () => {
-  if (haproxy && haproxy.exitCode === null) {
-    const exited = new Promise((resolve) => haproxy!.once('exit', resolve));
-    haproxy.kill('SIGTERM');
-    await exited;
-  }
-  await Promise.all(
-    children
-      .filter((c) => c.exitCode === null)
-      .map((c) => {
-        const exited = new Promise((resolve) => c.once('exit', resolve));
-        c.kill('SIGTERM');
-        return exited;
-      }),
-  );
+  if (haproxy) await stopProcess(haproxy);
+  await Promise.all(children.map((c) => stopProcess(c)));
   rmSync(temp_dir, { recursive: true, force: true });
 });
 

@@ -11,7 +11,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, type Stack } from './support/stack.js';
-import { agrees, fresh, ledger, metricsOf, quiesce, sendPayments, startCustomStack } from './support/reliability-stack.js';
+import {
+  agrees,
+  allPaidAndAgreed,
+  fresh,
+  ledger,
+  metricsOf,
+  quiesce,
+  sendPayments,
+  startCustomStack,
+} from './support/reliability-stack.js';
 import { sumOf } from './support/reliability-metrics.js';
 import type { FaultMode } from '../native-bench/processor-sim/server.js';
 import type { SimAdmin } from '../native-bench/processor-sim/client.js';
@@ -82,14 +91,7 @@ describe('reliability: processor faults', { timeout: 120_000 }, () => {
     await assertNoPhantoms(label);
     const lifted_at = performance.now();
     await opts.lift();
-    const complete = await eventually(
-      async () => {
-        const l = await ledger(stack);
-        return l.processors >= accepted.size && agrees(l);
-      },
-      30_000,
-      100,
-    );
+    const complete = await allPaidAndAgreed(stack, accepted.size);
     const recovery_ms = Math.round(performance.now() - lifted_at);
     assert.ok(await quiesce(bases), `${label}: work still queued`);
     const l = await ledger(stack);

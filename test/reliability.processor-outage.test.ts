@@ -5,8 +5,8 @@
 // Its own file: the outage alone takes 60 s.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, type Stack } from './support/stack.js';
-import { agrees, ledger, metricsOf, quiesce, startReliabilityStack, trickle } from './support/reliability-stack.js';
+import type { Stack } from './support/stack.js';
+import { agrees, allPaidAndAgreed, ledger, metricsOf, quiesce, startReliabilityStack, trickle } from './support/reliability-stack.js';
 import { sumOf } from './support/reliability-metrics.js';
 
 const OUTAGE_MS = 60_000;
@@ -56,14 +56,7 @@ describe('reliability: both processors down for 60 s', { timeout: 110_000 }, () 
     const lifted_at = performance.now();
     await Promise.all(stack.sims.map((s) => s.admin.setFailure(false)));
     const accepted = new Set(sent.accepted);
-    const complete = await eventually(
-      async () => {
-        const l = await ledger(stack);
-        return l.processors >= accepted.size && agrees(l);
-      },
-      30_000,
-      100,
-    );
+    const complete = await allPaidAndAgreed(stack, accepted.size);
     const recovery_ms = Math.round(performance.now() - lifted_at);
     assert.ok(await quiesce(bases), 'work still queued after recovery');
     const l = await ledger(stack);

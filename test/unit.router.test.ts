@@ -1,17 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Observations, route, type Route, viewOf } from '../src/pay/router.js';
+import { newObservations, type Observations, route, type Route, viewOf } from '../src/pay/router.js';
 
 const SAFE = 1500;
 const BUDGET = 90_000;
-const noObs: Observations = {
-  last_success_at_ms: 0,
-  last_failure_at_ms: 0,
-  latest_latency_ms: 0,
-  latest_latency_at_ms: 0,
-  oldest_inflight_sent_at_ms: 0,
-  cooldown_until_ms: 0,
-};
+const noObs: Observations = newObservations();
 
 // The contest final test's processor schedule: [t, default delay, default failing, fallback delay, fallback failing].
 const SCHEDULE: Array<[number, number, boolean, number, boolean]> = [

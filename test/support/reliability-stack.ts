@@ -110,6 +110,18 @@ export function agrees(l: Ledger): boolean {
   return l.default.processor === l.default.service && l.fallback.processor === l.fallback.service && l.processors_cents === l.service_cents;
 }
 
+// Polls (up to 30 s) until the processors hold at least `accepted` payments and the service agrees.
+export function allPaidAndAgreed(stack: Stack, accepted: number): Promise<boolean> {
+  return eventually(
+    async () => {
+      const l = await ledger(stack);
+      return l.processors >= accepted && agrees(l);
+    },
+    30_000,
+    100,
+  );
+}
+
 export interface SendResult {
   accepted: string[]; // ids answered 2xx
   refused: Map<number, number>; // status → count (0 = network error)
